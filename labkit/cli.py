@@ -1,0 +1,142 @@
+"""The `labkit` command: `lab up|down|status|env`, `course run`, `doctor`, `figures`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+from pathlib import Path
+
+from . import config
+
+
+def _home(args: argparse.Namespace) -> Path:
+    return (Path(args.home) if getattr(args, "home", None) else config.home()).resolve()
+
+
+def lab_up(args: argparse.Namespace) -> int:
+    from .lab import process
+
+    home = _home(args)
+    existing = process.running(home)
+    if existing:
+        print(f"a lab is already running for {home}: {existing.endpoint_url} "
+              f"(pid {existing.pid})")
+        return 0
+    if args.foreground:
+        from .lab import serve
+
+        argv = ["--home", str(home), "--host", args.host]
+        if args.port is not None:
+            argv += ["--port", str(args.port)]
+        if args.token_ttl is not None:
+            argv += ["--token-ttl", str(args.token_ttl)]
+        return serve.main(argv)
+    try:
+        lab = process.start(home, port=args.port, host=args.host, token_ttl=args.token_ttl)
+    except process.LabError as e:
+        print(f"labkit: {e}", file=sys.stderr)
+        return 1
+    print(f"lab running at {lab.endpoint_url} (registry {lab.registry}, pid {lab.pid}, "
+          f"home {home})")
+    print(f"next: eval \"$(labkit lab env{' --home ' + shlex.quote(str(home)) if args.home else ''})\"")
+    return 0
+
+
+def lab_down(args: argparse.Namespace) -> int:
+    from .lab import process
+
+    home = _home(args)
+    if process.stop(home):
+        print(f"lab stopped (state kept in {home})")
+    else:
+        print(f"no lab was running for {home}")
+    return 0
+
+
+def lab_status(args: argparse.Namespace) -> int:
+    from .lab import process
+
+    home = _home(args)
+    lab = process.running(home)
+    if not lab:
+        print(f"no lab running for {home} (start one with `labkit lab up`)")
+        return 3
+    st = lab.status()
+    print(f"lab running at {lab.endpoint_url}\n  registry  {lab.registry}\n  pid       {lab.pid}"
+          f"\n  home      {home}\n  region    {st['region']}\n  account   {st['account_id']}"
+          f"\n  token ttl {st['token_ttl']:.0f}s")
+    return 0
+
+
+def lab_env(args: argparse.Namespace) -> int:
+    from .lab import process
+
+    home = _home(args)
+    lab = process.running(home)
+    if not lab:
+        if args.no_start:
+            print(f"labkit: no lab running for {home}", file=sys.stderr)
+            return 3
+        lab = process.start(home)
+    env = lab.env()
+    if args.format == "powershell":
+        for k, v in env.items():
+            print(f"$env:{k} = '{v}'")
+    else:
+        for k, v in env.items():
+            print(f"export {k}={shlex.quote(v)}")
+        print("# then: aws ecr get-login-password --region "
+              f"{lab.region} | docker login --username AWS --password-stdin {lab.registry}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="labkit", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    lab = sub.add_parser("lab", help="the local ECR lab").add_subparsers(dest="lab_cmd",
+                                                                         required=True)
+    up = lab.add_parser("up", help="start the lab (detached) and print its address")
+    up.add_argument("--port", type=int, default=None,
+                    help=f"port on 127.0.0.1 (default {config.DEFAULT_PORT} or LABKIT_PORT)")
+    up.add_argument("--home", default=None, help="data directory (default LABKIT_HOME)")
+    up.add_argument("--host", default=os.environ.get("LABKIT_HOST", config.DEFAULT_HOST),
+                    help="address to listen on (default 127.0.0.1; anything else is public)")
+    up.add_argument("--token-ttl", type=float, default=None,
+                    help="authorization token lifetime in seconds (default 43200 = 12 h)")
+    up.add_argument("--foreground", action="store_true", help="run in this terminal")
+    up.set_defaults(func=lab_up)
+    for name, fn, text in (("down", lab_down, "stop the lab (its data stays)"),
+                           ("status", lab_status, "is the lab running, and where")):
+        sp = lab.add_parser(name, help=text)
+        sp.add_argument("--home", default=None)
+        sp.set_defaults(func=fn)
+    env = lab.add_parser("env", help="print the exports that point aws and docker at the lab")
+    env.add_argument("--home", default=None)
+    env.add_argument("--format", choices=["sh", "powershell"], default="sh")
+    env.add_argument("--no-start", action="store_true", help="fail instead of starting a lab")
+    env.set_defaults(func=lab_env)
+
+    _add_optional_commands(sub)
+    return p
+
+
+def _add_optional_commands(sub: argparse._SubParsersAction) -> None:
+    """Commands that live in their own modules (course runner, doctor, figures)."""
+    for module in ("course", "doctor", "figures"):
+        try:
+            mod = __import__(f"labkit.{module}_cli", fromlist=["register"])
+        except ImportError:
+            continue
+        mod.register(sub)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""Registry credentials as ECR issues them: Basic `AWS:<password>`, password from GetAuthorizationToken.
+
+The password is an HMAC-signed, expiring token (shaped like ECR's base64 JSON), so the lab needs
+no token table: any token it signed and that has not expired opens its registry, and no other lab's.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import secrets
+import time
+from dataclasses import dataclass
+from enum import Enum
+
+from .signing import Signer
+
+USERNAME = "AWS"
+SERVICE = "ecr.amazonaws.com"
+EXPIRED_MESSAGE = "Your authorization token has expired. Reauthenticate and try again."
+
+
+class Verdict(Enum):
+    OK = "ok"
+    MISSING = "missing"  # no Authorization header: 401 with the challenge
+    INVALID = "invalid"  # wrong user, bad signature, another lab's token: 401
+    EXPIRED = "expired"  # a good token past its time: 403 DENIED, as ECR answers
+
+
+@dataclass(frozen=True)
+class Token:
+    password: str
+    expires_at: float
+
+    @property
+    def authorization_token(self) -> str:
+        """What GetAuthorizationToken returns: base64("AWS:<password>")."""
+        return base64.b64encode(f"{USERNAME}:{self.password}".encode()).decode()
+
+    def __repr__(self) -> str:
+        return f"Token(password=***, expires_at={self.expires_at:.0f})"
+
+
+class TokenIssuer:
+    def __init__(self, signer: Signer, lab_id: str):
+        self._signer = signer
+        self.lab_id = lab_id
+
+    def issue(self, ttl: float, now: float | None = None) -> Token:
+        expires = int((now if now is not None else time.time()) + ttl)
+        nonce = secrets.token_urlsafe(12)
+        body = f"{self.lab_id}.{expires}.{nonce}"
+        doc = {"payload": self._signer.sign(body), "datakey": nonce, "version": "2",
+               "type": "DATA_KEY", "expiration": expires, "lab": self.lab_id}
+        password = base64.b64encode(json.dumps(doc, separators=(",", ":")).encode()).decode()
+        return Token(password, float(expires))
+
+    def check_password(self, password: str, now: float | None = None) -> Verdict:
+        try:
+            doc = json.loads(base64.b64decode(password, validate=True))
+            body = f"{doc['lab']}.{int(doc['expiration'])}.{doc['datakey']}"
+            good = doc["lab"] == self.lab_id and self._signer.verify(body, doc["payload"])
+        except (ValueError, KeyError, TypeError, binascii.Error):
+            return Verdict.INVALID
+        if not good:
+            return Verdict.INVALID
+        if int(doc["expiration"]) <= (now if now is not None else time.time()):
+            return Verdict.EXPIRED
+        return Verdict.OK
+
+    def check_header(self, header: str | None, now: float | None = None) -> Verdict:
+        """Judge an Authorization header the way ECR's registry endpoint does."""
+        if not header:
+            return Verdict.MISSING
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() != "basic":
+            return Verdict.INVALID
+        try:
+            user, _, password = base64.b64decode(value.strip(), validate=True).decode().partition(":")
+        except (ValueError, binascii.Error, UnicodeDecodeError):
+            return Verdict.INVALID
+        if user != USERNAME:
+            return Verdict.INVALID
+        return self.check_password(password, now)

@@ -1,0 +1,189 @@
+"""Start, find and stop the lab process: one per LABKIT_HOME, shared by every notebook,
+terminal and test that uses that home."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from .. import config
+
+
+class LabError(RuntimeError):
+    """The lab could not be started, reached or stopped; the message says what to do."""
+
+
+@dataclass
+class Lab:
+    """A running lab: where it listens and how to talk to it."""
+
+    home: Path
+    host: str
+    port: int
+    pid: int
+    region: str = config.DEFAULT_REGION
+    account_id: str = config.LAB_ACCOUNT_ID
+    extra: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def registry(self) -> str:
+        """What docker pushes to: `127.0.0.1:PORT`."""
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
+        return f"{host}:{self.port}"
+
+    @property
+    def endpoint_url(self) -> str:
+        """What the AWS CLI and boto3 use as --endpoint-url."""
+        return f"http://{self.registry}"
+
+    def env(self) -> dict[str, str]:
+        """The environment after which `aws ecr ...` and `docker ... REGISTRY` reach this lab."""
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+            "AWS_ACCESS_KEY_ID": config.LAB_ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": config.LAB_SECRET_KEY,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_REGION": self.region,
+            "LABKIT_REGISTRY": self.registry,
+            "LABKIT_HOME": str(self.home),
+        }
+
+    def status(self, timeout: float = 2.0) -> dict[str, Any]:
+        r = requests.get(f"{self.endpoint_url}/_labkit/status", timeout=timeout)
+        r.raise_for_status()
+        return r.json()
+
+    def trace(self, since: int = 0) -> list[dict[str, Any]]:
+        """Registry requests recorded by the lab after sequence number `since`."""
+        r = requests.get(f"{self.endpoint_url}/_labkit/trace", params={"since": since},
+                         timeout=10)
+        r.raise_for_status()
+        return r.json()["requests"]
+
+    def trace_mark(self) -> int:
+        """The current end of the trace: pass it to `trace(since=...)` to see what follows."""
+        r = requests.get(f"{self.endpoint_url}/_labkit/trace", params={"since": 1 << 62},
+                         timeout=10)
+        r.raise_for_status()
+        return int(r.json()["last"])
+
+    def set_token_ttl(self, seconds: float) -> None:
+        """Make new authorization tokens expire after `seconds` (for the expiry exercise)."""
+        r = requests.post(f"{self.endpoint_url}/_labkit/settings",
+                          json={"token_ttl": seconds}, timeout=10)
+        if r.status_code != 200:
+            raise LabError(r.json().get("error", r.text))
+
+    def __str__(self) -> str:
+        return f"lab at {self.endpoint_url} (home {self.home}, pid {self.pid})"
+
+
+def _state_file(home: Path) -> Path:
+    return home / "lab.json"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def running(home: Path | None = None) -> Lab | None:
+    """The lab serving this home, if one is up and answering."""
+    home = (home or config.home()).resolve()
+    try:
+        state = json.loads(_state_file(home).read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+    lab = Lab(home=home, host=state["host"], port=int(state["port"]), pid=int(state["pid"]),
+              region=state.get("region", config.DEFAULT_REGION))
+    if not _alive(lab.pid):
+        return None
+    try:
+        status = lab.status(timeout=2)
+    except requests.RequestException:
+        return None
+    if Path(status.get("home", "")) != home:
+        return None
+    return lab
+
+
+def start(home: Path | None = None, port: int | None = None, host: str = config.DEFAULT_HOST,
+          token_ttl: float | None = None, region: str | None = None,
+          timeout: float = 30.0) -> Lab:
+    """Start a detached lab for `home` and wait until it answers (or say why it did not)."""
+    home = (home or config.home()).resolve()
+    existing = running(home)
+    if existing:
+        return existing
+    home.mkdir(parents=True, exist_ok=True)
+    port = config.port() if port is None else port
+    cmd = [sys.executable, "-m", "labkit.lab.serve", "--home", str(home), "--host", host,
+           "--port", str(port)]
+    if token_ttl is not None:
+        cmd += ["--token-ttl", str(token_ttl)]
+    if region:
+        cmd += ["--region", region]
+    log_path = home / "lab.log"
+    with open(log_path, "ab") as logf:
+        proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            tail = log_path.read_text(errors="replace").splitlines()[-5:]
+            hint = ""
+            if any("Address already in use" in line for line in tail):
+                hint = (f" Port {port} is taken: stop what uses it, or choose another with "
+                        f"`labkit lab up --port N` / LABKIT_PORT=N.")
+            raise LabError(f"the lab exited at start (code {proc.returncode}).{hint}\n"
+                           + "\n".join(tail))
+        lab = running(home)
+        if lab and lab.pid == proc.pid:
+            return lab
+        time.sleep(0.05)
+    proc.terminate()
+    raise LabError(f"the lab did not answer within {timeout:.0f}s; see {log_path}")
+
+
+def stop(home: Path | None = None, timeout: float = 15.0) -> bool:
+    """Stop the lab of this home; True if one was running. State on disk is kept."""
+    home = (home or config.home()).resolve()
+    try:
+        state = json.loads(_state_file(home).read_text())
+    except (FileNotFoundError, ValueError):
+        return False
+    pid = int(state["pid"])
+    if not _alive(pid):
+        _state_file(home).unlink(missing_ok=True)
+        return False
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.time() + timeout
+    while time.time() < deadline and _alive(pid):
+        time.sleep(0.05)
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+    if _alive(pid):
+        os.kill(pid, signal.SIGKILL)
+    _state_file(home).unlink(missing_ok=True)
+    return True
+
+
+def ensure(home: Path | None = None, **kwargs: Any) -> Lab:
+    """The running lab for this home, started detached if none is up."""
+    return running(home) or start(home, **kwargs)
