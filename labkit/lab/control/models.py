@@ -18,6 +18,7 @@ from typing import Any
 from moto.ecr import models as ecr_models
 
 from ...oci.manifest import Manifest
+from ...oci.manifest import parse as parse_manifest
 from ..registry.storage import Storage
 
 log = logging.getLogger("labkit.lab.control")
@@ -159,8 +160,10 @@ class EcrControlPlane:
                 for image in repo.images:
                     digest = image.image_digest
                     if digest not in stored:
-                        self.storage.put_manifest(repo_name, image.image_manifest.encode(),
-                                                  image.image_manifest_media_type)
+                        raw = image.image_manifest.encode()
+                        self.storage.put_manifest(
+                            repo_name, parse_manifest(raw, image.image_manifest_media_type),
+                            pushed_at=float(image.image_pushed_at))
                     have = set(stored[digest].tags) if digest in stored else set()
                     for tag in set(image.image_tags) - have:
                         self.storage.put_tag(repo_name, tag, digest)
