@@ -1,0 +1,138 @@
+"""The registry's errors: one class per OCI distribution-spec code, rendered as the spec's JSON.
+
+Messages are ECR's own wording where ECR has one (learners meet the same text on AWS), else the
+spec's / CNCF Distribution's wording.  Sources for ECR's texts: the NAME_UNKNOWN and TAG_INVALID
+texts appear verbatim in docker / buildkit error reports against ECR (e.g. moby/buildkit#3776);
+the missing-layers text in oras-project/oras-py#54; "Requested image not found" in docker pull
+errors ("manifest unknown: Requested image not found").
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any, ClassVar
+
+
+class RegistryError(Exception):
+    """Base: an HTTP status, a spec code, a message and an optional detail."""
+
+    code: ClassVar[str] = "UNKNOWN"
+    status: ClassVar[int] = 500
+    default_message: ClassVar[str] = "unknown error"
+
+    def __init__(self, message: str | None = None, detail: Any = None,
+                 headers: dict[str, str] | None = None):
+        self.message = message or self.default_message
+        self.detail = detail
+        self.headers = dict(headers or {})
+        super().__init__(self.message)
+
+    def to_json(self) -> dict[str, Any]:
+        entry: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.detail is not None:
+            entry["detail"] = self.detail
+        return {"errors": [entry]}
+
+    def body(self) -> bytes:
+        return json.dumps(self.to_json()).encode()
+
+
+class UnknownError(RegistryError):
+    """Last resort for a bug: the client still gets the spec's JSON shape, never a traceback."""
+
+
+class BlobUnknown(RegistryError):
+    code, status, default_message = "BLOB_UNKNOWN", 404, "blob unknown to registry"
+
+
+class BlobUploadInvalid(RegistryError):
+    code, status, default_message = "BLOB_UPLOAD_INVALID", 400, "blob upload invalid"
+
+
+class BlobUploadUnknown(RegistryError):
+    code, status, default_message = "BLOB_UPLOAD_UNKNOWN", 404, "blob upload unknown to registry"
+
+
+class DigestInvalid(RegistryError):
+    code, status = "DIGEST_INVALID", 400
+    default_message = "provided digest did not match uploaded content"
+
+
+class ManifestBlobUnknown(RegistryError):
+    code, status, default_message = "MANIFEST_BLOB_UNKNOWN", 400, "blob unknown to registry"
+
+    @classmethod
+    def missing(cls, digests: Iterable[str], name: str, registry_id: str) -> ManifestBlobUnknown:
+        """ECR's wording for a manifest whose layers were never pushed to the repository."""
+        listed = ", ".join(digests)
+        return cls(f"Layers with digests '[{listed}]' required for pushing image into repository "
+                   f"with name '{name}' in the registry with id '{registry_id}' do not exist",
+                   detail=listed)
+
+
+class ManifestInvalid(RegistryError):
+    code, status, default_message = "MANIFEST_INVALID", 400, "manifest invalid"
+
+
+class ManifestUnknown(RegistryError):
+    code, status, default_message = "MANIFEST_UNKNOWN", 404, "Requested image not found"
+
+
+class NameInvalid(RegistryError):
+    code, status, default_message = "NAME_INVALID", 400, "invalid repository name"
+
+
+class NameUnknown(RegistryError):
+    code, status, default_message = "NAME_UNKNOWN", 404, "repository name not known to registry"
+
+    @classmethod
+    def for_repo(cls, name: str, registry_id: str) -> NameUnknown:
+        """ECR's wording: ECR never creates a repository on push."""
+        return cls(f"The repository with name '{name}' does not exist in the registry with id "
+                   f"'{registry_id}'")
+
+
+class SizeInvalid(RegistryError):
+    code, status = "SIZE_INVALID", 400
+    default_message = "provided length did not match content length"
+
+
+class TagInvalid(RegistryError):
+    code, status, default_message = "TAG_INVALID", 400, "manifest tag did not match URI"
+
+    @classmethod
+    def immutable(cls, tag: str, name: str) -> TagInvalid:
+        """ECR's wording for overwriting a tag in an IMMUTABLE repository."""
+        return cls(f"The image tag '{tag}' already exists in the '{name}' repository and cannot "
+                   f"be overwritten because the repository is immutable.")
+
+
+class Unauthorized(RegistryError):
+    code, status, default_message = "UNAUTHORIZED", 401, "authentication required"
+
+
+class Denied(RegistryError):
+    code, status = "DENIED", 403
+    default_message = "requested access to the resource is denied"
+
+
+class Unsupported(RegistryError):
+    code, status, default_message = "UNSUPPORTED", 405, "The operation is unsupported."
+
+
+class TooManyRequests(RegistryError):
+    code, status, default_message = "TOOMANYREQUESTS", 429, "Rate exceeded"
+
+
+class RangeInvalid(RegistryError):
+    """Distribution's code for a chunk that does not start where the upload stands (416)."""
+
+    code, status, default_message = "RANGE_INVALID", 416, "invalid content range"
+
+
+ALL: tuple[type[RegistryError], ...] = (
+    BlobUnknown, BlobUploadInvalid, BlobUploadUnknown, DigestInvalid, ManifestBlobUnknown,
+    ManifestInvalid, ManifestUnknown, NameInvalid, NameUnknown, SizeInvalid, TagInvalid,
+    Unauthorized, Denied, Unsupported, TooManyRequests, RangeInvalid, UnknownError,
+)

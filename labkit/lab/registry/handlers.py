@@ -1,0 +1,490 @@
+"""The registry's HTTP side: a WSGI app for `/v2/...` (OCI distribution spec v1.1, ECR's rules)
+and `/_storage/...` (the pre-signed blob downloads a blob GET redirects to).
+
+Authentication happens before this app is called (the lab's server checks Basic auth on /v2/);
+`/_storage/` needs none, the signature in the URL is the credential, as with S3.
+Repository names contain slashes, so paths are matched from the right.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from werkzeug.datastructures import Range
+from werkzeug.http import parse_range_header
+from werkzeug.wrappers import Request, Response
+
+from ...oci import mediatypes as mt
+from ...oci.manifest import MAX_MANIFEST_BYTES, ManifestError
+from ...oci.manifest import parse as parse_manifest
+from ..signing import Signer
+from . import errors
+from .controlplane import ControlPlane
+from .names import check_digest, check_name, check_tag, check_upload_id, is_name, is_tag
+from .presign import DEFAULT_TTL, Presigner, Refusal
+from .storage import Storage, StoredImage
+from .streams import (
+    body_chunks,
+    content_length,
+    file_chunks,
+    has_body,
+    parse_content_range,
+    read_body,
+)
+
+log = logging.getLogger(__name__)
+
+API_HEADER = ("Docker-Distribution-API-Version", "registry/2.0")
+HEX64 = re.compile(r"^[a-f0-9]{64}$")
+ROUTES: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"^/v2/?$"), "base"),
+    (re.compile(r"^/v2/_catalog$"), "catalog"),
+    (re.compile(r"^/v2/(?P<name>.+)/blobs/uploads(?:/(?P<upload>[^/]*))?$"), "upload"),
+    (re.compile(r"^/v2/(?P<name>.+)/blobs/(?P<digest>[^/]+)$"), "blob"),
+    (re.compile(r"^/v2/(?P<name>.+)/manifests/(?P<reference>[^/]+)$"), "manifest"),
+    (re.compile(r"^/v2/(?P<name>.+)/tags/list$"), "tags"),
+    (re.compile(r"^/v2/(?P<name>.+)/referrers/(?P<digest>[^/]+)$"), "referrers"),
+    (re.compile(r"^/_storage/blobs/sha256/(?P<hex>[^/]+)$"), "storage"),
+]
+METHODS = {
+    "base": {"GET", "HEAD"}, "catalog": {"GET"}, "tags": {"GET"}, "referrers": {"GET"},
+    "upload": {"POST", "PATCH", "PUT", "GET", "DELETE"}, "blob": {"GET", "HEAD", "DELETE"},
+    "manifest": {"GET", "HEAD", "PUT", "DELETE"}, "storage": {"GET", "HEAD"},
+}
+
+
+class RouteUnknown(errors.Unsupported):
+    status, default_message = 404, "no such registry endpoint"
+
+
+def match_route(path: str) -> tuple[str, re.Match[str]]:
+    """The first route whose pattern matches (names are greedy: paths parse right to left)."""
+    for pattern, route in ROUTES:
+        m = pattern.match(path)
+        if m:
+            return route, m
+    raise RouteUnknown(detail={"path": path[:300]})
+
+
+class PaginationNumberInvalid(errors.RegistryError):
+    """Distribution's code for a bad `n` in the tags list or the catalog."""
+
+    code, status, default_message = "PAGINATION_NUMBER_INVALID", 400, "invalid number of results"
+
+
+class RegistryApp:
+    """The data plane as a WSGI app: `RegistryApp(storage, control, signer)(environ, start)`."""
+
+    def __init__(self, storage: Storage, control: ControlPlane, signer: Signer,
+                 public_url: Callable[[dict[str, Any]], str] | None = None, *,
+                 url_ttl: int = DEFAULT_TTL, clock: Callable[[], float] = time.time,
+                 redirect_blobs: bool = True):
+        self.storage = storage
+        self.control = control
+        self.presigner = Presigner(signer, url_ttl, clock)
+        self.public_url = public_url
+        self.redirect_blobs = redirect_blobs
+
+    # ---- WSGI entry and dispatch ----
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+        request = Request(environ)
+        try:
+            response = self.dispatch(request)
+        except errors.RegistryError as e:
+            response = self.error(e)
+        except Exception:  # noqa: BLE001 - the last resort: log it, answer the spec's shape
+            log.exception("registry: unexpected error on %s %s", request.method, request.path)
+            response = self.error(errors.UnknownError("internal error in the lab's registry"))
+        response.headers.setdefault(*API_HEADER)
+        return response(environ, start_response)
+
+    def dispatch(self, request: Request) -> Response:
+        route, m = match_route(request.environ.get("PATH_INFO", ""))
+        method = request.method
+        if method not in METHODS[route]:
+            raise errors.Unsupported(f"{method} is not supported on this endpoint")
+        if route == "base":
+            return self.json({})
+        if route == "storage":
+            return self.storage_get(request, m["hex"])
+        if route == "catalog":
+            return self.catalog(request)
+        name = self.repository(m["name"])
+        if route == "upload":
+            upload = m["upload"] or ""
+            if method == "POST":
+                if upload:
+                    raise errors.Unsupported("POST starts an upload at .../blobs/uploads/")
+                return self.upload_start(request, name)
+            if not upload:
+                raise errors.BlobUploadUnknown(detail={"uuid": ""})
+            check_upload_id(upload)
+            return {"PATCH": self.upload_patch, "PUT": self.upload_put,
+                    "GET": self.upload_status, "DELETE": self.upload_cancel}[method](
+                request, name, upload)
+        if route == "blob":
+            return {"GET": self.blob_get, "HEAD": self.blob_head,
+                    "DELETE": self.blob_delete}[method](request, name, m["digest"])
+        if route == "manifest":
+            return {"GET": self.manifest_get, "HEAD": self.manifest_get,
+                    "PUT": self.manifest_put, "DELETE": self.manifest_delete}[method](
+                request, name, m["reference"])
+        if route == "tags":
+            return self.tags_list(request, name)
+        return self.referrers(request, name, m["digest"])
+
+    def repository(self, name: str) -> str:
+        """A valid name of an existing repository: ECR never creates one on push."""
+        check_name(name)
+        if not self.control.repository_exists(name):
+            raise errors.NameUnknown.for_repo(name, self.control.registry_id)
+        return name
+
+    # ---- responses ----
+
+    @staticmethod
+    def error(e: errors.RegistryError) -> Response:
+        response = Response(e.body(), status=e.status, content_type="application/json")
+        for key, value in e.headers.items():
+            response.headers[key] = value
+        return response
+
+    @staticmethod
+    def json(doc: Any, status: int = 200, content_type: str = "application/json") -> Response:
+        return Response(json.dumps(doc).encode(), status=status, content_type=content_type)
+
+    @staticmethod
+    def empty(status: int, headers: dict[str, str]) -> Response:
+        response = Response(b"", status=status, headers=headers)
+        response.headers["Content-Length"] = "0"
+        return response
+
+    def base_url(self, request: Request) -> str:
+        if self.public_url is not None:
+            return self.public_url(request.environ).rstrip("/")
+        return request.host_url.rstrip("/")
+
+    def upload_headers(self, request: Request, name: str, upload_id: str,
+                       offset: int) -> dict[str, str]:
+        # Distribution's convention: the last byte held, 0-0 for an empty upload.
+        return {"Location": f"{self.base_url(request)}/v2/{name}/blobs/uploads/{upload_id}",
+                "Range": f"0-{max(offset - 1, 0)}", "Docker-Upload-UUID": upload_id}
+
+    # ---- blobs ----
+
+    def blob_head(self, request: Request, name: str, digest: str) -> Response:
+        check_digest(digest)
+        size = self.storage.repo_blob_size(name, digest)
+        if size is None:
+            raise errors.BlobUnknown(detail={"digest": digest})
+        response = Response(b"", status=200, content_type="application/octet-stream")
+        response.headers.update({"Content-Length": str(size), "Docker-Content-Digest": digest,
+                                 "Accept-Ranges": "bytes", "ETag": f'"{digest}"'})
+        return response
+
+    def blob_get(self, request: Request, name: str, digest: str) -> Response:
+        hex_digest = check_digest(digest)
+        size = self.storage.repo_blob_size(name, digest)
+        if size is None:
+            raise errors.BlobUnknown(detail={"digest": digest})
+        if not self.redirect_blobs:
+            return self.serve_blob(request, digest, size)
+        # Like ECR's redirect to S3: the bytes come from storage, through a signed URL.
+        location = self.presigner.url(self.base_url(request), hex_digest)
+        return self.empty(307, {"Location": location, "Docker-Content-Digest": digest})
+
+    def blob_delete(self, request: Request, name: str, digest: str) -> Response:
+        check_digest(digest)
+        if not self.storage.unlink_blob(name, digest):
+            raise errors.BlobUnknown(detail={"digest": digest})
+        return self.empty(202, {"Docker-Content-Digest": digest})
+
+    def serve_blob(self, request: Request, digest: str, size: int) -> Response:
+        """The blob's bytes, honouring a single byte Range (206, or 416 if unsatisfiable)."""
+        headers = {"Docker-Content-Digest": digest, "Accept-Ranges": "bytes",
+                   "ETag": f'"{digest}"', "Content-Type": "application/octet-stream"}
+        rng = self.single_range(request)
+        start, length, status = 0, size, 200
+        if rng is not None:
+            bounds = rng.range_for_length(size)
+            if bounds is None:
+                headers["Content-Range"] = f"bytes */{size}"
+                raise errors.RangeInvalid(f"range {request.headers.get('Range')!r} is outside "
+                                          f"the blob's {size} bytes", headers=headers)
+            start, stop = bounds
+            length, status = stop - start, 206
+            headers["Content-Range"] = f"bytes {start}-{stop - 1}/{size}"
+        path = self.storage.blob_path(digest)
+        response = Response(file_chunks(path, start, length), status=status, headers=headers,
+                            direct_passthrough=True)
+        response.headers["Content-Length"] = str(length)
+        return response
+
+    @staticmethod
+    def single_range(request: Request) -> Range | None:
+        """One byte range, or None (no header, a malformed one, or several: serve it all)."""
+        header = request.headers.get("Range")
+        if not header:
+            return None
+        rng = parse_range_header(header)
+        if rng is None or rng.units != "bytes" or len(rng.ranges) != 1:
+            return None
+        return rng
+
+    def storage_get(self, request: Request, hex_digest: str) -> Response:
+        """A pre-signed download: no registry credentials, only a genuine, current signature."""
+        path = request.environ.get("PATH_INFO", "")
+        refusal, extra = self.presigner.check(path, request.args)
+        if refusal is not None:
+            return Response(refusal.xml(extra), status=refusal.status,
+                            content_type="application/xml")
+        digest = f"sha256:{hex_digest}"
+        size = self.storage.blob_size(digest) if HEX64.match(hex_digest) else None
+        if size is None:
+            missing = Refusal("NoSuchKey", "The specified key does not exist.", 404)
+            return Response(missing.xml({"Key": path.removeprefix("/_storage/")}), status=404,
+                            content_type="application/xml")
+        try:
+            return self.serve_blob(request, digest, size)
+        except errors.RangeInvalid as e:
+            bad = Refusal("InvalidRange", "The requested range is not satisfiable", 416)
+            response = Response(bad.xml(), status=416, content_type="application/xml")
+            response.headers["Content-Range"] = e.headers.get("Content-Range", f"bytes */{size}")
+            return response
+
+    # ---- uploads ----
+
+    def upload_start(self, request: Request, name: str) -> Response:
+        args = request.args
+        mount, source = args.get("mount"), args.get("from")
+        if mount:
+            check_digest(mount)
+            # The spec's mount: 201 if the blob is in `from` (and we may read it), else 202 and
+            # a plain upload session.  (ECR itself mounts only blobs a manifest in `from` refers
+            # to; we follow the spec and mount any blob pushed there.)
+            if (source and is_name(source) and self.control.repository_exists(source)
+                    and self.storage.repo_blob_size(source, mount) is not None):
+                self.storage.link_blob(name, mount)
+                return self.empty(201, {
+                    "Location": f"{self.base_url(request)}/v2/{name}/blobs/{mount}",
+                    "Docker-Content-Digest": mount})
+        digest = args.get("digest")
+        if digest is not None:
+            check_digest(digest)
+            self.storage.put_blob(name, digest, body_chunks(request.environ))
+            return self.empty(201, {
+                "Location": f"{self.base_url(request)}/v2/{name}/blobs/{digest}",
+                "Docker-Content-Digest": digest})
+        upload_id = self.storage.start_upload(name)
+        return self.empty(202, self.upload_headers(request, name, upload_id, 0))
+
+    def _append(self, request: Request, name: str, upload_id: str) -> int:
+        environ = request.environ
+        try:
+            start = parse_content_range(request.headers.get("Content-Range"),
+                                        content_length(environ))
+            return self.storage.append_upload(name, upload_id, body_chunks(environ), start)
+        except errors.RangeInvalid as e:
+            offset = self.storage.upload_offset(name, upload_id)
+            e.headers.update(self.upload_headers(request, name, upload_id, offset))
+            raise
+
+    def upload_patch(self, request: Request, name: str, upload_id: str) -> Response:
+        offset = self._append(request, name, upload_id)
+        return self.empty(202, self.upload_headers(request, name, upload_id, offset))
+
+    def upload_put(self, request: Request, name: str, upload_id: str) -> Response:
+        digest = request.args.get("digest")
+        if not digest:
+            raise errors.DigestInvalid("the final PUT of an upload needs ?digest=")
+        check_digest(digest)
+        if has_body(request.environ):
+            self._append(request, name, upload_id)
+        self.storage.finish_upload(name, upload_id, digest)
+        return self.empty(201, {
+            "Location": f"{self.base_url(request)}/v2/{name}/blobs/{digest}",
+            "Docker-Content-Digest": digest})
+
+    def upload_status(self, request: Request, name: str, upload_id: str) -> Response:
+        offset = self.storage.upload_offset(name, upload_id)
+        return self.empty(204, self.upload_headers(request, name, upload_id, offset))
+
+    def upload_cancel(self, request: Request, name: str, upload_id: str) -> Response:
+        self.storage.cancel_upload(name, upload_id)
+        return self.empty(204, {})
+
+    # ---- manifests ----
+
+    @staticmethod
+    def accepted(request: Request) -> set[str] | None:
+        """The media types the client accepts; None means anything (no Accept, or a wildcard)."""
+        values = request.headers.getlist("Accept")
+        types = {part.split(";")[0].strip().lower()
+                 for value in values for part in value.split(",") if part.strip()}
+        if not types or "*/*" in types or "application/*" in types:
+            return None
+        return types
+
+    def negotiate(self, request: Request, name: str, image: StoredImage) -> StoredImage:
+        """What to answer a manifest GET with, given its Accept header.
+
+        Served as stored when accepted.  An index the client cannot take is resolved to its
+        linux/amd64 image, as ECR and Distribution do for old clients.  Otherwise 404
+        MANIFEST_UNKNOWN, as Distribution answers ("OCI manifest found, but accept header does
+        not support OCI manifests").  ECR's rewriting of schema 2 into schema 1 for clients
+        that accept neither is not reproduced: schema 1 is deprecated and no current client
+        asks for it.
+        """
+        accepted = self.accepted(request)
+        if accepted is None or image.media_type in accepted:
+            return image
+        if image.media_type in mt.INDEXES and accepted & mt.IMAGE_MANIFESTS:
+            try:
+                entry = parse_manifest(image.raw).platform_manifest()
+            except ManifestError:
+                entry = None
+            child = self.storage.get_manifest(name, entry.digest) if entry else None
+            if child is not None and child.media_type in accepted:
+                return child
+        raise errors.ManifestUnknown(
+            f"manifest of media type '{image.media_type}' found, but the Accept header does "
+            f"not allow it (accepts: {', '.join(sorted(accepted))})",
+            detail={"mediaType": image.media_type})
+
+    def manifest_get(self, request: Request, name: str, reference: str) -> Response:
+        if ":" in reference:
+            check_digest(reference)
+        elif not is_tag(reference):
+            raise errors.ManifestUnknown(detail={"tag": reference[:200]})
+        image = self.storage.get_manifest(name, reference)
+        if image is None:
+            raise errors.ManifestUnknown(detail={"reference": reference})
+        image = self.negotiate(request, name, image)
+        response = Response(image.raw, status=200, content_type=image.media_type)
+        response.headers.update({"Docker-Content-Digest": image.digest,
+                                 "ETag": f'"{image.digest}"',
+                                 "Content-Length": str(len(image.raw))})
+        return response
+
+    def manifest_put(self, request: Request, name: str, reference: str) -> Response:
+        by_digest = ":" in reference
+        if by_digest:
+            check_digest(reference)
+        else:
+            check_tag(reference)
+        length = content_length(request.environ)
+        if length is not None and length > MAX_MANIFEST_BYTES:
+            raise errors.ManifestInvalid(
+                f"manifest is {length} bytes; the limit is {MAX_MANIFEST_BYTES}")
+        raw = read_body(request.environ, MAX_MANIFEST_BYTES)
+        try:
+            manifest = parse_manifest(raw, request.headers.get("Content-Type"))
+        except ManifestError as e:
+            raise errors.ManifestInvalid(str(e)) from None
+        if by_digest and manifest.digest != reference:
+            raise errors.DigestInvalid(
+                f"the manifest's digest is {manifest.digest}, not {reference}",
+                detail={"digest": reference, "actual": manifest.digest})
+        missing = self.storage.missing_references(name, manifest)
+        if missing:
+            raise errors.ManifestBlobUnknown.missing(missing, name, self.control.registry_id)
+        tag = None if by_digest else reference
+        # ECR refuses to overwrite a tag of an IMMUTABLE repository even with the very same
+        # digest (ImageTagAlreadyExistsException / TAG_INVALID): aws/containers-roadmap#2179
+        # and #2380, aws/aws-sdk#750 ask for exactly that to be relaxed.  So the lab refuses too.
+        immutable = tag is not None and self.control.tags_immutable(name)
+        pushed_at = time.time()
+        stored = self.storage.put_manifest(name, manifest, tag, immutable, pushed_at)
+        self.control.image_pushed(name, manifest, tag, stored.pushed_at)
+        headers = {"Location": f"{self.base_url(request)}/v2/{name}/manifests/{stored.digest}",
+                   "Docker-Content-Digest": stored.digest}
+        if manifest.subject is not None:
+            headers["OCI-Subject"] = manifest.subject.digest
+        return self.empty(201, headers)
+
+    def manifest_delete(self, request: Request, name: str, reference: str) -> Response:
+        if ":" in reference:
+            check_digest(reference)
+            if self.storage.delete_manifest(name, reference) is None:
+                raise errors.ManifestUnknown(detail={"digest": reference})
+            self.control.image_deleted(name, reference)
+            return self.empty(202, {})
+        if not is_tag(reference) or not self.storage.delete_tag(name, reference):
+            raise errors.ManifestUnknown(detail={"tag": reference[:200]})
+        self.control.tag_deleted(name, reference)
+        return self.empty(202, {})
+
+    # ---- listings ----
+
+    @staticmethod
+    def page(request: Request, items: list[str], path: str) -> tuple[list[str], str | None]:
+        """Items after `last`, at most `n` of them, and the Link to the next page if any."""
+        args = request.args
+        last, n_raw = args.get("last"), args.get("n")
+        if last:
+            items = [i for i in items if i > last]
+        if n_raw is None or n_raw == "":
+            return items, None
+        try:
+            n = int(n_raw)
+        except ValueError:
+            raise PaginationNumberInvalid(detail={"n": n_raw[:40]}) from None
+        if n < 0:
+            raise PaginationNumberInvalid(detail={"n": n_raw[:40]})
+        page = items[:n]
+        if n and len(items) > n:
+            return page, f'<{path}?n={n}&last={page[-1]}>; rel="next"'
+        return page, None
+
+    def tags_list(self, request: Request, name: str) -> Response:
+        tags, link = self.page(request, self.storage.tags(name), f"/v2/{name}/tags/list")
+        response = self.json({"name": name, "tags": tags})
+        if link:
+            response.headers["Link"] = link
+        return response
+
+    def catalog(self, request: Request) -> Response:
+        lister = getattr(self.control, "repository_names", None)
+        names = sorted(lister()) if callable(lister) else [
+            n for n in self.storage.repositories() if self.control.repository_exists(n)]
+        page, link = self.page(request, names, "/v2/_catalog")
+        response = self.json({"repositories": page})
+        if link:
+            response.headers["Link"] = link
+        return response
+
+    def referrers(self, request: Request, name: str, digest: str) -> Response:
+        """The OCI 1.1 referrers API: manifests whose `subject` is `digest`."""
+        check_digest(digest)
+        wanted = request.args.get("artifactType")
+        found = []
+        for image in self.storage.images(name):
+            try:
+                doc = json.loads(image.raw)
+            except ValueError:
+                continue
+            subject = doc.get("subject") if isinstance(doc, dict) else None
+            if not isinstance(subject, dict) or subject.get("digest") != digest:
+                continue
+            config = doc.get("config") if isinstance(doc.get("config"), dict) else {}
+            artifact_type = doc.get("artifactType") or config.get("mediaType")
+            if wanted and artifact_type != wanted:
+                continue
+            entry: dict[str, Any] = {"mediaType": image.media_type, "digest": image.digest,
+                                     "size": len(image.raw)}
+            if artifact_type:
+                entry["artifactType"] = artifact_type
+            if isinstance(doc.get("annotations"), dict) and doc["annotations"]:
+                entry["annotations"] = doc["annotations"]
+            found.append(entry)
+        response = self.json({"schemaVersion": 2, "mediaType": mt.OCI_INDEX, "manifests": found},
+                             content_type=mt.OCI_INDEX)
+        if wanted:
+            response.headers["OCI-Filters-Applied"] = "artifactType"
+        return response

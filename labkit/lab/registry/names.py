@@ -1,0 +1,58 @@
+"""Validation of every name that comes from a request and ends up in a file path.
+
+Repository names, tags, digests and upload ids are checked against strict grammars before any
+path is built from them, so nothing a client sends can point outside the lab's home.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ...oci import digest as dg
+from . import errors
+
+# ECR's repository name pattern (the OCI one, lowercase, components joined by '/'), 2..256 long.
+NAME_RE = re.compile(r"^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$")
+NAME_MIN, NAME_MAX = 2, 256
+TAG_RE = re.compile(r"^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$")
+UPLOAD_ID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def is_name(name: str) -> bool:
+    return NAME_MIN <= len(name) <= NAME_MAX and bool(NAME_RE.match(name))
+
+
+def check_name(name: str) -> str:
+    """The name, or NAME_INVALID saying which rule it breaks."""
+    if not is_name(name):
+        raise errors.NameInvalid(
+            f"invalid repository name {name[:300]!r}: it must be {NAME_MIN} to {NAME_MAX} "
+            "characters of lowercase letters, digits and separators (. _ - /), each "
+            "component starting and ending with a letter or digit", detail={"name": name[:300]})
+    return name
+
+
+def is_tag(tag: str) -> bool:
+    return bool(TAG_RE.match(tag))
+
+
+def check_tag(tag: str) -> str:
+    if not is_tag(tag):
+        raise errors.TagInvalid(
+            f"invalid tag {tag[:200]!r}: it must match [a-zA-Z0-9_][a-zA-Z0-9._-]{{0,127}}",
+            detail={"tag": tag[:200]})
+    return tag
+
+
+def check_digest(value: str) -> str:
+    """The hex part of a sha256 digest, or DIGEST_INVALID (other algorithms are refused too)."""
+    try:
+        return dg.parse(value)
+    except dg.InvalidDigest as e:
+        raise errors.DigestInvalid(str(e), detail={"digest": (value or "")[:200]}) from None
+
+
+def check_upload_id(value: str) -> str:
+    if not UPLOAD_ID_RE.match(value):
+        raise errors.BlobUploadUnknown(detail={"uuid": value[:100]})
+    return value

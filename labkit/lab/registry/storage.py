@@ -1,0 +1,486 @@
+"""Blobs, uploads, manifests and tags on disk, laid out like CNCF Distribution's storage.
+
+    root/blobs/sha256/<2 hex>/<hex>                    content-addressed bytes (layers, configs,
+                                                       manifests)
+    root/uploads/<uuid>/{data,info}                    unfinished uploads
+    root/repositories/<name>/_layers/<hex>             "this blob was pushed or mounted here"
+    root/repositories/<name>/_manifests/revisions/<hex>   media type + push time of a manifest
+    root/repositories/<name>/_manifests/tags/<tag>     digest + push time
+
+A blob is visible in a repository only through its link there, which is what makes a
+cross-repository mount mean something.  Every write goes to a temp file first and is moved into
+place with os.replace, so readers never see a partial file; blob bytes are hashed while they
+are written and moved into place only when the digest matches.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import threading
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ...oci import digest as dg
+from ...oci import mediatypes as mt
+from ...oci.manifest import Manifest
+from . import errors
+from .names import check_digest, check_name, check_tag, check_upload_id, is_name
+
+CHUNK = 1 << 20
+# Layers a registry never holds (Docker's foreign layers, OCI non-distributable ones).
+FOREIGN_LAYERS = frozenset({
+    mt.DOCKER_FOREIGN_LAYER,
+    "application/vnd.oci.image.layer.nondistributable.v1.tar",
+    "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+    "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
+})
+
+
+@dataclass(frozen=True)
+class StoredImage:
+    """A manifest as stored in one repository: what the control plane reports as an image."""
+
+    repository: str
+    digest: str
+    media_type: str
+    raw: bytes
+    tags: tuple[str, ...]
+    pushed_at: float
+
+
+class _Session:
+    """An upload in progress: its file and the running sha256, so chunks are never re-read."""
+
+    def __init__(self, upload_id: str, name: str, directory: Path, hasher, offset: int):
+        self.id = upload_id
+        self.name = name
+        self.dir = directory
+        self.data = directory / "data"
+        self.hasher = hasher
+        self.offset = offset
+        self.lock = threading.Lock()
+
+
+class Storage:
+    """The registry's disk state under one root; safe to share between request threads."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        for sub in ("blobs/sha256", "uploads", "repositories", "tmp"):
+            (self.root / sub).mkdir(parents=True, exist_ok=True)
+        self._real_root = self.root.resolve()
+        self._sessions: dict[str, _Session] = {}
+        self._sessions_lock = threading.Lock()
+        self._repo_locks: dict[str, threading.Lock] = {}
+
+    # ---- paths (every one validated and kept under root) ----
+
+    def _inside(self, path: Path) -> Path:
+        real = path.resolve()
+        if real != self._real_root and self._real_root not in real.parents:
+            raise errors.NameInvalid("path escapes the registry's storage")
+        return path
+
+    def _repo_dir(self, name: str) -> Path:
+        return self._inside(self.root / "repositories" / check_name(name))
+
+    def blob_path(self, digest: str) -> Path:
+        """Where the blob with this digest lives (whether or not it exists)."""
+        hexd = check_digest(digest)
+        return self.root / "blobs" / "sha256" / hexd[:2] / hexd
+
+    def _layer_link(self, name: str, digest: str) -> Path:
+        return self._repo_dir(name) / "_layers" / check_digest(digest)
+
+    def _revision(self, name: str, digest: str) -> Path:
+        return self._repo_dir(name) / "_manifests" / "revisions" / check_digest(digest)
+
+    def _tag_path(self, name: str, tag: str) -> Path:
+        return self._repo_dir(name) / "_manifests" / "tags" / check_tag(tag)
+
+    def _repo_lock(self, name: str) -> threading.Lock:
+        with self._sessions_lock:
+            return self._repo_locks.setdefault(name, threading.Lock())
+
+    # ---- small atomic file helpers ----
+
+    def _tmp(self, near: Path) -> Path:
+        """A temp path in the same directory (same filesystem, so os.replace is atomic)."""
+        near.parent.mkdir(parents=True, exist_ok=True)
+        return near.parent / f".tmp-{uuid.uuid4().hex}"
+
+    def _write_atomic(self, path: Path, data: bytes) -> None:
+        tmp = self._tmp(path)
+        try:
+            with open(tmp, "wb") as f:
+                f.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
+
+    @staticmethod
+    def _read_json(path: Path) -> dict | None:
+        try:
+            return json.loads(path.read_bytes())
+        except (FileNotFoundError, NotADirectoryError, ValueError):
+            return None
+
+    # ---- blobs ----
+
+    def blob_size(self, digest: str) -> int | None:
+        try:
+            return self.blob_path(digest).stat().st_size
+        except FileNotFoundError:
+            return None
+
+    def repo_blob_size(self, name: str, digest: str) -> int | None:
+        """Size of a blob that is visible in this repository, else None."""
+        if not self._layer_link(name, digest).exists():
+            return None
+        return self.blob_size(digest)
+
+    def link_blob(self, name: str, digest: str) -> None:
+        """Make an existing blob visible in a repository (after a push or a mount)."""
+        link = self._layer_link(name, digest)
+        if not link.exists():
+            self._write_atomic(link, digest.encode())
+
+    def unlink_blob(self, name: str, digest: str) -> bool:
+        """Forget a blob in one repository (the bytes stay for other repositories)."""
+        try:
+            self._layer_link(name, digest).unlink()
+            return True
+        except FileNotFoundError:
+            return False
+
+    def put_bytes(self, data: bytes) -> str:
+        """Store small bytes (a manifest) content-addressed; returns the digest."""
+        digest = dg.of_bytes(data)
+        path = self.blob_path(digest)
+        if not path.exists():
+            self._write_atomic(path, data)
+        return digest
+
+    # ---- uploads ----
+
+    def start_upload(self, name: str) -> str:
+        """A new upload session for repository `name`; returns its id."""
+        check_name(name)
+        upload_id = str(uuid.uuid4())
+        directory = self.root / "uploads" / upload_id
+        directory.mkdir()
+        (directory / "data").touch()
+        self._write_atomic(directory / "info",
+                           json.dumps({"name": name, "started_at": time.time()}).encode())
+        with self._sessions_lock:
+            self._sessions[upload_id] = _Session(upload_id, name, directory, hashlib.sha256(), 0)
+        return upload_id
+
+    def _session(self, name: str, upload_id: str) -> _Session:
+        check_upload_id(upload_id)
+        with self._sessions_lock:
+            session = self._sessions.get(upload_id)
+        if session is None:
+            session = self._revive(upload_id)
+        if session.name != name:
+            raise errors.BlobUploadUnknown(detail={"uuid": upload_id})
+        return session
+
+    def _revive(self, upload_id: str) -> _Session:
+        """After a lab restart the hash state is gone: re-hash the partial file once."""
+        directory = self.root / "uploads" / upload_id
+        info = self._read_json(directory / "info")
+        if info is None or not (directory / "data").is_file() or not is_name(info.get("name", "")):
+            raise errors.BlobUploadUnknown(detail={"uuid": upload_id})
+        hasher = hashlib.sha256()
+        offset = 0
+        with open(directory / "data", "rb") as f:
+            while block := f.read(CHUNK):
+                hasher.update(block)
+                offset += len(block)
+        with self._sessions_lock:
+            return self._sessions.setdefault(
+                upload_id, _Session(upload_id, info["name"], directory, hasher, offset))
+
+    def upload_offset(self, name: str, upload_id: str) -> int:
+        """How many bytes the upload holds so far."""
+        return self._session(name, upload_id).offset
+
+    def append_upload(self, name: str, upload_id: str, chunks: Iterable[bytes | memoryview],
+                      start: int | None = None) -> int:
+        """Append a chunk (hashing as it is written); returns the new offset.
+
+        `start` (from Content-Range) must equal the current offset, else RANGE_INVALID.  If the
+        body breaks off half way, the file and the hash are rolled back to where they stood.
+        """
+        session = self._session(name, upload_id)
+        with session.lock:
+            if upload_id not in self._sessions:
+                raise errors.BlobUploadUnknown(detail={"uuid": upload_id})
+            if start is not None and start != session.offset:
+                raise errors.RangeInvalid(
+                    f"chunk starts at {start} but the upload holds {session.offset} bytes")
+            before, saved = session.offset, session.hasher.copy()
+            hasher, written = session.hasher, 0
+            try:
+                with open(session.data, "r+b") as f:
+                    f.seek(before)
+                    update, write = hasher.update, f.write
+                    for chunk in chunks:
+                        update(chunk)
+                        write(chunk)
+                        written += len(chunk)
+            except BaseException:
+                session.hasher = saved
+                with contextlib.suppress(OSError):
+                    os.truncate(session.data, before)
+                raise
+            session.offset = before + written
+            return session.offset
+
+    def finish_upload(self, name: str, upload_id: str, digest: str) -> int:
+        """Verify the digest and move the blob into place, linked in `name`; returns its size.
+
+        On a mismatch the upload is cancelled and nothing is stored (DIGEST_INVALID).
+        """
+        check_digest(digest)
+        session = self._session(name, upload_id)
+        with session.lock:
+            if upload_id not in self._sessions:
+                raise errors.BlobUploadUnknown(detail={"uuid": upload_id})
+            actual = f"sha256:{session.hasher.hexdigest()}"
+            if actual != digest:
+                self._drop(session)
+                raise errors.DigestInvalid(
+                    f"provided digest {digest} did not match uploaded content {actual}",
+                    detail={"digest": digest, "actual": actual})
+            target = self.blob_path(digest)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            # Two uploads of the same bytes may both land here: each replace is atomic and the
+            # bytes are identical, so both succeed and one blob remains.
+            os.replace(session.data, target)
+            self.link_blob(name, digest)
+            self._drop(session)
+            return session.offset
+
+    def cancel_upload(self, name: str, upload_id: str) -> None:
+        session = self._session(name, upload_id)
+        with session.lock:
+            self._drop(session)
+
+    def _drop(self, session: _Session) -> None:
+        with self._sessions_lock:
+            self._sessions.pop(session.id, None)
+        shutil.rmtree(session.dir, ignore_errors=True)
+
+    def put_blob(self, name: str, digest: str, chunks: Iterable[bytes | memoryview]) -> int:
+        """A monolithic upload: stream, verify, store; returns the size."""
+        check_digest(digest)
+        upload_id = self.start_upload(name)
+        try:
+            self.append_upload(name, upload_id, chunks)
+        except BaseException:
+            with contextlib.suppress(errors.RegistryError):
+                self.cancel_upload(name, upload_id)
+            raise
+        return self.finish_upload(name, upload_id, digest)
+
+    def cleanup_uploads(self, older_than_seconds: float) -> int:
+        """Remove leftovers of unfinished uploads (and temp files); returns how many went."""
+        cutoff = time.time() - older_than_seconds
+        removed = 0
+        with self._sessions_lock:
+            active = set(self._sessions)
+        for entry in (self.root / "uploads").iterdir():
+            if entry.name in active:
+                continue
+            try:
+                newest = max(p.stat().st_mtime for p in [entry, *entry.iterdir()])
+            except (OSError, ValueError):
+                newest = 0.0
+            if newest < cutoff:
+                if entry.is_dir():
+                    shutil.rmtree(entry, ignore_errors=True)
+                else:
+                    entry.unlink(missing_ok=True)
+                removed += 1
+        for tmp in (self.root / "tmp").iterdir():
+            if tmp.stat().st_mtime < cutoff:
+                tmp.unlink(missing_ok=True)
+        return removed
+
+    # ---- manifests and tags ----
+
+    def missing_references(self, name: str, manifest: Manifest) -> list[str]:
+        """Digests the manifest points at that this repository does not hold."""
+        missing = []
+        if manifest.is_index:
+            for d in manifest.manifests:
+                if not self._revision(name, d.digest).exists():
+                    missing.append(d.digest)
+            return missing
+        for d in manifest.references():
+            if d.media_type in FOREIGN_LAYERS:
+                continue
+            if self.repo_blob_size(name, d.digest) is None:
+                missing.append(d.digest)
+        return missing
+
+    def put_manifest(self, name: str, manifest: Manifest, tag: str | None = None,
+                     immutable: bool = False, pushed_at: float | None = None) -> StoredImage:
+        """Store a manifest (and tag it); TAG_INVALID if `immutable` and the tag exists."""
+        check_name(name)
+        if tag is not None:
+            check_tag(tag)
+        pushed_at = time.time() if pushed_at is None else pushed_at
+        with self._repo_lock(name):
+            if tag is not None and immutable and self._tag_path(name, tag).exists():
+                raise errors.TagInvalid.immutable(tag, name)
+            digest = self.put_bytes(manifest.raw)
+            revision = self._revision(name, digest)
+            existing = self._read_json(revision)
+            if existing is None:
+                self._write_atomic(revision, json.dumps(
+                    {"media_type": manifest.media_type, "pushed_at": pushed_at}).encode())
+            else:
+                pushed_at = existing.get("pushed_at", pushed_at)
+            if tag is not None:
+                self._write_atomic(self._tag_path(name, tag), json.dumps(
+                    {"digest": digest, "pushed_at": time.time()}).encode())
+            # The manifest is itself a blob of this repository (spec: GET blobs/<manifest digest>).
+            self.link_blob(name, digest)
+        return StoredImage(name, digest, manifest.media_type, manifest.raw,
+                           tuple(self._tags_of(name, digest)), pushed_at)
+
+    def tag_digest(self, name: str, tag: str) -> str | None:
+        doc = self._read_json(self._tag_path(name, tag))
+        digest = doc.get("digest") if doc else None
+        return digest if isinstance(digest, str) and dg.is_digest(digest) else None
+
+    def get_manifest(self, name: str, reference: str) -> StoredImage | None:
+        """The manifest a tag or digest names in this repository, or None."""
+        digest = reference if ":" in reference else self.tag_digest(name, reference)
+        if digest is None:
+            return None
+        doc = self._read_json(self._revision(name, digest))
+        if doc is None:
+            return None
+        try:
+            raw = self.blob_path(digest).read_bytes()
+        except FileNotFoundError:
+            return None
+        return StoredImage(name, digest, doc.get("media_type", ""), raw,
+                           tuple(self._tags_of(name, digest)), doc.get("pushed_at", 0.0))
+
+    def _tag_files(self, name: str) -> list[Path]:
+        directory = self._repo_dir(name) / "_manifests" / "tags"
+        try:
+            return [p for p in directory.iterdir() if not p.name.startswith(".")]
+        except FileNotFoundError:
+            return []
+
+    def tags(self, name: str) -> list[str]:
+        """All tags of a repository, sorted (the order the tags list paginates in)."""
+        return sorted(p.name for p in self._tag_files(name))
+
+    def _tag_map(self, name: str) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for p in self._tag_files(name):
+            doc = self._read_json(p)
+            if doc and isinstance(doc.get("digest"), str):
+                out.setdefault(doc["digest"], []).append(p.name)
+        return out
+
+    def _tags_of(self, name: str, digest: str) -> list[str]:
+        return sorted(self._tag_map(name).get(digest, []))
+
+    def manifest_digests(self, name: str) -> list[str]:
+        directory = self._repo_dir(name) / "_manifests" / "revisions"
+        try:
+            return sorted(f"sha256:{p.name}" for p in directory.iterdir()
+                          if not p.name.startswith("."))
+        except FileNotFoundError:
+            return []
+
+    def images(self, name: str) -> list[StoredImage]:
+        """Every manifest of a repository with its tags, oldest push first."""
+        tag_map = self._tag_map(name)
+        out = []
+        for digest in self.manifest_digests(name):
+            doc = self._read_json(self._revision(name, digest))
+            try:
+                raw = self.blob_path(digest).read_bytes()
+            except FileNotFoundError:
+                continue
+            if doc is None:
+                continue
+            out.append(StoredImage(name, digest, doc.get("media_type", ""), raw,
+                                   tuple(sorted(tag_map.get(digest, []))),
+                                   doc.get("pushed_at", 0.0)))
+        return sorted(out, key=lambda i: (i.pushed_at, i.digest))
+
+    def put_tag(self, name: str, tag: str, digest: str) -> None:
+        """Point a tag at a manifest already in the repository."""
+        with self._repo_lock(name):
+            if not self._revision(name, digest).exists():
+                raise errors.ManifestUnknown(detail={"digest": digest})
+            self._write_atomic(self._tag_path(name, tag), json.dumps(
+                {"digest": digest, "pushed_at": time.time()}).encode())
+
+    def delete_tag(self, name: str, tag: str) -> bool:
+        with self._repo_lock(name):
+            try:
+                self._tag_path(name, tag).unlink()
+                return True
+            except FileNotFoundError:
+                return False
+
+    def delete_manifest(self, name: str, digest: str) -> list[str] | None:
+        """Remove a manifest and the tags pointing at it; returns those tags (None if absent)."""
+        with self._repo_lock(name):
+            revision = self._revision(name, digest)
+            if not revision.exists():
+                return None
+            tags = self._tags_of(name, digest)
+            for tag in tags:
+                self._tag_path(name, tag).unlink(missing_ok=True)
+            revision.unlink(missing_ok=True)
+            return tags
+
+    def delete_repository(self, name: str) -> None:
+        """Forget a repository (not the repositories nested under its name)."""
+        directory = self._repo_dir(name)
+        with self._repo_lock(name):
+            for sub in ("_layers", "_manifests"):
+                shutil.rmtree(directory / sub, ignore_errors=True)
+        with self._sessions_lock:
+            doomed = [s for s in self._sessions.values() if s.name == name]
+        for session in doomed:
+            self._drop(session)
+        top = (self.root / "repositories").resolve()
+        current = directory.resolve()
+        while current != top and top in current.parents:
+            try:
+                current.rmdir()
+            except OSError:
+                break
+            current = current.parent
+
+    def repositories(self) -> list[str]:
+        """Names of the repositories that hold anything, sorted."""
+        top = self.root / "repositories"
+        found = []
+        for dirpath, dirnames, _ in os.walk(top):
+            if "_layers" in dirnames or "_manifests" in dirnames:
+                found.append(Path(dirpath).relative_to(top).as_posix())
+            dirnames[:] = [d for d in dirnames if not d.startswith("_")]
+        return sorted(n for n in found if is_name(n))
