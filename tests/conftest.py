@@ -68,3 +68,44 @@ def tmp_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("LABKIT_HOME", str(home))
     monkeypatch.delenv("LABKIT_ENGINE_HOME", raising=False)
     yield home
+
+
+# --- the lab -------------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """One real lab process for the session, in its own home, on a free loopback port."""
+    from labkit.lab import process
+
+    home = tmp_path_factory.mktemp("lab-home")
+    lab = process.start(home, port=free_port())
+    yield lab
+    process.stop(home)
+
+
+def lab_environ(lab: object, docker_config: Path | None = None) -> dict[str, str]:
+    """os.environ plus the lab's exports (what `eval "$(labkit lab env)"` gives a shell)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(lab.env())  # type: ignore[attr-defined]
+    if docker_config is not None:
+        env["DOCKER_CONFIG"] = str(docker_config)
+    return env
+
+
+@pytest.fixture()
+def ecr_client(lab: object) -> object:
+    """A boto3 ECR client pointed at the lab with the lab's dummy credentials."""
+    import boto3
+
+    from labkit import config
+
+    return boto3.client("ecr", endpoint_url=lab.endpoint_url,  # type: ignore[attr-defined]
+                        region_name=lab.region,  # type: ignore[attr-defined]
+                        aws_access_key_id=config.LAB_ACCESS_KEY,
+                        aws_secret_access_key=config.LAB_SECRET_KEY)
+
+
+def unique(prefix: str) -> str:
+    """A repository name no other test uses (tests share one lab)."""
+    import uuid
+
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"

@@ -11,7 +11,7 @@ import json
 import logging
 import os
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -123,7 +123,7 @@ class EcrControlPlane:
                     image_scan_config=r.get("image_scanning_configuration"),
                     image_tag_mutability=r.get("image_tag_mutability"),
                     tags=r.get("tags") or [])
-                repo.created_at = datetime.fromtimestamp(r["created_at"], tz=timezone.utc)
+                repo.created_at = datetime.fromtimestamp(r["created_at"], tz=UTC)
                 repo.policy = r.get("policy")
                 repo.lifecycle_policy = r.get("lifecycle_policy")
             for name in self.storage.repositories():

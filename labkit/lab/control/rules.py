@@ -11,19 +11,18 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from moto.core.exceptions import JsonRESTError
+from moto.core.exceptions import ServiceException
 from moto.ecr import models as ecr_models
 
 NAME_PATTERN = r"(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*"
 NAME_MIN, NAME_MAX = 2, 256
 
 
-class EcrError(JsonRESTError):
-    """An ECR API error with ECR's exception name and message."""
+class EcrError(ServiceException):
+    """An ECR API error with ECR's exception name and message (moto serializes it as ECR would)."""
 
     def __init__(self, code: str, message: str):
         super().__init__(code, message)
-        self.code = code
 
 
 def repository_not_found(name: str, registry_id: str) -> EcrError:

@@ -1,0 +1,68 @@
+"""The registry's front door, as raw HTTP: ECR's challenge, wrong credentials, expired tokens."""
+
+from __future__ import annotations
+
+import base64
+import time
+
+import pytest
+import requests
+
+from labkit.lab import process
+from tests.conftest import free_port
+
+
+def password(ecr_client) -> str:
+    data = ecr_client.get_authorization_token()["authorizationData"][0]
+    return base64.b64decode(data["authorizationToken"]).decode().split(":", 1)[1]
+
+
+ROUTES = [("GET", "/v2/"), ("GET", "/v2/_catalog"), ("GET", "/v2/some/repo/tags/list"),
+          ("HEAD", "/v2/some/repo/manifests/latest"), ("GET", "/v2/some/repo/manifests/latest"),
+          ("PUT", "/v2/some/repo/manifests/latest"),
+          ("HEAD", "/v2/some/repo/blobs/sha256:" + "0" * 64),
+          ("GET", "/v2/some/repo/blobs/sha256:" + "0" * 64),
+          ("POST", "/v2/some/repo/blobs/uploads/"), ("DELETE", "/v2/some/repo/manifests/x")]
+
+
+@pytest.mark.parametrize("method,path", ROUTES)
+def test_every_route_needs_credentials(lab, ecr_client, method: str, path: str) -> None:
+    url = lab.endpoint_url + path
+    r = requests.request(method, url, timeout=10)
+    assert r.status_code == 401
+    challenge = r.headers["WWW-Authenticate"]
+    assert challenge.startswith("Basic realm=") and 'service="ecr.amazonaws.com"' in challenge
+    r = requests.request(method, url, auth=("AWS", "not-a-token"), timeout=10)
+    assert r.status_code == 401
+    r = requests.request(method, url, auth=("root", password(ecr_client)), timeout=10)
+    assert r.status_code == 401
+
+
+def test_expired_token_gets_denied(lab, ecr_client) -> None:
+    lab.set_token_ttl(1)
+    try:
+        pw = password(ecr_client)
+    finally:
+        lab.set_token_ttl(12 * 3600)
+    assert requests.get(lab.endpoint_url + "/v2/", auth=("AWS", pw), timeout=10).ok
+    time.sleep(2.1)
+    r = requests.get(lab.endpoint_url + "/v2/", auth=("AWS", pw), timeout=10)
+    assert r.status_code == 403
+    assert r.json() == {"errors": [{"code": "DENIED", "message":
+                                    "Your authorization token has expired. "
+                                    "Reauthenticate and try again."}]}
+
+
+def test_token_of_one_lab_does_not_open_another(lab, ecr_client, tmp_path) -> None:
+    other_home = tmp_path / "other-lab"
+    other = process.start(other_home, port=free_port())
+    try:
+        pw = password(ecr_client)
+        r = requests.get(other.endpoint_url + "/v2/", auth=("AWS", pw), timeout=10)
+        assert r.status_code == 401
+    finally:
+        process.stop(other_home)
+
+
+def test_lab_listens_on_loopback_only(lab) -> None:
+    assert lab.status()["host"] == "127.0.0.1"

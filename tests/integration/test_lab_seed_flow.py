@@ -1,0 +1,135 @@
+"""The learner's note, end to end, with the real AWS CLI and the real docker CLI against the lab."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import lab_environ, unique
+
+pytestmark = pytest.mark.docker
+
+
+def sh(cmd: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:
+    r = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], env=env, capture_output=True,
+                       text=True, timeout=300)
+    if check and r.returncode != 0:
+        raise AssertionError(f"{cmd!r} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
+    return r
+
+
+def make_context(root: Path, app_text: str) -> Path:
+    """Two layers from scratch: a 'base' layer shared by both versions and an app layer."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "base.txt").write_text("shared base layer\n" * 200)
+    (root / "app.txt").write_text(app_text)
+    (root / "Dockerfile").write_text("FROM scratch\nCOPY base.txt /base.txt\n"
+                                     "COPY app.txt /app/app.txt\nCMD [\"/app\"]\n")
+    return root
+
+
+def test_seed_flow_create_login_tag_push_second_version_pull(
+        lab, tmp_path, require_docker, require_aws_cli) -> None:
+    env = lab_environ(lab, tmp_path / "docker-config")
+    env["DOCKER_BUILDKIT"] = "0"
+    name = unique("hello-app")
+    registry = lab.registry
+
+    # 1. create the repository (ECR never creates one on push)
+    out = sh(f"aws ecr create-repository --repository-name {name}", env).stdout
+    assert json.loads(out)["repository"]["repositoryUri"] == f"{registry}/{name}"
+
+    # 2. authenticate exactly as the note says
+    login = sh(f"aws ecr get-login-password --region {lab.region} | "
+               f"docker login --username AWS --password-stdin {registry}", env)
+    assert "Login Succeeded" in login.stdout
+
+    digests = {}
+    for version, text in (("1.0", "hello v1\n"), ("2.0", "hello v2, new code\n")):
+        ctx = make_context(tmp_path / f"ctx{version}", text)
+        sh(f"docker build -q -t {name}:{version} {ctx}", env)
+        # STEP 1: name it after the repository URI; STEP 2: push
+        sh(f"docker tag {name}:{version} {registry}/{name}:{version}", env)
+        push = sh(f"docker push {registry}/{name}:{version}", env).stdout
+        digests[version] = re.search(r"digest: (sha256:[0-9a-f]{64})", push).group(1)
+        if version == "1.0":
+            assert push.count("Pushed") == 2 and "Layer already exists" not in push, push
+        else:  # only the new layer travels
+            assert push.count("Pushed") == 1 and push.count("Layer already exists") == 1, push
+
+    images = json.loads(sh(f"aws ecr describe-images --repository-name {name}", env).stdout)
+    by_tag = {d["imageTags"][0]: d for d in images["imageDetails"]}
+    assert {t: d["imageDigest"] for t, d in by_tag.items()} == digests
+    for detail in by_tag.values():
+        assert detail["imageSizeInBytes"] > 0
+        assert detail["imageManifestMediaType"] == \
+            "application/vnd.docker.distribution.manifest.v2+json"
+
+    # pull: remove the local copies, then pull v1 (everything downloads) and v2 (shared layer stays)
+    sh(f"docker rmi -f {registry}/{name}:1.0 {registry}/{name}:2.0 {name}:1.0 {name}:2.0", env)
+    pull1 = sh(f"docker pull {registry}/{name}:1.0", env).stdout
+    assert pull1.count("Pull complete") == 2, pull1
+    assert f"Digest: {digests['1.0']}" in pull1
+    pull2 = sh(f"docker pull {registry}/{name}:2.0", env).stdout
+    assert "Already exists" in pull2 and pull2.count("Pull complete") == 1, pull2
+    assert f"Digest: {digests['2.0']}" in pull2
+
+    # the lab's trace saw the pull flow: challenge, manifest, redirect to pre-signed storage
+    trace = lab.trace()
+    assert any(r["status"] == 401 and r["path"] == "/v2/" for r in trace)
+    assert any(r["status"] == 307 and f"/v2/{name}/blobs/" in r["path"] for r in trace)
+    assert any(r["auth"] == "presigned" and r["status"] == 200 for r in trace)
+    sh(f"docker rmi -f {registry}/{name}:1.0 {registry}/{name}:2.0", env, check=False)
+
+
+def test_push_to_missing_repository_fails_with_ecr_message(
+        lab, tmp_path, require_docker, require_aws_cli) -> None:
+    env = lab_environ(lab, tmp_path / "docker-config")
+    env["DOCKER_BUILDKIT"] = "0"
+    name = unique("never-created")
+    sh(f"aws ecr get-login-password | docker login --username AWS --password-stdin "
+       f"{lab.registry}", env)
+    ctx = make_context(tmp_path / "ctx", "x\n")
+    sh(f"docker build -q -t {lab.registry}/{name}:1 {ctx}", env)
+    r = sh(f"docker push {lab.registry}/{name}:1", env, check=False)
+    assert r.returncode != 0
+    assert (f"The repository with name '{name}' does not exist in the registry with id "
+            f"'{lab.account_id}'") in r.stderr + r.stdout
+    sh(f"docker rmi -f {lab.registry}/{name}:1", env, check=False)
+
+
+def test_immutable_repository_refuses_tag_overwrite(
+        lab, tmp_path, require_docker, require_aws_cli) -> None:
+    env = lab_environ(lab, tmp_path / "docker-config")
+    env["DOCKER_BUILDKIT"] = "0"
+    name = unique("frozen")
+    sh(f"aws ecr create-repository --repository-name {name} --image-tag-mutability IMMUTABLE",
+       env)
+    sh(f"aws ecr get-login-password | docker login --username AWS --password-stdin "
+       f"{lab.registry}", env)
+    for i, text in enumerate(["one\n", "two\n"]):
+        ctx = make_context(tmp_path / f"c{i}", text)
+        sh(f"docker build -q -t {lab.registry}/{name}:1.0 {ctx}", env)
+        r = sh(f"docker push {lab.registry}/{name}:1.0", env, check=False)
+        if i == 0:
+            assert r.returncode == 0, r.stderr
+        else:
+            assert r.returncode != 0
+            assert (f"The image tag '1.0' already exists in the '{name}' repository and cannot "
+                    "be overwritten because the repository is immutable.") in r.stderr
+    sh(f"docker rmi -f {lab.registry}/{name}:1.0", env, check=False)
+
+
+def test_no_login_gets_no_basic_auth_credentials(lab, tmp_path, require_docker) -> None:
+    env = lab_environ(lab, tmp_path / "empty-docker-config")
+    env["DOCKER_BUILDKIT"] = "0"
+    name = unique("nologin")
+    ctx = make_context(tmp_path / "ctx", "x\n")
+    sh(f"docker build -q -t {lab.registry}/{name}:1 {ctx}", env)
+    r = sh(f"docker push {lab.registry}/{name}:1", env, check=False)
+    assert r.returncode != 0 and "no basic auth credentials" in r.stderr
+    sh(f"docker rmi -f {lab.registry}/{name}:1", env, check=False)
