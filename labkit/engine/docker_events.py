@@ -79,8 +79,11 @@ class EventFold:
         current, total = int(detail.get("current") or 0), int(detail.get("total") or 0)
         track.total = max(track.total, total)
         if track.id not in self._bars:
-            verb = "push" if status == "Pushing" else "pull"
-            self._bars[track.id] = self.progress.layer(track.id, track.total, verb)
+            # push totals are uncompressed sizes while `current` counts the compressed stream,
+            # so a push bar counts bytes without a percentage; pull totals are exact
+            pushing = status == "Pushing"
+            self._bars[track.id] = self.progress.layer(track.id, 0 if pushing else track.total,
+                                                       "push" if pushing else "pull")
         bar = self._bars[track.id]
         if current > bar.n:
             bar.update(current - bar.n)

@@ -69,7 +69,7 @@ class ImageRow:
 
     def cells(self) -> list[str]:
         when = self.pushed_at.strftime("%Y-%m-%d %H:%M:%S") if self.pushed_at else "-"
-        return [", ".join(self.tags) or "<untagged>", short(self.digest, 19),
+        return [", ".join(self.tags) or "<untagged>", f"sha256:{short(self.digest)}",
                 human_bytes(self.size), when]
 
 
