@@ -29,7 +29,7 @@ from .names import check_digest, check_name, check_tag, check_upload_id, is_name
 from .presign import DEFAULT_TTL, Presigner, Refusal
 from .storage import Storage, StoredImage
 from .streams import (
-    body_chunks,
+    BodyReader,
     content_length,
     file_chunks,
     has_body,
@@ -277,7 +277,7 @@ class RegistryApp:
         digest = args.get("digest")
         if digest is not None:
             check_digest(digest)
-            self.storage.put_blob(name, digest, body_chunks(request.environ))
+            self.storage.put_blob(name, digest, BodyReader(request.environ))
             return self.empty(201, {
                 "Location": f"{self.base_url(request)}/v2/{name}/blobs/{digest}",
                 "Docker-Content-Digest": digest})
@@ -289,7 +289,7 @@ class RegistryApp:
         try:
             start = parse_content_range(request.headers.get("Content-Range"),
                                         content_length(environ))
-            return self.storage.append_upload(name, upload_id, body_chunks(environ), start)
+            return self.storage.append_upload(name, upload_id, BodyReader(environ), start)
         except errors.RangeInvalid as e:
             offset = self.storage.upload_offset(name, upload_id)
             e.headers.update(self.upload_headers(request, name, upload_id, offset))

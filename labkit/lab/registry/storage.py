@@ -32,6 +32,7 @@ from ...oci import mediatypes as mt
 from ...oci.manifest import Manifest
 from . import errors
 from .names import check_digest, check_name, check_tag, check_upload_id, is_name
+from .pump import Source, pump
 
 CHUNK = 1 << 20
 # Layers a registry never holds (Docker's foreign layers, OCI non-distributable ones).
@@ -215,9 +216,12 @@ class Storage:
         """How many bytes the upload holds so far."""
         return self._session(name, upload_id).offset
 
-    def append_upload(self, name: str, upload_id: str, chunks: Iterable[bytes | memoryview],
+    def append_upload(self, name: str, upload_id: str,
+                      source: Source | Iterable[bytes | memoryview],
                       start: int | None = None) -> int:
         """Append a chunk (hashing as it is written); returns the new offset.
+
+        `source` is a request body (see streams.BodyReader) or any iterable of bytes.
 
         `start` (from Content-Range) must equal the current offset, else RANGE_INVALID.  If the
         body breaks off half way, the file and the hash are rolled back to where they stood.
@@ -230,15 +234,10 @@ class Storage:
                 raise errors.RangeInvalid(
                     f"chunk starts at {start} but the upload holds {session.offset} bytes")
             before, saved = session.offset, session.hasher.copy()
-            hasher, written = session.hasher, 0
             try:
-                with open(session.data, "r+b") as f:
+                with open(session.data, "r+b", buffering=0) as f:
                     f.seek(before)
-                    update, write = hasher.update, f.write
-                    for chunk in chunks:
-                        update(chunk)
-                        write(chunk)
-                        written += len(chunk)
+                    written = pump(source, session.hasher, f)
             except BaseException:
                 session.hasher = saved
                 with contextlib.suppress(OSError):
@@ -282,12 +281,13 @@ class Storage:
             self._sessions.pop(session.id, None)
         shutil.rmtree(session.dir, ignore_errors=True)
 
-    def put_blob(self, name: str, digest: str, chunks: Iterable[bytes | memoryview]) -> int:
+    def put_blob(self, name: str, digest: str,
+                 source: Source | Iterable[bytes | memoryview]) -> int:
         """A monolithic upload: stream, verify, store; returns the size."""
         check_digest(digest)
         upload_id = self.start_upload(name)
         try:
-            self.append_upload(name, upload_id, chunks)
+            self.append_upload(name, upload_id, source)
         except BaseException:
             with contextlib.suppress(errors.RegistryError):
                 self.cancel_upload(name, upload_id)

@@ -31,34 +31,48 @@ def has_body(environ: dict[str, Any]) -> bool:
     return bool(length) or (length is None and bool(environ.get("wsgi.input_terminated")))
 
 
-def body_chunks(environ: dict[str, Any]) -> Iterator[memoryview | bytes]:
-    """The request body, read up to Content-Length (or to EOF for a chunked request).
+class BodyReader:
+    """The request body, up to Content-Length (or to EOF for a chunked request), via readinto.
 
-    Yields views into one reused 1 MiB buffer: consume each before asking for the next.
     A body that ends before Content-Length raises SIZE_INVALID (the caller rolls back).
     """
-    stream = environ["wsgi.input"]
-    remaining = content_length(environ)
-    if remaining is None and not environ.get("wsgi.input_terminated"):
-        return
-    buf = memoryview(bytearray(CHUNK))
-    readinto = getattr(stream, "readinto", None)
-    while remaining is None or remaining > 0:
-        want = CHUNK if remaining is None else min(CHUNK, remaining)
-        if readinto is not None:
-            n = readinto(buf[:want]) or 0
-            block: memoryview | bytes = buf[:n]
+
+    def __init__(self, environ: dict[str, Any]):
+        self.expected = content_length(environ)
+        self._remaining = self.expected
+        self._stream = environ["wsgi.input"]
+        if self.expected is None and not environ.get("wsgi.input_terminated"):
+            self._remaining = 0  # no length and no chunked framing: no body (WSGI's rule)
+        self._readinto = getattr(self._stream, "readinto", None)
+
+    def readinto(self, buffer: memoryview) -> int:
+        remaining = self._remaining
+        if remaining == 0:
+            return 0
+        view = buffer if remaining is None or remaining >= len(buffer) else buffer[:remaining]
+        if self._readinto is not None:
+            n = self._readinto(view) or 0
         else:
-            block = stream.read(want)
+            block = self._stream.read(len(view))
             n = len(block)
+            view[:n] = block
         if n == 0:
             if remaining:
                 raise errors.SizeInvalid(f"the body ended {remaining} bytes short of "
                                          "Content-Length")
-            return
-        yield block
+            self._remaining = 0
+            return 0
         if remaining is not None:
-            remaining -= n
+            self._remaining = remaining - n
+        return n
+
+
+def body_chunks(environ: dict[str, Any]) -> Iterator[memoryview]:
+    """The request body as views into one reused 1 MiB buffer (consume each before the next)."""
+    reader = BodyReader(environ)
+    buf = memoryview(bytearray(CHUNK))
+    while n := reader.readinto(buf):
+        yield buf[:n]
 
 
 def read_body(environ: dict[str, Any], limit: int) -> bytes:

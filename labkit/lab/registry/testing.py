@@ -32,8 +32,8 @@ def make_app(root: Path, repositories: dict[str, bool] | None = None,
 def serve(app, host: str = "127.0.0.1") -> Iterator[str]:
     """Serve a WSGI app on a free loopback port in threads; yields its base URL."""
     server = make_server(host, 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="registry-test-server",
-                              daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              name="registry-test-server", daemon=True)
     thread.start()
     try:
         yield f"http://{host}:{server.server_port}"
