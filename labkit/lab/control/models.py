@@ -98,7 +98,7 @@ class EcrControlPlane:
                     "encryption_configuration": repo.encryption_configuration,
                     "policy": repo.policy,
                     "lifecycle_policy": repo.lifecycle_policy,
-                    "tags": self.backend.tagger.list_tags_for_resource(repo.arn).get("Tags", []),
+                    "tags": self.backend.tagger.list_tags_for_resource(repo.arn).get("tags", []),
                 })
             tmp = self.state_file.with_suffix(".tmp")
             tmp.write_text(json.dumps({"repositories": repos}, indent=1, sort_keys=True))
