@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -90,7 +91,7 @@ class ImageTable:
     def __len__(self) -> int:
         return len(self.rows)
 
-    def __iter__(self):  # noqa: ANN204 - a plain row iterator
+    def __iter__(self) -> Iterator[ImageRow]:
         return iter(self.rows)
 
     def tagged(self, tag: str) -> ImageRow | None:
