@@ -157,6 +157,7 @@ def test_lab_errors_become_guidance(target: Target, fresh: DockerEngine, tmp_pat
 
         target.create_repository(name, immutable=True)
         engine.push(refs["v1"], progress=False)
+        refs["old-v1"] = engine.tag(refs["v1"], f"{refs['base']}-old-v1").ref
         engine.tag(refs["v2"], refs["v1"])
         with pytest.raises(EngineError) as err:  # v1 already exists, repository IMMUTABLE
             engine.push(refs["v1"], progress=False)
