@@ -125,7 +125,7 @@ def _copy(ins: dfile.Instruction, context: Path, st: _State, store: Store) -> No
         raise ins.error("needs at least one source and a destination")
     *sources, dest = words
     workdir = st.config.get("WorkingDir") or "/"
-    dest_dir = dest.endswith("/") or len(sources) > 1
+    dest_dir = (dest.endswith(("/", "/.")) or dest in (".", "..") or len(sources) > 1)
     target = posixpath.normpath(posixpath.join(workdir, dest)).lstrip("/")
     target = "" if target == "." else target
     entries: dict[str, Entry] = {}

@@ -96,8 +96,13 @@ class RegistryClient:
         """One request, authenticated (answering a 401 challenge once), recorded, checked."""
         url = self.url(path)
         resp = self._send(method, url, headers, **kw)
-        if resp.status_code == 401 and self._answer(resp):
-            resp = self._send(method, url, headers, **kw)
+        if resp.status_code == 401:
+            challenge = self.record(method, url, 401, 0, "challenge")  # docker sees it too
+            if self._answer(resp):
+                resp.close()
+                resp = self._send(method, url, headers, **kw)
+            else:
+                self.steps.remove(challenge)  # recorded once below, as the final answer
         received = 0 if kw.get("stream") and resp.ok else len(resp.content or b"")
         self.last_step = self.record(method, url, resp.status_code, sent or received, note)
         if resp.status_code not in ok:
@@ -192,7 +197,8 @@ class RegistryClient:
                      "overwritten; push under a new tag (for example v2)")
         if code == "DENIED" or status == 403:
             return EngineError(f"denied: {message or 'access denied'} ({status})",
-                               hint="the credentials lack permission for this repository")
+                               hint="the credentials lack permission for this repository, or "
+                                    "the token expired: log in again (step 2)", command=login)
         detail = f"{code}: {message}" if code else (resp.text[:200] or resp.reason)
         return EngineError(f"{method} {urlsplit(url).path} failed with {status}: {detail}")
 

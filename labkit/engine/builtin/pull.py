@@ -14,6 +14,7 @@ import time
 from urllib.parse import urljoin, urlsplit
 
 import requests
+import urllib3
 
 from ...oci import digest as dg
 from ...oci import manifest as mf
@@ -28,7 +29,7 @@ from .store import BlobWriter, Store
 READ_CHUNK = 1 << 20
 MAX_RESUMES = 5
 _CUT = (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError,
-        requests.exceptions.ReadTimeout)
+        requests.exceptions.ReadTimeout, urllib3.exceptions.HTTPError, OSError)
 
 
 class _ShortRead(Exception):
@@ -79,7 +80,10 @@ def download(client: RegistryClient, store: Store, repo: str, desc: mf.Descripto
                     if offset and resp.status_code != 206:
                         writer.truncate()  # the server ignored Range: start over
                         bar.reset()
-                    for block in resp.iter_content(READ_CHUNK):
+                    # raw bytes (never content-decoded: the digest is of the bytes sent), and a
+                    # short body ends the loop instead of raising, so what arrived is kept
+                    resp.raw.enforce_content_length = False
+                    for block in resp.raw.stream(READ_CHUNK, decode_content=False):
                         writer.write(block)
                         received += len(block)
                         bar.update(len(block))

@@ -1,0 +1,128 @@
+"""The built-in engine's OCI layout: references, tags, removal, atomicity, concurrent writers."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from labkit import sample
+from labkit.engine.base import EngineError
+from labkit.engine.builtin import BuiltinEngine, refs
+from labkit.engine.builtin.auth import Credentials, CredentialStore, parse_challenge
+from labkit.engine.builtin.store import Store, default_home
+from labkit.oci import digest as dg
+from labkit.oci import manifest as mf
+from labkit.oci import mediatypes as mt
+
+
+def test_default_home_follows_env(tmp_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert default_home() == tmp_home.resolve() / "engine"
+    assert BuiltinEngine().home == tmp_home.resolve() / "engine"
+    monkeypatch.setenv("LABKIT_ENGINE_HOME", str(tmp_home / "elsewhere"))
+    assert BuiltinEngine().home == (tmp_home / "elsewhere").resolve()
+
+
+def test_tag_images_remove_and_gc(tmp_path: Path) -> None:
+    engine = BuiltinEngine(home=tmp_path)
+    sample.ensure_base(engine)
+    v1 = engine.build(sample.context(1), "hello-app:v1")
+    v2 = engine.build(sample.context(2), "hello-app:v2")
+    tagged = engine.tag("hello-app:v1", "127.0.0.1:5400/hello-app:v1")
+    assert tagged.id == v1.id and tagged.ref == "127.0.0.1:5400/hello-app:v1"
+    assert [i.ref for i in engine.images()] == [
+        "127.0.0.1:5400/hello-app:v1", "hello-app:v1", "hello-app:v2", "labkit/base:1.0"]
+    engine.remove("hello-app:v1")  # still named by the tag: nothing deleted
+    assert all(engine.store.has_blob(d) for d in v1.layers)
+    engine.remove("127.0.0.1:5400/hello-app:v1")
+    assert not engine.store.has_blob(v1.layers[2]) and not engine.store.has_blob(v1.id)
+    assert all(engine.store.has_blob(d) for d in v2.layers)  # shared layers stay
+    with pytest.raises(EngineError, match="No such image: hello-app:v1"):
+        engine.remove("hello-app:v1")
+    with pytest.raises(EngineError, match="No such image"):
+        engine.tag("nope:1", "x:1")
+    engine.tag("hello-app:v2", "hello-app")
+    assert "hello-app:latest" in [i.ref for i in engine.images()]
+
+
+def test_failed_blob_write_leaves_nothing(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    w = store.writer()
+    w.write(b"half a blob")
+    with pytest.raises(EngineError, match="digest mismatch"):
+        w.commit(dg.of_bytes(b"the whole blob"))
+    assert list(store.blobs.iterdir()) == [] and list(store.tmp.iterdir()) == []
+    assert store.put_bytes(b"ok") == dg.of_bytes(b"ok")
+    assert store.read_blob(dg.of_bytes(b"ok")) == b"ok"
+
+
+def _add_refs(home: str, start: int) -> None:
+    store = Store(home)
+    raw = mf.build(mf.Descriptor(mt.DOCKER_CONFIG, dg.of_bytes(b"{}"), 2), [],
+                   media_type=mt.DOCKER_MANIFEST)
+    for i in range(start, start + 15):
+        store.set_ref(f"r{i}:1", mf.Descriptor(mt.DOCKER_MANIFEST, dg.of_bytes(raw), len(raw)))
+
+
+def test_concurrent_writers_lose_no_reference(tmp_path: Path) -> None:
+    Store(tmp_path)
+    ctx = multiprocessing.get_context("fork")
+    procs = [ctx.Process(target=_add_refs, args=(str(tmp_path), n * 100)) for n in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(30)
+        assert p.exitcode == 0
+    names = set(Store(tmp_path).references())
+    assert len(names) == 60
+    json.loads((tmp_path / "index.json").read_text())  # never torn
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("hello-app", ("", "hello-app", "latest", "")),
+    ("labkit/base:1.0", ("", "labkit/base", "1.0", "")),
+    ("127.0.0.1:5400/hello-app:v1", ("127.0.0.1:5400", "hello-app", "v1", "")),
+    ("localhost/a/b", ("localhost", "a/b", "latest", "")),
+    ("123456789012.dkr.ecr.us-east-1.amazonaws.com/team/app:2",
+     ("123456789012.dkr.ecr.us-east-1.amazonaws.com", "team/app", "2", "")),
+    ("127.0.0.1:5400/app@sha256:" + "a" * 64, ("127.0.0.1:5400", "app", "", "sha256:" + "a" * 64)),
+])
+def test_refs(text: str, expected: tuple[str, str, str, str]) -> None:
+    r = refs.parse(text)
+    assert (r.registry, r.repository, r.tag, r.digest) == expected
+    assert refs.parse(str(r)) == r
+
+
+@pytest.mark.parametrize("bad", ["Hello", "app:bad tag", "app@sha256:zz", "", "a//b"])
+def test_bad_refs(bad: str) -> None:
+    with pytest.raises(EngineError, match="invalid reference format"):
+        refs.parse(bad)
+
+
+def test_credentials_are_kept_private(tmp_path: Path) -> None:
+    secret = "eyJwYXlsb2FkIjoic2VjcmV0LXBhc3N3b3JkIn0="
+    creds = Credentials("AWS", secret)
+    assert secret not in repr(creds) and secret not in str(creds)
+    store = CredentialStore(tmp_path / "auth.json")
+    store.save("https://127.0.0.1:5400/", creds)
+    assert stat.S_IMODE(os.stat(tmp_path / "auth.json").st_mode) == 0o600
+    assert secret not in repr(store)
+    again = CredentialStore(tmp_path / "auth.json").get("127.0.0.1:5400")
+    assert again == creds
+    store.erase("127.0.0.1:5400")
+    assert CredentialStore(tmp_path / "auth.json").get("127.0.0.1:5400") is None
+    engine = BuiltinEngine(home=tmp_path / "e")
+    assert secret not in repr(engine)
+
+
+def test_parse_challenge() -> None:
+    assert parse_challenge('Basic realm="Amazon ECR",service="ecr.amazonaws.com"') == (
+        "basic", {"realm": "Amazon ECR", "service": "ecr.amazonaws.com"})
+    scheme, params = parse_challenge(
+        'Bearer realm="https://auth/token",service="reg",scope="repository:a/b:pull,push"')
+    assert scheme == "bearer" and params["scope"] == "repository:a/b:pull,push"
