@@ -241,3 +241,22 @@ def test_large_stream_is_hashed_once(tmp_path):
     digest = f"sha256:{hashlib.sha256(data).hexdigest()}"
     assert s.put_blob("app", digest, Body(data)) == len(data)
     assert s.blob_path(digest).read_bytes() == data
+
+
+def test_garbage_collect_removes_only_unlinked_old_blobs(tmp_path):
+    s = Storage(tmp_path)
+    m = image(s, "app", b"kept")
+    s.put_manifest("app", m, "1.0")
+    gone = blob(s, "tmp-repo", b"orphan")
+    young = blob(s, "tmp-repo", b"young orphan")
+    s.delete_repository("tmp-repo")
+    old = 1_000_000_000
+    for d in (gone, m.digest, m.layers[0].digest, m.config.digest):
+        os.utime(s.blob_path(d), (old, old))
+    assert s.garbage_collect(min_age_seconds=3600) == 1
+    assert not s.blob_path(gone).exists() and s.blob_path(young).exists()
+    assert s.get_manifest("app", "1.0").raw == m.raw
+    assert s.repo_blob_size("app", m.layers[0].digest) == 4
+    s.delete_manifest("app", m.digest)
+    assert s.repo_blob_size("app", m.digest) is None
+    assert s.garbage_collect(min_age_seconds=3600) == 1  # the manifest's own bytes

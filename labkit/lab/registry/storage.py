@@ -454,6 +454,7 @@ class Storage:
             for tag in tags:
                 self._tag_path(name, tag).unlink(missing_ok=True)
             revision.unlink(missing_ok=True)
+            self.unlink_blob(name, digest)
             return tags
 
     def delete_repository(self, name: str) -> None:
@@ -474,6 +475,29 @@ class Storage:
             except OSError:
                 break
             current = current.parent
+
+    def garbage_collect(self, min_age_seconds: float = 3600) -> int:
+        """Delete blobs no repository links to any more (deleted images, deleted repositories).
+
+        Only blobs older than `min_age_seconds` go, so a blob that was just committed and is
+        about to be linked is never taken.  Returns how many blobs were removed.
+        """
+        linked: set[str] = set()
+        for dirpath, dirnames, filenames in os.walk(self.root / "repositories"):
+            if Path(dirpath).name in ("_layers", "revisions"):
+                linked.update(f for f in filenames if not f.startswith("."))
+                dirnames[:] = []
+        cutoff = time.time() - min_age_seconds
+        removed = 0
+        for prefix in (self.root / "blobs" / "sha256").iterdir():
+            for path in prefix.iterdir():
+                if path.name in linked or path.name.startswith("."):
+                    continue
+                with contextlib.suppress(FileNotFoundError):
+                    if path.stat().st_mtime < cutoff:
+                        path.unlink()
+                        removed += 1
+        return removed
 
     def repositories(self) -> list[str]:
         """Names of the repositories that hold anything, sorted."""
