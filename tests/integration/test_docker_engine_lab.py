@@ -63,12 +63,21 @@ def unique_images(engine: DockerEngine, root: Path, uri: str) -> dict[str, str]:
     (base / "small.bin").write_bytes(os.urandom(10_000))
     (base / "Dockerfile").write_text("FROM scratch\nCOPY big.bin /\nCOPY small.bin /etc/\n")
     refs = {"base": f"labkit-test/base-{run}:1", "v1": f"{uri}:v1", "v2": f"{uri}:v2"}
-    engine.build(base, refs["base"])
+    built = [engine.build(base, refs["base"])]
     for v in ("v1", "v2"):
         (app / "app.txt").write_text(f"{v} {run}\n")
         (app / "Dockerfile").write_text(f"FROM {refs['base']}\nCOPY app.txt /app/\n")
-        engine.build(app, refs[v])
+        built.append(engine.build(app, refs[v]))
+    refs.update({f"id{i}": image.id for i, image in enumerate(built)})
     return refs
+
+
+def forget(engine: DockerEngine, refs: dict[str, str]) -> None:
+    """Remove every tag, then every image by id (a failed push can leave a digest-only name)."""
+    for key in [k for k in refs if not k.startswith("id")]:
+        engine.remove(refs[key], force=True)
+    for key in sorted((k for k in refs if k.startswith("id")), reverse=True):  # children first
+        engine.remove(refs[key], force=True)
 
 
 def test_course_flow_on_the_lab(target: Target, fresh: DockerEngine, tmp_path: Path) -> None:
@@ -89,16 +98,15 @@ def test_course_flow_on_the_lab(target: Target, fresh: DockerEngine, tmp_path: P
         assert table.tagged("v2").digest == v2.digest
         assert table.tagged("v2").size == v2.total_size  # ECR: sum of the layer sizes
 
-        for ref in refs.values():
-            engine.remove(ref)
+        for key in ("v1", "v2", "base"):
+            engine.remove(refs[key])
         p1 = engine.pull(refs["v1"], progress=False)
         assert [x.status for x in p1.layers] == [PULLED] * 3 and p1.digest == v1.digest
         assert p1.bytes_moved == v1.total_size
         p2 = engine.pull(refs["v2"], progress=False)
         assert [x.status for x in p2.layers] == [EXISTS_LOCAL, EXISTS_LOCAL, PULLED]
     finally:
-        for ref in refs.values():
-            engine.remove(ref, force=True)
+        forget(engine, refs)
         target.delete_repository(name, missing_ok=True)
 
 
@@ -157,7 +165,6 @@ def test_lab_errors_become_guidance(target: Target, fresh: DockerEngine, tmp_pat
 
         target.create_repository(name, immutable=True)
         engine.push(refs["v1"], progress=False)
-        refs["old-v1"] = engine.tag(refs["v1"], f"{refs['base']}-old-v1").ref
         engine.tag(refs["v2"], refs["v1"])
         with pytest.raises(EngineError) as err:  # v1 already exists, repository IMMUTABLE
             engine.push(refs["v1"], progress=False)
@@ -173,6 +180,5 @@ def test_lab_errors_become_guidance(target: Target, fresh: DockerEngine, tmp_pat
         finally:
             lab.set_token_ttl(12 * 3600)
     finally:
-        for ref in refs.values():
-            engine.remove(ref, force=True)
+        forget(engine, refs)
         target.delete_repository(name, missing_ok=True)
