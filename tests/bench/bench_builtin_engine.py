@@ -1,0 +1,133 @@
+"""Benchmark: the built-in engine's push and pull against the lab, next to skopeo, same run.
+
+    python tests/bench/bench_builtin_engine.py [--size-mib 256] [--reps 3]
+
+Each repetition makes a fresh one-layer image of random bytes, puts the very same blobs into
+the built-in engine's store and into an OCI layout for skopeo, then times: built-in push,
+skopeo push (each to its own new repository, so every byte travels), built-in pull into an
+empty store, skopeo pull into an empty layout. Prints MiB/s and builtin/skopeo against the
+target of issue 3 (>= 1.0x), median of --reps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import (  # noqa: E402 - the benchmark's own helpers, next to this file
+    Image,
+    MiB,
+    Registry,
+    check_layer_gzip,
+    lab,
+    link_or_copy,
+    log,
+    make_image,
+    median,
+    print_table,
+    require,
+    tempdir,
+    throughput_row,
+    write_oci_layout,
+)
+from bench_registry import skopeo_pull, skopeo_push  # noqa: E402
+
+from labkit.engine.builtin.engine import BuiltinEngine  # noqa: E402
+from labkit.oci import manifest as mf  # noqa: E402
+from labkit.oci import mediatypes as mt  # noqa: E402
+from labkit.report import PULLED, PUSHED  # noqa: E402
+
+HEADERS = ["measure", "builtin", "skopeo", "builtin/skopeo", "target", ""]
+
+
+def engine_with(image: Image, home: Path, ref: str, reg: Registry) -> BuiltinEngine:
+    """A fresh built-in engine whose store holds `image` as `ref`, logged in to the lab."""
+    engine = BuiltinEngine(home)
+    store = engine.store
+    link_or_copy(image.layer, store.blob_path(image.layer_digest))
+    store.put_bytes(image.config, image.config_digest)
+    digest = store.put_bytes(image.manifest, image.manifest_digest)
+    store.set_ref(ref, mf.Descriptor(mt.OCI_MANIFEST, digest, len(image.manifest)))
+    engine.login(reg.host, reg.user or "", reg.password or "")
+    return engine
+
+
+def builtin_push(image: Image, home: Path, ref: str, reg: Registry) -> float:
+    engine = engine_with(image, home, ref, reg)
+    t0 = time.perf_counter()
+    report = engine.push(ref, progress=False)
+    dt = time.perf_counter() - t0
+    if report.layers[0].status != PUSHED or report.digest != image.manifest_digest:
+        raise RuntimeError(f"built-in push did not upload the layer: {report.layers}")
+    return dt
+
+
+def builtin_pull(image: Image, home: Path, ref: str, reg: Registry) -> float:
+    engine = BuiltinEngine(home)
+    engine.login(reg.host, reg.user or "", reg.password or "")
+    t0 = time.perf_counter()
+    report = engine.pull(ref, progress=False)
+    dt = time.perf_counter() - t0
+    if report.layers[0].status != PULLED or not engine.store.has_blob(image.layer_digest):
+        raise RuntimeError(f"built-in pull did not download the layer: {report.layers}")
+    shutil.rmtree(home, ignore_errors=True)
+    return dt
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--size-mib", type=int, default=256)
+    p.add_argument("--reps", type=int, default=3)
+    args = p.parse_args(argv)
+    require("skopeo")
+    size = args.size_mib * MiB
+    times: dict[tuple[str, str], list[float]] = defaultdict(list)
+    started = time.perf_counter()
+    with tempdir("builtin") as work, lab(work) as reg:
+        os.environ.pop("LABKIT_ENGINE_HOME", None)
+        for rep in range(args.reps):
+            log(f"repetition {rep + 1}/{args.reps}: making a {args.size_mib} MiB image")
+            image = make_image(work / f"image-{rep}", size, label=f"builtin{rep}")
+            check_layer_gzip(image.layer)
+            layout = write_oci_layout(image, work / f"layout-{rep}")
+            ref = f"{reg.host}/bench/builtin-{rep}:v1"
+            reg.create_repo(f"bench/builtin-{rep}")
+            reg.create_repo(f"bench/skopeo-{rep}")
+            for who in (["builtin", "skopeo"] if rep % 2 == 0 else ["skopeo", "builtin"]):
+                log(f"  {who} push")
+                if who == "builtin":
+                    times[("push", who)].append(
+                        builtin_push(image, work / f"engine-{rep}", ref, reg))
+                else:
+                    times[("push", who)].append(skopeo_push(reg, f"bench/skopeo-{rep}", layout))
+            shutil.rmtree(work / f"engine-{rep}")
+            for who in (["builtin", "skopeo"] if rep % 2 == 0 else ["skopeo", "builtin"]):
+                log(f"  {who} pull")
+                if who == "builtin":
+                    times[("pull", who)].append(
+                        builtin_pull(image, work / f"engine-pull-{rep}", ref, reg))
+                else:
+                    times[("pull", who)].append(
+                        skopeo_pull(reg, f"bench/skopeo-{rep}", work / f"pulled-{rep}"))
+            shutil.rmtree(work / f"image-{rep}")
+            shutil.rmtree(work / f"layout-{rep}")
+    rows = [throughput_row(f"{d} ({args.size_mib} MiB, lab)", median(times[(d, "builtin")]),
+                           median(times[(d, "skopeo")]), size, 1.0) for d in ("push", "pull")]
+    print_table(f"Built-in engine vs skopeo against the lab, median of {args.reps}", rows,
+                HEADERS)
+    print("\nall runs (seconds):")
+    for (what, who), values in sorted(times.items()):
+        print(f"  {what:5} {who:8} {' '.join(f'{v:.2f}' for v in values)}")
+    print(f"\ntotal {time.perf_counter() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

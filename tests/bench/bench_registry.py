@@ -1,0 +1,350 @@
+"""Benchmark: the lab's registry against CNCF Distribution, same machine, same run, same bytes.
+
+    python tests/bench/bench_registry.py [--size-mib 256] [--reps 3] [--big-mib 1024]
+
+Times push and pull of a one-layer image of random bytes with the docker CLI, skopeo and curl
+(raw blob upload/download) against the lab and against Distribution (Debian's docker-registry),
+and prints MiB/s and the lab/Distribution ratio next to the targets of issue 2; then the lab's
+memory growth while it receives a big layer, and the time from `labkit lab up` to the first
+CreateRepository answered (moto alone for reference). Each timing is the median of --reps runs;
+every run uses a fresh image, so no layer is ever "already there" or mountable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import (  # noqa: E402 - the benchmark's own helpers, next to this file
+    Image,
+    MiB,
+    Registry,
+    Row,
+    RssSampler,
+    check_layer_gzip,
+    distribution,
+    docker_answers,
+    ecr_client,
+    free_port,
+    lab,
+    log,
+    make_image,
+    median,
+    print_table,
+    require,
+    run,
+    tempdir,
+    throughput_row,
+    write_docker_archive,
+    write_oci_layout,
+)
+
+GOALS = {"curl PUT upload": 2.0, "curl PATCH upload (chunked)": 2.0, "skopeo push": 2.0,
+         "curl GET download": 1.0, "skopeo pull": 1.0, "docker push": 0.95,
+         "docker pull": 0.95}
+HEADERS = ["measure", "lab", "Distribution", "lab/Distribution", "target", ""]
+
+
+# --- curl: raw blob upload and download ------------------------------------------------------
+def _start_upload(reg: Registry, repo: str) -> str:
+    r = requests.post(f"http://{reg.host}/v2/{repo}/blobs/uploads/", headers=reg.auth_header(),
+                      timeout=30)
+    if r.status_code != 202:
+        raise RuntimeError(f"{reg.name}: POST upload answered {r.status_code}: {r.text[:300]}")
+    location = r.headers["Location"]
+    return location if "://" in location else f"http://{reg.host}{location}"
+
+
+def _with_digest(url: str, digest: str) -> str:
+    return f"{url}{'&' if '?' in url else '?'}digest={digest}"
+
+
+def _curl(reg: Registry, *args: str) -> tuple[int, str, str]:
+    """curl with the registry's credentials; returns (status, Location, size_download)."""
+    out = run(["curl", "-sS", "-o", "/dev/null", "-H", "Expect:", *reg.curl_auth(),
+               "-w", "%{http_code} %{size_download} %header{location}", *args])
+    status, size, location = (out + " ").split(" ", 2)
+    return int(status), location.strip(), size
+
+
+def curl_put(reg: Registry, repo: str, image: Image) -> float:
+    """POST a session, then one monolithic PUT ?digest= carrying the whole blob (-T file)."""
+    url = _with_digest(_start_upload(reg, repo), image.layer_digest)
+    t0 = time.perf_counter()
+    status, _, _ = _curl(reg, "-X", "PUT", "-T", str(image.layer),
+                         "-H", "Content-Type: application/octet-stream", url)
+    dt = time.perf_counter() - t0
+    if status != 201:
+        raise RuntimeError(f"{reg.name}: curl PUT answered {status}")
+    return dt
+
+
+def curl_patch(reg: Registry, repo: str, image: Image) -> float:
+    """POST a session, stream the blob in one chunked PATCH (-T - from stdin), PUT ?digest=."""
+    url = _start_upload(reg, repo)
+    t0 = time.perf_counter()
+    with open(image.layer, "rb") as f:
+        out = subprocess.run(
+            ["curl", "-sS", "-o", "/dev/null", "-H", "Expect:", *reg.curl_auth(),
+             "-X", "PATCH", "-T", "-", "-H", "Content-Type: application/octet-stream",
+             "-w", "%{http_code}|%header{location}", url],
+            stdin=f, capture_output=True, check=True).stdout.decode()
+    status, location = out.split("|", 1)
+    if status != "202":
+        raise RuntimeError(f"{reg.name}: curl PATCH answered {status}")
+    location = location.strip()
+    location = location if "://" in location else f"http://{reg.host}{location}"
+    status2, _, _ = _curl(reg, "-X", "PUT", "-H", "Content-Length: 0",
+                          _with_digest(location, image.layer_digest))
+    dt = time.perf_counter() - t0
+    if status2 != 201:
+        raise RuntimeError(f"{reg.name}: final PUT answered {status2}")
+    return dt
+
+
+def curl_get(reg: Registry, repo: str, image: Image) -> float:
+    """GET the blob following redirects (the lab's 307 to its pre-signed storage URL)."""
+    t0 = time.perf_counter()
+    status, _, size = _curl(reg, "-L", f"http://{reg.host}/v2/{repo}/blobs/{image.layer_digest}")
+    dt = time.perf_counter() - t0
+    if status != 200 or int(size) != image.layer_size:
+        raise RuntimeError(f"{reg.name}: curl GET answered {status} with {size} bytes")
+    return dt
+
+
+# --- skopeo ----------------------------------------------------------------------------------
+def skopeo_push(reg: Registry, repo: str, layout: str) -> float:
+    creds = ["--dest-creds", reg.creds] if reg.creds else []
+    return _timed_run(["skopeo", "copy", "--quiet", "--dest-tls-verify=false", *creds, layout,
+                       f"docker://{reg.host}/{repo}:v1"])
+
+
+def skopeo_pull(reg: Registry, repo: str, dest: Path) -> float:
+    creds = ["--src-creds", reg.creds] if reg.creds else []
+    try:
+        return _timed_run(["skopeo", "copy", "--quiet", "--src-tls-verify=false", *creds,
+                           f"docker://{reg.host}/{repo}:v1", f"oci:{dest}:bench"])
+    finally:
+        shutil.rmtree(dest, ignore_errors=True)
+
+
+def _timed_run(cmd: list[str], env: dict[str, str] | None = None) -> float:
+    t0 = time.perf_counter()
+    run(cmd, env=env)
+    return time.perf_counter() - t0
+
+
+# --- docker CLI ------------------------------------------------------------------------------
+def docker_round(regs: list[Registry], image: Image, rep: int, work: Path,
+                 env: dict[str, str], times: dict[tuple[str, str], list[float]]) -> None:
+    """docker load, tag, push to each registry; rmi; pull from each (rmi after each pull)."""
+    source = f"labkit-bench-src:{rep}"
+    archive = write_docker_archive(image, work / f"docker-{rep}.tar", source)
+    run(["docker", "load", "-q", "-i", str(archive)], env=env)
+    archive.unlink()
+    refs = {}
+    try:
+        for reg in regs:
+            repo = f"bench/docker-{rep}"
+            reg.create_repo(repo)
+            refs[reg.name] = f"{reg.host}/{repo}:v1"
+            run(["docker", "tag", source, refs[reg.name]], env=env)
+            t0 = time.perf_counter()
+            out = run(["docker", "push", refs[reg.name]], env=env)
+            times[("docker push", reg.name)].append(time.perf_counter() - t0)
+            if "Pushed" not in out:
+                raise RuntimeError(f"docker push to {reg.name} moved no layer:\n{out}")
+    finally:
+        subprocess.run(["docker", "rmi", "-f", source, *refs.values()], env=env,
+                       capture_output=True)
+    for reg in regs:
+        t0 = time.perf_counter()
+        out = run(["docker", "pull", refs[reg.name]], env=env)
+        times[("docker pull", reg.name)].append(time.perf_counter() - t0)
+        subprocess.run(["docker", "rmi", "-f", refs[reg.name]], env=env, capture_output=True)
+        if "Downloaded newer image" not in out:
+            raise RuntimeError(f"docker pull from {reg.name} downloaded nothing:\n{out}")
+
+
+# --- memory and start-up ---------------------------------------------------------------------
+def random_file(path: Path, size: int) -> str:
+    h = hashlib.sha256()
+    with open(path, "wb") as f:
+        left = size
+        while left:
+            block = os.urandom(min(8 * MiB, left))
+            f.write(block)
+            h.update(block)
+            left -= len(block)
+    return f"sha256:{h.hexdigest()}"
+
+
+def memory_growth(reg: Registry, path: Path, digest: str, size: int) -> tuple[int, int, float]:
+    """(baseline RSS, growth, seconds) of the registry process while it receives `path`."""
+    reg.create_repo("bench/memory")
+    url = _with_digest(_start_upload(reg, "bench/memory"), digest)
+    with RssSampler(reg.pid) as rss:
+        t0 = time.perf_counter()
+        status, _, _ = _curl(reg, "-X", "PUT", "-T", str(path), url)
+        dt = time.perf_counter() - t0
+    if status != 201:
+        raise RuntimeError(f"{reg.name}: big PUT answered {status}")
+    return rss.baseline, rss.growth, dt
+
+
+def _first_create(endpoint: str, proc: subprocess.Popen, name: str, t0: float,
+                  timeout: float = 30) -> float:
+    """Seconds from t0 until CreateRepository succeeds (polling every 10 ms)."""
+    from botocore.exceptions import EndpointConnectionError
+
+    client = ecr_client(endpoint, "us-east-1", retries=1)
+    client.meta.events  # noqa: B018 - client fully built before the clock matters
+    deadline = t0 + timeout
+    while time.perf_counter() < deadline:
+        try:
+            client.create_repository(repositoryName=name)
+            return time.perf_counter() - t0
+        except EndpointConnectionError:
+            if proc.poll() not in (None, 0):
+                raise RuntimeError(f"{proc.args[:3]} exited with {proc.returncode}") from None
+            time.sleep(0.01)
+    raise RuntimeError(f"no CreateRepository answered at {endpoint} within {timeout}s")
+
+
+def lab_startup(work: Path, i: int) -> float:
+    from labkit.lab import process
+
+    home, port = work / f"startup-{i}", free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    labkit = shutil.which("labkit") or sys.executable
+    cmd = ([labkit] if labkit.endswith("labkit") else [sys.executable, "-m", "labkit"])
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([*cmd, "lab", "up", "--port", str(port), "--home", str(home)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        return _first_create(endpoint, proc, f"startup-{i}", t0)
+    finally:
+        proc.wait(30)
+        process.stop(home)
+
+
+MOTO_ALONE = ("from moto.server import ThreadedMotoServer\n"
+              "import time\n"
+              "ThreadedMotoServer(ip_address='127.0.0.1', port={port}).start()\n"
+              "time.sleep(60)\n")
+
+
+def moto_startup(i: int) -> float:
+    port = free_port()
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-c", MOTO_ALONE.format(port=port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        return _first_create(f"http://127.0.0.1:{port}", proc, f"moto-{i}", t0)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+# --- the run ---------------------------------------------------------------------------------
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--size-mib", type=int, default=256, help="layer size for push/pull")
+    p.add_argument("--reps", type=int, default=3, help="repetitions (median reported)")
+    p.add_argument("--big-mib", type=int, default=1024, help="layer size for the memory check")
+    p.add_argument("--skip", action="append", default=[],
+                   choices=["docker", "skopeo", "curl", "memory", "startup"])
+    args = p.parse_args(argv)
+    require("docker-registry", "curl", *(["skopeo"] if "skopeo" not in args.skip else []))
+    if "docker" not in args.skip and not docker_answers():
+        print("no Docker Engine answers: docker CLI rows skipped", file=sys.stderr)
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            return 1
+        args.skip.append("docker")
+    size = args.size_mib * MiB
+    times: dict[tuple[str, str], list[float]] = defaultdict(list)
+    extra: list[Row] = []
+    started = time.perf_counter()
+    with tempdir("registry") as work, lab(work) as the_lab, distribution(work) as dist:
+        docker_env = {**os.environ, "DOCKER_CONFIG": str(work / "docker-config")}
+        if "docker" not in args.skip:
+            run(["docker", "login", "--username", the_lab.user, "--password-stdin",
+                 the_lab.host], env=docker_env, stdin=the_lab.password.encode())
+        for rep in range(args.reps):
+            log(f"repetition {rep + 1}/{args.reps}: making a {args.size_mib} MiB image")
+            image = make_image(work / f"image-{rep}", size, label=f"rep{rep}")
+            check_layer_gzip(image.layer)
+            layout = write_oci_layout(image, work / f"layout-{rep}")
+            regs = [the_lab, dist] if rep % 2 == 0 else [dist, the_lab]  # alternate who is first
+            for reg in regs:
+                if "curl" not in args.skip:
+                    log(f"  curl vs {reg.name}")
+                    reg.create_repo(f"bench/curl-{rep}")
+                    times[("curl PUT upload", reg.name)].append(
+                        curl_put(reg, f"bench/curl-{rep}", image))
+                    reg.create_repo(f"bench/curl-patch-{rep}")
+                    times[("curl PATCH upload (chunked)", reg.name)].append(
+                        curl_patch(reg, f"bench/curl-patch-{rep}", image))
+                    times[("curl GET download", reg.name)].append(
+                        curl_get(reg, f"bench/curl-{rep}", image))
+                if "skopeo" not in args.skip:
+                    log(f"  skopeo vs {reg.name}")
+                    reg.create_repo(f"bench/skopeo-{rep}")
+                    times[("skopeo push", reg.name)].append(
+                        skopeo_push(reg, f"bench/skopeo-{rep}", layout))
+                    times[("skopeo pull", reg.name)].append(
+                        skopeo_pull(reg, f"bench/skopeo-{rep}", work / f"pulled-{rep}"))
+            if "docker" not in args.skip:
+                log(f"  docker CLI vs {', '.join(r.name for r in regs)}")
+                docker_round(regs, image, rep, work, docker_env, times)
+            shutil.rmtree(work / f"image-{rep}")
+            shutil.rmtree(work / f"layout-{rep}")
+        if "memory" not in args.skip:
+            big = args.big_mib * MiB
+            log(f"memory: {args.big_mib} MiB layer into each registry")
+            path = work / "big.bin"
+            digest = random_file(path, big)
+            for reg in (the_lab, dist):
+                base, growth, dt = memory_growth(reg, path, digest, big)
+                log(f"  {reg.name}: RSS {base / MiB:.0f} MiB at start, +{growth / MiB:.1f} MiB, "
+                    f"{big / MiB / dt:.0f} MiB/s")
+                extra.append(Row(f"RSS growth, {args.big_mib} MiB upload ({reg.name})",
+                                 growth / MiB, None, "MiB", "< 64 MiB" if reg is the_lab else "",
+                                 growth < 64 * MiB if reg is the_lab else None))
+            path.unlink()
+    if "startup" not in args.skip:
+        log("start-up: `labkit lab up` and moto alone, to the first CreateRepository")
+        with tempdir("startup") as work:
+            lab_s = [lab_startup(work, i) for i in range(args.reps)]
+            moto_s = [moto_startup(i) for i in range(args.reps)]
+        extra.append(Row("`labkit lab up` -> CreateRepository", median(lab_s), None, "s",
+                         "<= 0.8 s", median(lab_s) <= 0.8))
+        extra.append(Row("moto alone -> CreateRepository (reference)", median(moto_s), None,
+                         "s", "", None))
+    rows = [throughput_row(f"{what} ({args.size_mib} MiB)", median(times[(what, "lab")]),
+                           median(times[(what, "distribution")]), size, goal)
+            for what, goal in GOALS.items() if times[(what, "lab")]]
+    print_table(f"Registry throughput, median of {args.reps} (lab vs CNCF Distribution 2.8)",
+                rows, HEADERS)
+    if extra:
+        print_table("Memory and start-up", extra, HEADERS)
+    print("\nall runs (seconds):")
+    for (what, who), values in sorted(times.items()):
+        print(f"  {what:32} {who:13} {' '.join(f'{v:.2f}' for v in values)}")
+    print(f"\ntotal {time.perf_counter() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
