@@ -9,6 +9,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from werkzeug.test import Client
 
 from labkit.lab.registry.controlplane import MemoryControlPlane
@@ -448,6 +450,7 @@ def test_manifest_naming_a_blob_of_another_repository(lab):
     (b"not json", mt.OCI_MANIFEST),
     (b"[]", mt.OCI_MANIFEST),
     (b'{"schemaVersion": 1}', mt.OCI_MANIFEST),
+    (b"[" * 100_000 + b"]" * 100_000, mt.OCI_MANIFEST),
     (b'{"schemaVersion": 2, "mediaType": "application/x-unknown", "layers": []}',
      "application/x-unknown"),
     (b'{"schemaVersion": 2, "mediaType": "' + mt.OCI_MANIFEST.encode() + b'", "layers": []}',
@@ -613,3 +616,26 @@ def test_unexpected_exception_is_a_spec_shaped_500(lab, caplog):
     assert r.status_code == 500 and code(r) == "UNKNOWN"
     assert b"exploded" not in r.get_data()
     assert "control plane exploded" in caplog.text
+
+
+SEGMENTS = st.sampled_from(["v2", "hello-app", "team", "base", "blobs", "uploads", "manifests",
+                            "tags", "list", "_catalog", "referrers", "_storage", "sha256",
+                            "..", ".", "%2F", "%2e%2e", "latest", "sha256:" + "a" * 64,
+                            "00000000-0000-4000-8000-000000000000", "", "A", "x" * 300])
+
+
+@settings(max_examples=200, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(method=st.sampled_from(["GET", "HEAD", "PUT", "POST", "PATCH", "DELETE", "OPTIONS"]),
+       parts=st.lists(SEGMENTS, min_size=1, max_size=7),
+       query=st.sampled_from(["", "digest=sha256:zz", "mount=x&from=..", "n=x", "n=1&last=~",
+                              "digest=" + "sha256:" + "b" * 64, "X-Amz-Date=1&X-Amz-Expires=x"]),
+       body=st.binary(max_size=64))
+def test_no_request_makes_a_500_or_escapes(lab, method, parts, query, body):
+    app, _, c = lab
+    path = "/" + "/".join(parts)
+    r = c.open(path, method=method, query_string=query, data=body,
+               headers={"Content-Range": "0-9", "Range": "bytes=5-1"})
+    assert r.status_code < 500, (method, path, query, r.get_data()[:200])
+    for p in app.storage.root.rglob("*"):
+        assert app.storage.root.resolve() in p.resolve().parents

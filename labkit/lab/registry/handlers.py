@@ -387,6 +387,8 @@ class RegistryApp:
             manifest = parse_manifest(raw, request.headers.get("Content-Type"))
         except ManifestError as e:
             raise errors.ManifestInvalid(str(e)) from None
+        except RecursionError:  # absurdly nested JSON: still just a bad manifest
+            raise errors.ManifestInvalid("manifest JSON is nested too deeply") from None
         if by_digest and manifest.digest != reference:
             raise errors.DigestInvalid(
                 f"the manifest's digest is {manifest.digest}, not {reference}",
