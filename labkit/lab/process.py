@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import requests
-
 from .. import config
 
 
@@ -58,12 +56,16 @@ class Lab:
         }
 
     def status(self, timeout: float = 2.0) -> dict[str, Any]:
+        import requests
+
         r = requests.get(f"{self.endpoint_url}/_labkit/status", timeout=timeout)
         r.raise_for_status()
         return r.json()
 
     def trace(self, since: int = 0) -> list[dict[str, Any]]:
         """Registry requests recorded by the lab after sequence number `since`."""
+        import requests
+
         r = requests.get(f"{self.endpoint_url}/_labkit/trace", params={"since": since},
                          timeout=10)
         r.raise_for_status()
@@ -71,6 +73,8 @@ class Lab:
 
     def trace_mark(self) -> int:
         """The current end of the trace: pass it to `trace(since=...)` to see what follows."""
+        import requests
+
         r = requests.get(f"{self.endpoint_url}/_labkit/trace", params={"since": 1 << 62},
                          timeout=10)
         r.raise_for_status()
@@ -78,6 +82,8 @@ class Lab:
 
     def set_token_ttl(self, seconds: float) -> None:
         """Make new authorization tokens expire after `seconds` (for the expiry exercise)."""
+        import requests
+
         r = requests.post(f"{self.endpoint_url}/_labkit/settings",
                           json={"token_ttl": seconds}, timeout=10)
         if r.status_code != 200:
@@ -112,6 +118,8 @@ def running(home: Path | None = None) -> Lab | None:
               region=state.get("region", config.DEFAULT_REGION))
     if not _alive(lab.pid):
         return None
+    import requests
+
     try:
         status = lab.status(timeout=2)
     except requests.RequestException:
@@ -123,40 +131,106 @@ def running(home: Path | None = None) -> Lab | None:
 
 def start(home: Path | None = None, port: int | None = None, host: str = config.DEFAULT_HOST,
           token_ttl: float | None = None, region: str | None = None,
-          timeout: float = 30.0) -> Lab:
-    """Start a detached lab for `home` and wait until it answers (or say why it did not)."""
+          timeout: float = 30.0, fork: bool = False) -> Lab:
+    """Start a detached lab for `home` and wait until it listens (or say why it did not).
+
+    The lab reports readiness through a pipe, so nothing polls. `fork=True` (used by the
+    single-threaded `labkit lab up`) skips starting a second interpreter; library callers such
+    as notebook kernels have threads, where fork is unsafe, so they exec a fresh Python.
+    """
     home = (home or config.home()).resolve()
     existing = running(home)
     if existing:
         return existing
     home.mkdir(parents=True, exist_ok=True)
     port = config.port() if port is None else port
-    cmd = [sys.executable, "-m", "labkit.lab.serve", "--home", str(home), "--host", host,
-           "--port", str(port)]
+    argv = ["--home", str(home), "--host", host, "--port", str(port)]
     if token_ttl is not None:
-        cmd += ["--token-ttl", str(token_ttl)]
+        argv += ["--token-ttl", str(token_ttl)]
     if region:
-        cmd += ["--region", region]
+        argv += ["--region", region]
     log_path = home / "lab.log"
-    with open(log_path, "ab") as logf:
-        proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+    r, w = os.pipe()
+    if fork:
+        pid = _fork_server(argv + ["--ready-fd", str(w)], r, w, log_path)
+        proc = None
+    else:
+        with open(log_path, "ab") as logf:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "labkit.lab.serve", *argv, "--ready-fd", str(w)],
+                stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True, pass_fds=(w,))
+        pid = proc.pid
+    os.close(w)
+    line = _read_line(r, timeout)
+    os.close(r)
+    if line.startswith("ready"):
+        state = json.loads(_state_file(home).read_text())
+        return Lab(home=home, host=state["host"], port=int(state["port"]), pid=pid,
+                   region=state.get("region", config.DEFAULT_REGION))
+    code = proc.poll() if proc else _reap(pid)
+    tail = log_path.read_text(errors="replace").splitlines()[-5:]
+    if code is None:
+        os.kill(pid, signal.SIGTERM)
+        raise LabError(f"the lab did not answer within {timeout:.0f}s; see {log_path}")
+    hint = ""
+    if any("Address already in use" in line for line in tail):
+        hint = (f" Port {port} is taken: stop what uses it, or choose another with "
+                f"`labkit lab up --port N` / LABKIT_PORT=N.")
+    raise LabError(f"the lab exited at start (code {code}).{hint}\n" + "\n".join(tail))
+
+
+def _read_line(fd: int, timeout: float) -> str:
+    """Read the readiness line; '' on EOF (the lab died) or timeout."""
+    import select
+
     deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            tail = log_path.read_text(errors="replace").splitlines()[-5:]
-            hint = ""
-            if any("Address already in use" in line for line in tail):
-                hint = (f" Port {port} is taken: stop what uses it, or choose another with "
-                        f"`labkit lab up --port N` / LABKIT_PORT=N.")
-            raise LabError(f"the lab exited at start (code {proc.returncode}).{hint}\n"
-                           + "\n".join(tail))
-        lab = running(home)
-        if lab and lab.pid == proc.pid:
-            return lab
-        time.sleep(0.05)
-    proc.terminate()
-    raise LabError(f"the lab did not answer within {timeout:.0f}s; see {log_path}")
+    buf = b""
+    while b"\n" not in buf:
+        left = deadline - time.time()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            return ""
+        chunk = os.read(fd, 64)
+        if not chunk:
+            return ""
+        buf += chunk
+    return buf.decode(errors="replace")
+
+
+def _reap(pid: int) -> int | None:
+    time.sleep(0.05)
+    try:
+        done, status = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return None if _alive(pid) else -1
+    return os.waitstatus_to_exitcode(status) if done else None
+
+
+def _fork_server(argv: list[str], r: int, w: int, log_path: Path) -> int:
+    pid = os.fork()
+    if pid:
+        return pid
+    # child: detach from the terminal, log to the lab's log, serve
+    code = 1
+    try:
+        os.close(r)
+        os.setsid()
+        fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        from . import serve
+
+        code = serve.main(argv)
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else 1
+    except BaseException:  # noqa: BLE001 - the child must never return into the CLI
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        os._exit(code)
 
 
 def stop(home: Path | None = None, timeout: float = 15.0) -> bool:

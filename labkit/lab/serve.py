@@ -35,7 +35,7 @@ class QuietHandler(WSGIRequestHandler):
             log.warning(message.rstrip(), *args)
 
 
-def serve(settings: LabSettings, ready: threading.Event | None = None) -> BaseWSGIServer:
+def serve(settings: LabSettings) -> BaseWSGIServer:
     """Build the app and the server (bound, not yet serving)."""
     app = LabApp(settings)
     server = make_server(settings.host, settings.port, app, threaded=True,
@@ -62,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--port", type=int, default=None)
     p.add_argument("--region", default=None)
     p.add_argument("--token-ttl", type=float, default=config.DEFAULT_TOKEN_TTL)
+    p.add_argument("--ready-fd", type=int, default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     home = (args.home or config.home()).expanduser().resolve()
     home.mkdir(parents=True, exist_ok=True)
@@ -75,8 +76,16 @@ def main(argv: list[str] | None = None) -> int:
                            port=args.port if args.port is not None else config.port(),
                            region=args.region or config.region(), token_ttl=args.token_ttl)
     t0 = time.time()
-    server = serve(settings)
+    try:
+        server = serve(settings)
+    except (OSError, SystemExit) as e:  # werkzeug exits when the port is taken
+        log.error("cannot listen on %s:%s: Address already in use or not available (%s)",
+                  settings.host, settings.port, e)
+        return 2
     state = write_state(settings)
+    if args.ready_fd is not None:  # tell `labkit lab up` we listen, without it polling HTTP
+        os.write(args.ready_fd, f"ready {settings.port}\n".encode())
+        os.close(args.ready_fd)
     log.info("lab ready on http://%s (home %s, %.2fs)", settings.registry_host, home,
              time.time() - t0)
 
