@@ -128,6 +128,7 @@ def test_monolithic_push_then_head_and_redirected_get(lab):
     assert "X-Amz-Signature=" in loc.query and "X-Amz-Expires=1200" in loc.query
     s = c.get(f"{loc.path}?{loc.query}")
     assert s.status_code == 200 and s.get_data() == data
+    assert "Docker-Distribution-API-Version" not in s.headers
     assert s.headers["Docker-Content-Digest"] == digest
 
 

@@ -101,7 +101,8 @@ class RegistryApp:
         except Exception:  # noqa: BLE001 - the last resort: log it, answer the spec's shape
             log.exception("registry: unexpected error on %s %s", request.method, request.path)
             response = self.error(errors.UnknownError("internal error in the lab's registry"))
-        response.headers.setdefault(*API_HEADER)
+        if not request.path.startswith("/_storage/"):  # storage answers like S3, not a registry
+            response.headers.setdefault(*API_HEADER)
         return response(environ, start_response)
 
     def dispatch(self, request: Request) -> Response:
