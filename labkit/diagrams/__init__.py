@@ -1,0 +1,22 @@
+"""Figures for the course: the pull flow as it really happened, and layer reuse between versions.
+
+Every function returns a matplotlib Figure (never calls `plt.show()`), so a notebook cell that
+ends with one displays it once; `save(fig, path)` writes it with stable bytes.
+"""
+
+from __future__ import annotations
+
+from .flow import pull_requests
+from .layers import layer_reuse
+from .pullflow import pull_flow, pull_flow_from_report
+from .style import save
+
+__all__ = ["architecture", "layer_reuse", "pull_flow", "pull_flow_from_report",
+           "pull_requests", "save"]
+
+
+def architecture():  # type: ignore[no-untyped-def]
+    """The lab and real AWS, side by side (imported lazily: only `labkit figures` needs it)."""
+    from .architecture import architecture as draw
+
+    return draw()
