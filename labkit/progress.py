@@ -55,6 +55,13 @@ class LayerBar:
         if self._bar is not None:
             self._bar.update(n)
 
+    def set(self, current: int, total: int | None = None) -> None:
+        """Jump to an absolute count (docker's progressDetail gives current/total, not deltas)."""
+        if total is not None and self._bar is not None and total != self._bar.total:
+            self._bar.total = total
+        if current > self.n:
+            self.update(current - self.n)
+
     def reset(self, n: int = 0) -> None:
         """Back to n bytes (a download restarted from scratch)."""
         self.n = n

@@ -44,6 +44,10 @@ def test_bar_writes_to_stderr_only(monkeypatch: pytest.MonkeyPatch,
 def test_disabled_bar_counts_silently(capsys: pytest.CaptureFixture[str]) -> None:
     bar = progress.Progress(progress=False).layer("sha256:" + "0" * 64, 10)
     bar.update(4)
+    bar.set(7, 10)
+    assert bar.n == 7
+    bar.set(3)  # never backwards
+    assert bar.n == 7
     bar.reset()
     bar.update(10)
     bar.done("Pull complete")

@@ -271,6 +271,23 @@ def test_push_then_pull_the_docker_way(built: Path, tmp_path: Path,
     assert_clean(puller)
 
 
+def test_small_chunks_arrive_in_order(built: Path, tmp_path: Path,
+                                      registry: FakeRegistry) -> None:
+    engine = engine_with_images(built, tmp_path, registry)
+    engine.chunk_size = 100
+    R = registry.registry
+    engine.login(R, "AWS", PASSWORD)
+    report = engine.push(f"{R}/hello-app:v1", progress=False)
+    local = engine.store.resolve("hello-app:v1").manifest
+    for layer in local.layers:
+        assert registry.blobs[layer.digest] == engine.store.read_blob(layer.digest)
+    patches = [s for s in report.steps if s.method == "PATCH"]
+    biggest = max(local.layers, key=lambda x: x.size)
+    assert len(patches) >= -(-biggest.size // 100) and all(s.bytes <= 100 for s in patches)
+    assert patches[1].note == "chunk 100-199"
+    assert sum(s.bytes for s in patches) == report.bytes_moved
+
+
 def test_resume_after_a_cut_connection(built: Path, tmp_path: Path,
                                        registry: FakeRegistry) -> None:
     engine = engine_with_images(built, tmp_path, registry)

@@ -100,6 +100,9 @@ class RegistryClient:
             challenge = self.record(method, url, 401, 0, "challenge")  # docker sees it too
             if self._answer(resp):
                 resp.close()
+                rewind = getattr(kw.get("data"), "rewind", None)
+                if rewind is not None:
+                    rewind()  # a streamed body was consumed by the refused attempt
                 resp = self._send(method, url, headers, **kw)
             else:
                 self.steps.remove(challenge)  # recorded once below, as the final answer
