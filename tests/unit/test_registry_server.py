@@ -129,3 +129,23 @@ def test_errors_over_http_are_spec_json(registry):
     assert r.headers["Content-Type"].startswith("application/json")
     assert r.json()["errors"][0]["code"] == "NAME_UNKNOWN"
     assert r.headers["Docker-Distribution-API-Version"] == "registry/2.0"
+
+
+def test_broken_chunked_framing_is_a_clean_400(registry):
+    """Raw HTTP with a bad chunk header: the client gets BLOB_UPLOAD_INVALID, nothing stored."""
+    import socket
+
+    url, app = registry
+    loc = requests.post(f"{url}/v2/hello-app/blobs/uploads/").headers["Location"]
+    host, port = url.removeprefix("http://").split(":")
+    path = loc.removeprefix(url)
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(f"PATCH {path} HTTP/1.1\r\nHost: {host}\r\n"
+                     "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nZZ\r\n".encode())
+        reply = b""
+        while block := sock.recv(65536):  # the server closes the connection after answering
+            reply += block
+    assert reply.startswith(b"HTTP/1.1 400"), reply[:100]
+    assert b"BLOB_UPLOAD_INVALID" in reply
+    r = requests.get(loc)
+    assert r.status_code == 204 and r.headers["Range"] == "0-0"  # the partial chunk rolled back

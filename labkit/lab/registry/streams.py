@@ -50,12 +50,15 @@ class BodyReader:
         if remaining == 0:
             return 0
         view = buffer if remaining is None or remaining >= len(buffer) else buffer[:remaining]
-        if self._readinto is not None:
-            n = self._readinto(view) or 0
-        else:
-            block = self._stream.read(len(view))
-            n = len(block)
-            view[:n] = block
+        try:
+            if self._readinto is not None:
+                n = self._readinto(view) or 0
+            else:
+                block = self._stream.read(len(view))
+                n = len(block)
+                view[:n] = block
+        except (OSError, ValueError) as e:  # connection reset, bad chunk framing
+            raise errors.BlobUploadInvalid(f"the request body could not be read: {e}") from None
         if n == 0:
             if remaining:
                 raise errors.SizeInvalid(f"the body ended {remaining} bytes short of "
