@@ -37,6 +37,21 @@ def enabled(progress: bool = True) -> bool:
     return _in_notebook() or bool(getattr(sys.stderr, "isatty", lambda: False)())
 
 
+def _tqdm_class() -> Any:
+    """tqdm.auto (a widget in a notebook with ipywidgets), else text tqdm: tqdm.auto would warn
+    "IProgress not found" in a notebook without ipywidgets, before falling back to text."""
+    if _in_notebook():
+        try:
+            import ipywidgets  # noqa: F401
+        except ImportError:
+            from tqdm.std import tqdm as text_tqdm
+
+            return text_tqdm
+    from tqdm.auto import tqdm
+
+    return tqdm
+
+
 class LayerBar:
     """One layer's bar; a no-op when progress is off, so callers never branch."""
 
@@ -44,8 +59,7 @@ class LayerBar:
         self._bar: Any = None
         self.n = 0
         if on:
-            from tqdm.auto import tqdm
-
+            tqdm = _tqdm_class()
             self._bar = tqdm(total=total, desc=label, unit="B", unit_scale=True,
                              unit_divisor=1000, leave=True, file=sys.stderr,
                              dynamic_ncols=True, mininterval=0.2)
