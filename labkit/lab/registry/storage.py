@@ -316,6 +316,18 @@ class Storage:
         for tmp in (self.root / "tmp").iterdir():
             if tmp.stat().st_mtime < cutoff:
                 tmp.unlink(missing_ok=True)
+        # A lab killed between writing a temp file and its os.replace leaves `.tmp-*` files
+        # next to blobs, links, revisions and tags; readers ignore them, but they take space.
+        for sub in ("blobs", "repositories"):
+            for dirpath, _, files in os.walk(self.root / sub):
+                for f in files:
+                    if not f.startswith(".tmp-"):
+                        continue
+                    path = Path(dirpath) / f
+                    with contextlib.suppress(OSError):
+                        if path.stat().st_mtime < cutoff:
+                            path.unlink()
+                            removed += 1
         return removed
 
     # ---- manifests and tags ----
