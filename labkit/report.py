@@ -68,7 +68,8 @@ class TransferReport:
 
     @property
     def bytes_moved(self) -> int:
-        return sum(x.moved for x in self.layers)
+        """Layer bytes that crossed the wire (what the summary compares with total_size)."""
+        return sum(x.moved for x in self.layers if x.kind == "layer")
 
     @property
     def total_size(self) -> int:

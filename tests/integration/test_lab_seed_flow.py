@@ -22,10 +22,13 @@ def sh(cmd: str, env: dict[str, str], check: bool = True) -> subprocess.Complete
     return r
 
 
-def make_context(root: Path, app_text: str) -> Path:
-    """Two layers from scratch: a 'base' layer shared by both versions and an app layer."""
+def make_context(root: Path, app_text: str, salt: str = "") -> Path:
+    """Two layers from scratch: a 'base' layer shared by both versions and an app layer.
+
+    `salt` makes the base layer unique to one test: the daemon is shared, and a layer it already
+    holds from another test would show up as "Already exists" on pull."""
     root.mkdir(parents=True, exist_ok=True)
-    (root / "base.txt").write_text("shared base layer\n" * 200)
+    (root / "base.txt").write_text(f"shared base layer {salt}\n" * 200)
     (root / "app.txt").write_text(app_text)
     (root / "Dockerfile").write_text("FROM scratch\nCOPY base.txt /base.txt\n"
                                      "COPY app.txt /app/app.txt\nCMD [\"/app\"]\n")
@@ -50,7 +53,7 @@ def test_seed_flow_create_login_tag_push_second_version_pull(
 
     digests = {}
     for version, text in (("1.0", "hello v1\n"), ("2.0", "hello v2, new code\n")):
-        ctx = make_context(tmp_path / f"ctx{version}", text)
+        ctx = make_context(tmp_path / f"ctx{version}", text, salt=name)
         sh(f"docker build -q -t {name}:{version} {ctx}", env)
         # STEP 1: name it after the repository URI; STEP 2: push
         sh(f"docker tag {name}:{version} {registry}/{name}:{version}", env)
