@@ -329,6 +329,22 @@ def check_layer_gzip(path: Path, n: int = 1 << 16) -> None:
         f.read(n)
 
 
+# --- CPU and memory of a process -----------------------------------------------------------
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used (all its threads), from /proc/PID/stat."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_seconds() -> float:
+    """CPU time of this process's waited-for children (the clients run as subprocesses)."""
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 # --- memory sampling ------------------------------------------------------------------------
 def rss_bytes(pid: int) -> int:
     with open(f"/proc/{pid}/status") as f:
@@ -386,8 +402,8 @@ class Row:
     def cells(self) -> list[str]:
         ratio = f"{self.lab / self.peer:.2f}x" if self.peer else ""
         verdict = {True: "met", False: "MISSED", None: ""}[self.ok]
-        peer = f"{self.peer:.1f}" if self.peer is not None else ""
-        fmt = ".3f" if self.unit == "s" else ".1f"
+        fmt = ".2f" if self.unit == "s" else ".1f"
+        peer = f"{self.peer:{fmt}}" if self.peer is not None else ""
         return [self.what, f"{self.lab:{fmt}} {self.unit}", peer and f"{peer} {self.unit}",
                 ratio, self.target, verdict]
 
@@ -407,6 +423,16 @@ def print_table(title: str, rows: list[Row], headers: list[str]) -> None:
         if i == 0:
             print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     sys.stdout.flush()
+
+
+def load_note(started_load: float) -> str:
+    """A line on how busy the machine was: wall-clock ratios mean little on a loaded box."""
+    now = os.getloadavg()[0]
+    cores = os.cpu_count() or 1
+    busy = max(started_load, now) / cores > 1.0
+    return (f"load average {started_load:.1f} at start, {now:.1f} at end, {cores} cores"
+            + (" -- BUSY MACHINE: other work competed for the CPU; trust the CPU-seconds "
+               "table and the ratios more than absolute MiB/s" if busy else ""))
 
 
 def log(msg: str) -> None:

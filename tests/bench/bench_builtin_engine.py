@@ -17,7 +17,9 @@ import shutil
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -25,9 +27,13 @@ from _common import (  # noqa: E402 - the benchmark's own helpers, next to this 
     Image,
     MiB,
     Registry,
+    Row,
     check_layer_gzip,
+    children_cpu_seconds,
+    cpu_seconds,
     lab,
     link_or_copy,
+    load_note,
     log,
     make_image,
     median,
@@ -81,6 +87,26 @@ def builtin_pull(image: Image, home: Path, ref: str, reg: Registry) -> float:
     return dt
 
 
+class Results:
+    """Wall-clock seconds, client CPU and lab CPU per (direction, client)."""
+
+    def __init__(self, lab_pid: int) -> None:
+        self.lab_pid = lab_pid
+        self.times: dict[tuple[str, str], list[float]] = defaultdict(list)
+        self.client_cpu: dict[tuple[str, str], list[float]] = defaultdict(list)
+        self.lab_cpu: dict[tuple[str, str], list[float]] = defaultdict(list)
+
+    def record(self, key: tuple[str, str], transfer: Callable[..., float], *args: Any) -> None:
+        """Run `transfer(*args)` (it returns its own timing) and note who burnt how much CPU.
+
+        The built-in engine runs in this process, skopeo as a child: each one's CPU is the
+        sum of both counters' growth (the other one stays flat)."""
+        me, kids, lab_cpu = time.process_time(), children_cpu_seconds(), cpu_seconds(self.lab_pid)
+        self.times[key].append(transfer(*args))
+        self.client_cpu[key].append(time.process_time() - me + children_cpu_seconds() - kids)
+        self.lab_cpu[key].append(cpu_seconds(self.lab_pid) - lab_cpu)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--size-mib", type=int, default=256)
@@ -88,9 +114,10 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     require("skopeo")
     size = args.size_mib * MiB
-    times: dict[tuple[str, str], list[float]] = defaultdict(list)
-    started = time.perf_counter()
+    started, load0 = time.perf_counter(), os.getloadavg()[0]
     with tempdir("builtin") as work, lab(work) as reg:
+        results = Results(reg.pid)
+        times = results.times
         os.environ.pop("LABKIT_ENGINE_HOME", None)
         for rep in range(args.reps):
             log(f"repetition {rep + 1}/{args.reps}: making a {args.size_mib} MiB image")
@@ -103,29 +130,38 @@ def main(argv: list[str] | None = None) -> int:
             for who in (["builtin", "skopeo"] if rep % 2 == 0 else ["skopeo", "builtin"]):
                 log(f"  {who} push")
                 if who == "builtin":
-                    times[("push", who)].append(
-                        builtin_push(image, work / f"engine-{rep}", ref, reg))
+                    results.record(("push", who), builtin_push, image, work / f"engine-{rep}",
+                                   ref, reg)
                 else:
-                    times[("push", who)].append(skopeo_push(reg, f"bench/skopeo-{rep}", layout))
+                    results.record(("push", who), skopeo_push, reg, f"bench/skopeo-{rep}",
+                                   layout)
             shutil.rmtree(work / f"engine-{rep}")
             for who in (["builtin", "skopeo"] if rep % 2 == 0 else ["skopeo", "builtin"]):
                 log(f"  {who} pull")
                 if who == "builtin":
-                    times[("pull", who)].append(
-                        builtin_pull(image, work / f"engine-pull-{rep}", ref, reg))
+                    results.record(("pull", who), builtin_pull, image,
+                                   work / f"engine-pull-{rep}", ref, reg)
                 else:
-                    times[("pull", who)].append(
-                        skopeo_pull(reg, f"bench/skopeo-{rep}", work / f"pulled-{rep}"))
+                    results.record(("pull", who), skopeo_pull, reg, f"bench/skopeo-{rep}",
+                                   work / f"pulled-{rep}")
             shutil.rmtree(work / f"image-{rep}")
             shutil.rmtree(work / f"layout-{rep}")
     rows = [throughput_row(f"{d} ({args.size_mib} MiB, lab)", median(times[(d, "builtin")]),
                            median(times[(d, "skopeo")]), size, 1.0) for d in ("push", "pull")]
     print_table(f"Built-in engine vs skopeo against the lab, median of {args.reps}", rows,
                 HEADERS)
+    cpu_rows = []
+    for d in ("push", "pull"):
+        for label, table in (("client", results.client_cpu), ("lab", results.lab_cpu)):
+            cpu_rows.append(Row(f"{d}: {label} CPU", median(table[(d, "builtin")]),
+                                median(table[(d, "skopeo")]), "s", "", None))
+    print_table("CPU seconds per transfer, median (lower is leaner)", cpu_rows, HEADERS)
     print("\nall runs (seconds):")
     for (what, who), values in sorted(times.items()):
-        print(f"  {what:5} {who:8} {' '.join(f'{v:.2f}' for v in values)}")
-    print(f"\ntotal {time.perf_counter() - started:.0f} s")
+        print(f"  {what:5} {who:8} wall {' '.join(f'{v:.2f}' for v in values)}   client cpu "
+              f"{' '.join(f'{v:.2f}' for v in results.client_cpu[(what, who)])}   lab cpu "
+              f"{' '.join(f'{v:.2f}' for v in results.lab_cpu[(what, who)])}")
+    print(f"\ntotal {time.perf_counter() - started:.0f} s; {load_note(load0)}")
     return 0
 
 

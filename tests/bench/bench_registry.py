@@ -20,7 +20,9 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -33,11 +35,13 @@ from _common import (  # noqa: E402 - the benchmark's own helpers, next to this 
     Row,
     RssSampler,
     check_layer_gzip,
+    cpu_seconds,
     distribution,
     docker_answers,
     ecr_client,
     free_port,
     lab,
+    load_note,
     log,
     make_image,
     median,
@@ -54,6 +58,21 @@ GOALS = {"curl PUT upload": 2.0, "curl PATCH upload (chunked)": 2.0, "skopeo pus
          "curl GET download": 1.0, "skopeo pull": 1.0, "docker push": 0.95,
          "docker pull": 0.95}
 HEADERS = ["measure", "lab", "Distribution", "lab/Distribution", "target", ""]
+
+
+class Results:
+    """Wall-clock seconds and the registry's own CPU seconds, per (measure, registry)."""
+
+    def __init__(self) -> None:
+        self.times: dict[tuple[str, str], list[float]] = defaultdict(list)
+        self.cpu: dict[tuple[str, str], list[float]] = defaultdict(list)
+
+    def record(self, what: str, reg: Registry, transfer: Callable[..., float], *args: Any
+               ) -> None:
+        """Run one timed transfer, `transfer(reg, *args)`, and note the registry's CPU for it."""
+        c0 = cpu_seconds(reg.pid)
+        self.times[(what, reg.name)].append(transfer(reg, *args))
+        self.cpu[(what, reg.name)].append(cpu_seconds(reg.pid) - c0)
 
 
 # --- curl: raw blob upload and download ------------------------------------------------------
@@ -147,7 +166,7 @@ def _timed_run(cmd: list[str], env: dict[str, str] | None = None) -> float:
 
 # --- docker CLI ------------------------------------------------------------------------------
 def docker_round(regs: list[Registry], image: Image, rep: int, work: Path,
-                 env: dict[str, str], times: dict[tuple[str, str], list[float]]) -> None:
+                 env: dict[str, str], results: Results) -> None:
     """docker load, tag, push to each registry; rmi; pull from each (rmi after each pull)."""
     source = f"labkit-bench-src:{rep}"
     archive = write_docker_archive(image, work / f"docker-{rep}.tar", source)
@@ -160,21 +179,24 @@ def docker_round(regs: list[Registry], image: Image, rep: int, work: Path,
             reg.create_repo(repo)
             refs[reg.name] = f"{reg.host}/{repo}:v1"
             run(["docker", "tag", source, refs[reg.name]], env=env)
-            t0 = time.perf_counter()
-            out = run(["docker", "push", refs[reg.name]], env=env)
-            times[("docker push", reg.name)].append(time.perf_counter() - t0)
-            if "Pushed" not in out:
-                raise RuntimeError(f"docker push to {reg.name} moved no layer:\n{out}")
+            results.record("docker push", reg, _docker, ["push", refs[reg.name]], env, "Pushed")
     finally:
         subprocess.run(["docker", "rmi", "-f", source, *refs.values()], env=env,
                        capture_output=True)
     for reg in regs:
-        t0 = time.perf_counter()
-        out = run(["docker", "pull", refs[reg.name]], env=env)
-        times[("docker pull", reg.name)].append(time.perf_counter() - t0)
+        results.record("docker pull", reg, _docker, ["pull", refs[reg.name]], env,
+                       "Downloaded newer image")
         subprocess.run(["docker", "rmi", "-f", refs[reg.name]], env=env, capture_output=True)
-        if "Downloaded newer image" not in out:
-            raise RuntimeError(f"docker pull from {reg.name} downloaded nothing:\n{out}")
+
+
+def _docker(reg: Registry, args: list[str], env: dict[str, str], expect: str) -> float:
+    """Time one docker CLI command; its output must show that the layer really travelled."""
+    t0 = time.perf_counter()
+    out = run(["docker", *args], env=env)
+    dt = time.perf_counter() - t0
+    if expect not in out:
+        raise RuntimeError(f"docker {' '.join(args)}: no {expect!r} in its output:\n{out}")
+    return dt
 
 
 # --- memory and start-up ---------------------------------------------------------------------
@@ -273,9 +295,10 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         args.skip.append("docker")
     size = args.size_mib * MiB
-    times: dict[tuple[str, str], list[float]] = defaultdict(list)
+    results = Results()
+    times = results.times
     extra: list[Row] = []
-    started = time.perf_counter()
+    started, load0 = time.perf_counter(), os.getloadavg()[0]
     with tempdir("registry") as work, lab(work) as the_lab, distribution(work) as dist:
         docker_env = {**os.environ, "DOCKER_CONFIG": str(work / "docker-config")}
         if "docker" not in args.skip:
@@ -291,23 +314,22 @@ def main(argv: list[str] | None = None) -> int:
                 if "curl" not in args.skip:
                     log(f"  curl vs {reg.name}")
                     reg.create_repo(f"bench/curl-{rep}")
-                    times[("curl PUT upload", reg.name)].append(
-                        curl_put(reg, f"bench/curl-{rep}", image))
+                    results.record("curl PUT upload", reg, curl_put, f"bench/curl-{rep}", image)
                     reg.create_repo(f"bench/curl-patch-{rep}")
-                    times[("curl PATCH upload (chunked)", reg.name)].append(
-                        curl_patch(reg, f"bench/curl-patch-{rep}", image))
-                    times[("curl GET download", reg.name)].append(
-                        curl_get(reg, f"bench/curl-{rep}", image))
+                    results.record("curl PATCH upload (chunked)", reg, curl_patch,
+                                   f"bench/curl-patch-{rep}", image)
+                    results.record("curl GET download", reg, curl_get, f"bench/curl-{rep}",
+                                   image)
                 if "skopeo" not in args.skip:
                     log(f"  skopeo vs {reg.name}")
                     reg.create_repo(f"bench/skopeo-{rep}")
-                    times[("skopeo push", reg.name)].append(
-                        skopeo_push(reg, f"bench/skopeo-{rep}", layout))
-                    times[("skopeo pull", reg.name)].append(
-                        skopeo_pull(reg, f"bench/skopeo-{rep}", work / f"pulled-{rep}"))
+                    results.record("skopeo push", reg, skopeo_push, f"bench/skopeo-{rep}",
+                                   layout)
+                    results.record("skopeo pull", reg, skopeo_pull, f"bench/skopeo-{rep}",
+                                   work / f"pulled-{rep}")
             if "docker" not in args.skip:
                 log(f"  docker CLI vs {', '.join(r.name for r in regs)}")
-                docker_round(regs, image, rep, work, docker_env, times)
+                docker_round(regs, image, rep, work, docker_env, results)
             shutil.rmtree(work / f"image-{rep}")
             shutil.rmtree(work / f"layout-{rep}")
         if "memory" not in args.skip:
@@ -337,12 +359,19 @@ def main(argv: list[str] | None = None) -> int:
             for what, goal in GOALS.items() if times[(what, "lab")]]
     print_table(f"Registry throughput, median of {args.reps} (lab vs CNCF Distribution 2.8)",
                 rows, HEADERS)
+    cpu_rows = [Row(f"{what} ({args.size_mib} MiB)", median(results.cpu[(what, "lab")]),
+                    median(results.cpu[(what, "distribution")]), "s", "", None)
+                for what in GOALS if results.cpu[(what, "lab")]]
+    print_table("Registry process CPU seconds per transfer, median (lower is leaner; "
+                "independent of machine load)", cpu_rows, HEADERS)
     if extra:
         print_table("Memory and start-up", extra, HEADERS)
     print("\nall runs (seconds):")
     for (what, who), values in sorted(times.items()):
-        print(f"  {what:32} {who:13} {' '.join(f'{v:.2f}' for v in values)}")
-    print(f"\ntotal {time.perf_counter() - started:.0f} s")
+        cpu = " ".join(f"{v:.2f}" for v in results.cpu[(what, who)])
+        print(f"  {what:28} {who:13} wall {' '.join(f'{v:.2f}' for v in values)}"
+              f"   cpu {cpu}")
+    print(f"\ntotal {time.perf_counter() - started:.0f} s; {load_note(load0)}")
     return 0
 
 
