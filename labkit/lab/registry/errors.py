@@ -125,6 +125,17 @@ class TooManyRequests(RegistryError):
     code, status, default_message = "TOOMANYREQUESTS", 429, "Rate exceeded"
 
 
+class InsufficientStorage(RegistryError):
+    """The lab's disk is full.  Distribution answers an opaque 500 there (and may hang:
+    distribution/distribution#4896); the lab says 507 Insufficient Storage (RFC 4918), which
+    docker prints as "received unexpected HTTP status: 507 Insufficient Storage", with a JSON
+    message for clients that read the body.  Nothing half-written is kept."""
+
+    code, status = "UNKNOWN", 507
+    default_message = ("The lab's disk is full (no space left on device): nothing was stored. "
+                       "Free some disk space (or delete images), then push again.")
+
+
 class RangeInvalid(RegistryError):
     """Distribution's code for a chunk that does not start where the upload stands (416)."""
 
@@ -134,5 +145,6 @@ class RangeInvalid(RegistryError):
 ALL: tuple[type[RegistryError], ...] = (
     BlobUnknown, BlobUploadInvalid, BlobUploadUnknown, DigestInvalid, ManifestBlobUnknown,
     ManifestInvalid, ManifestUnknown, NameInvalid, NameUnknown, SizeInvalid, TagInvalid,
-    Unauthorized, Denied, Unsupported, TooManyRequests, RangeInvalid, UnknownError,
+    Unauthorized, Denied, Unsupported, TooManyRequests, RangeInvalid, InsufficientStorage,
+    UnknownError,
 )

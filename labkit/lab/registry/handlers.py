@@ -8,6 +8,7 @@ Repository names contain slashes, so paths are matched from the right.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import re
@@ -40,6 +41,7 @@ from .streams import (
 log = logging.getLogger(__name__)
 
 API_HEADER = ("Docker-Distribution-API-Version", "registry/2.0")
+DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
 HEX64 = re.compile(r"^[a-f0-9]{64}$")
 ROUTES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^/v2/?$"), "base"),
@@ -98,9 +100,16 @@ class RegistryApp:
             response = self.dispatch(request)
         except errors.RegistryError as e:
             response = self.error(e)
-        except Exception:  # noqa: BLE001 - the last resort: log it, answer the spec's shape
-            log.exception("registry: unexpected error on %s %s", request.method, request.path)
-            response = self.error(errors.UnknownError("internal error in the lab's registry"))
+        except Exception as e:  # noqa: BLE001 - the last resort: answer the spec's shape
+            if isinstance(e, OSError) and e.errno in DISK_FULL:
+                log.warning("registry: disk full under %s on %s %s", self.storage.root,
+                            request.method, request.path)
+                response = self.error(errors.InsufficientStorage(
+                    detail={"storage": str(self.storage.root)}))
+            else:
+                log.exception("registry: unexpected error on %s %s", request.method,
+                              request.path)
+                response = self.error(errors.UnknownError("internal error in the lab's registry"))
         if not request.path.startswith("/_storage/"):  # storage answers like S3, not a registry
             response.headers.setdefault(*API_HEADER)
         return response(environ, start_response)

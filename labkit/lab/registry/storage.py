@@ -267,8 +267,10 @@ class Storage:
             # Two uploads of the same bytes may both land here: each replace is atomic and the
             # bytes are identical, so both succeed and one blob remains.
             os.replace(session.data, target)
-            self.link_blob(name, digest)
-            self._drop(session)
+            try:
+                self.link_blob(name, digest)  # may fail on a full disk: the session is spent
+            finally:
+                self._drop(session)
             return session.offset
 
     def cancel_upload(self, name: str, upload_id: str) -> None:
