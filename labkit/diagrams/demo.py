@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import socket
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,22 @@ def mask_address(records: list[dict[str, Any]], registry: str) -> list[dict[str,
     return out
 
 
+def settled_trace(lab: Any, mark: int, timeout: float = 3.0) -> list[dict[str, Any]]:
+    """The trace since `mark`, once every redirect has its storage GET recorded.
+
+    The lab records a request when its response is closed, which can be a moment after the
+    client has read the last byte: reading at once may miss the final download.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        records = lab.trace(since=mark)
+        redirects = sum(1 for r in records if r.get("status") == 307)
+        downloads = sum(1 for r in records if str(r.get("path", "")).startswith("/_storage/"))
+        if downloads >= redirects or time.monotonic() > deadline:
+            return records
+        time.sleep(0.05)
+
+
 def record(workdir: Path | None = None, quiet: bool = True) -> Run:
     """Run the steps against a fresh lab and return the reports and the v2 pull's trace."""
     from .. import ecr, sample
@@ -79,7 +96,7 @@ def record(workdir: Path | None = None, quiet: bool = True) -> Run:
             pull_v1 = puller.pull(target.uri(REPOSITORY, "v1"), progress=not quiet)
             mark = lab.trace_mark()
             pull_v2 = puller.pull(target.uri(REPOSITORY, "v2"), progress=not quiet)
-            trace = mask_address(lab.trace(since=mark), lab.registry)
+            trace = mask_address(settled_trace(lab, mark), lab.registry)
         finally:
             process.stop(home)
     return Run(pushes[0], pushes[1], pull_v1, pull_v2, trace)

@@ -173,20 +173,30 @@ def pull_requests(trace: Sequence[Record], repository: str) -> list[Record]:
        `GET /v2/` that gets the 401 challenge), or where a manifest GET/HEAD follows blob,
        storage or write requests (a new pull by a client that kept its credentials).
     2. A pull of `repository` is a session that GETs or HEADs one of its manifests and writes
-       nothing (no PUT, POST, PATCH, DELETE) to it. The last one wins.
+       nothing (no PUT, POST, PATCH, DELETE) to it. The last one wins, except that a lone
+       manifest read with no handshake and no blob download (a tool inspecting the manifest
+       after the pull, e.g. the docker engine's report) only counts if nothing else does.
     3. From it keep the pings (`/v2/`), the manifest and blob GET/HEADs of `repository`, and
        the storage GETs of the blobs it was redirected to (matched by digest); requests of
        other repositories, by other clients running at the same time, are left out.
     Returns [] when the trace holds no pull of `repository`.
     """
     chosen: list[Record] = []
+    fallback: list[Record] = []
     for session in sessions(trace):
         reads = [r for r in session if r.get("method") in ("GET", "HEAD")
                  and (m := _MANIFEST.match(str(r.get("path", "")))) and m.group("name") == repository]
         writes = [r for r in session if r.get("method") in _WRITES
                   and _repo_of(str(r.get("path", ""))) == repository]
-        if reads and not writes:
+        if not reads or writes:
+            continue
+        handshake = any(r.get("auth") == "none" for r in session)
+        downloads = any(_BLOB.match(str(r.get("path", ""))) for r in session)
+        if handshake or downloads:
             chosen = session
+        else:
+            fallback = session
+    chosen = chosen or fallback
     redirected = {_hex(r.get("location")) for r in chosen if r.get("status") in _REDIRECTS
                   and _repo_of(str(r.get("path", ""))) == repository}
     keep = []
@@ -254,7 +264,8 @@ def _blob(rec: Record, name: str, digest: str, kind: str, storage: Record | None
     code = int(rec.get("status", 0))
     method = rec.get("method", "GET")
     label = f"{method} /v2/{name}/blobs/sha256:{short(digest)}…"
-    what = "the image's config (JSON)" if kind == "config" else "a layer (tar.gz)"
+    what = {"config": "the image's config (JSON)", "layer": "a layer (tar.gz)"}.get(
+        kind, "the config or a layer")
     messages = [Message("client", "registry", label, what)]
     if code in _REDIRECTS:
         where = str(rec.get("location") or "")
@@ -268,7 +279,7 @@ def _blob(rec: Record, name: str, digest: str, kind: str, storage: Record | None
         messages.append(Message("registry", "client", answer, reply=True, tone=_tone(code)))
     if storage is not None:
         messages.extend(_storage_messages(storage))
-    section = "config" if kind == "config" else "layers"
+    section = {"config": "config", "layer": "layers"}.get(kind, "blobs")
     return Exchange(section, messages)
 
 
@@ -299,6 +310,15 @@ def _other(rec: Record) -> Exchange:
                               Message(target, "client", answer, reply=True, tone=_tone(code))])
 
 
+def _insert_check(exchange: Exchange, code: int) -> None:
+    """Put the token check between a request and its answer."""
+    ok = code != 401 and code != 403
+    item = exchange.messages
+    item[1:1] = [Message("registry", "auth", "verify token (signature, expiry)", tone="auth"),
+                 Message("auth", "registry", "valid" if ok else "refused", reply=True,
+                         tone="auth" if ok else "error")]
+
+
 def collapse(items: list[Exchange | Skip]) -> list[Exchange | Skip]:
     """Fold runs of identical exchanges (retries, repeated HEADs) into one, counted ×N."""
     out: list[Exchange | Skip] = []
@@ -314,25 +334,39 @@ def collapse(items: list[Exchange | Skip]) -> list[Exchange | Skip]:
 
 def build(records: Sequence[Record], *, title: str = "", config: str | None = None,
           digest: str | None = None, skipped: Iterable[tuple[str, int]] = (),
-          client: str | None = None, source: str = "lab trace") -> Flow:
-    """Turn one pull's requests into the diagram's exchanges (storage GETs follow their 307)."""
+          client: str | None = None, source: str = "lab trace",
+          layers: Iterable[str] | None = None) -> Flow:
+    """Turn one pull's requests into the diagram's exchanges (storage GETs follow their 307).
+
+    The config blob is `config` if given; else, when the image's `layers` are known, the one
+    fetched blob that is not a layer.
+    """
+    layer_hex = {_hex(d) for d in layers or ()}
     ordered = sorted(records, key=lambda r: r.get("seq", 0))
     used: set[int] = set()
     items: list[Exchange | Skip] = []
     fetched: set[str] = set()
     repo_ref = ""
+    verified = False
     for i, rec in enumerate(ordered):
         if i in used:
             continue
         path = str(rec.get("path", ""))
         if _is_ping(path):
             items.append(_ping(rec))
+            verified = verified or rec.get("auth") == "basic"
             continue
+        if not verified and rec.get("auth") == "basic" and path.startswith("/v2"):
+            # docker skips the authenticated GET /v2/: its first real request shows the check
+            verified = True
+            pending_check = True
+        else:
+            pending_check = False
+        before = len(items)
         if m := _MANIFEST.match(path):
             repo_ref = repo_ref or f"{m.group('name')}:{m.group('ref')}"
             items.append(_manifest(rec, m.group("name"), m.group("ref"), digest))
-            continue
-        if (m := _BLOB.match(path)) and rec.get("method") == "GET":
+        elif (m := _BLOB.match(path)) and rec.get("method") == "GET":
             blob = m.group("digest")
             storage = None
             if rec.get("status") in _REDIRECTS:
@@ -344,10 +378,17 @@ def build(records: Sequence[Record], *, title: str = "", config: str | None = No
                         storage = ordered[j]
                         break
             fetched.add(_hex(blob))
-            kind = "config" if config and _hex(config) == _hex(blob) else "layer"
+            if config:
+                kind = "config" if _hex(config) == _hex(blob) else "layer"
+            elif layer_hex:
+                kind = "layer" if _hex(blob) in layer_hex else "config"
+            else:
+                kind = "blob"  # nothing says which blob is the config
             items.append(_blob(rec, m.group("name"), blob, kind, storage))
-            continue
-        items.append(_other(rec))
+        else:
+            items.append(_other(rec))
+        if pending_check and len(items) > before:
+            _insert_check(items[-1], int(rec.get("status", 0)))
     skips = [Skip(d, int(s), "config" if config and _hex(config) == _hex(d) else "layer")
              for d, s in skipped if _hex(d) not in fetched]
     items = collapse(items) + list(skips)
@@ -438,6 +479,7 @@ def report_hints(report: TransferReport | None) -> Mapping[str, Any]:
     if report is None:
         return {}
     return {"config": next((x.digest for x in report.layers if x.kind == "config"), None),
+            "layers": [x.digest for x in report.layers if x.kind != "config"],
             "digest": report.digest or None,
             "skipped": [(x.digest, x.size) for x in report.layers
                         if x.status.startswith(EXISTS_LOCAL)]}

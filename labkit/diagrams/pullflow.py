@@ -31,7 +31,7 @@ SUBTITLES = {
 TONES = {"request": st.REQUEST, "ok": st.OK, "redirect": st.REDIRECT, "error": st.ERROR,
          "auth": st.AUTH}
 SECTION_NAMES = {"authenticate": "authenticate", "manifest": "manifest", "config": "config",
-                 "layers": "layers", "other": "other requests"}
+                 "layers": "layers", "blobs": "config and layers", "other": "other requests"}
 
 
 def _message_height(n_messages: int) -> float:
@@ -152,7 +152,7 @@ def pull_flow(requests: Sequence[dict[str, Any]], title: str = "", *,
     if digest is not None:
         hints["digest"] = digest
     f = fl.build(requests, title=title, config=hints.get("config"), digest=hints.get("digest"),
-                 skipped=hints.get("skipped") or ())
+                 skipped=hints.get("skipped") or (), layers=hints.get("layers"))
     return draw(f)
 
 

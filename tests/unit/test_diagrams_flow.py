@@ -108,3 +108,38 @@ def test_report_without_steps_is_rebuilt_from_its_layers() -> None:
     assert [x.section for x in blobs] == ["config", "layers", "layers"]
     assert "/v2/hello-app/manifests/v2" in f.items[2].messages[0].label
     assert [s.digest for s in f.skips] == [LAYERS[1]]
+
+
+def _docker_like() -> TraceBuilder:
+    """docker 20.10: one unauthenticated ping, then Basic straight away on HEAD manifest."""
+    t = TraceBuilder(agent="docker/20.10.24 go/go1.19")
+    t.add("GET", "/v2/", 401, auth="none", bytes_out=67, challenge="Basic realm=x")
+    t.add("HEAD", "/v2/hello-app/manifests/v2", 200)
+    t.add("GET", f"/v2/hello-app/manifests/{digest('manifest-v2')}", 200, bytes_out=938)
+    t.blob("hello-app", CONFIG)
+    t.blob("hello-app", LAYERS[2])
+    return t
+
+
+def test_docker_pattern_shows_the_token_check_on_its_first_authenticated_request() -> None:
+    t = _docker_like()
+    f = flow.build(t.records, layers=LAYERS)  # the config is the fetched blob that is no layer
+    assert f.client == "docker"
+    head = f.items[1]
+    assert [m.label for m in head.messages] == [
+        "HEAD /v2/hello-app/manifests/v2", "verify token (signature, expiry)", "valid", "200 OK"]
+    assert [x.section for x in f.items] == ["authenticate", "manifest", "manifest", "config",
+                                            "layers"]
+    unknown = flow.build(t.records)  # nothing says which blob is the config
+    assert [x.section for x in unknown.items][-2:] == ["blobs", "blobs"]
+
+
+def test_a_later_manifest_read_without_handshake_is_not_taken_for_the_pull() -> None:
+    t = _docker_like()
+    pulled = _seqs(t.records)
+    # the docker engine's report reads the manifest afterwards with plain Basic auth
+    t.add("GET", f"/v2/hello-app/manifests/{digest('manifest-v2')}", 200, bytes_out=938)
+    assert _seqs(pull_requests(t.records, "hello-app")) == pulled
+    lone = TraceBuilder()
+    lone.add("GET", "/v2/hello-app/manifests/v2", 200)
+    assert _seqs(pull_requests(lone.records, "hello-app")) == [1]
