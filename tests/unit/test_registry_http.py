@@ -635,7 +635,9 @@ SEGMENTS = st.sampled_from(["v2", "hello-app", "team", "base", "blobs", "uploads
 def test_no_request_makes_a_500_or_escapes(lab, method, parts, query, body):
     app, _, c = lab
     path = "/" + "/".join(parts)
-    r = c.open(path, method=method, query_string=query, data=body,
+    # PATH_INFO set directly: the test client would read a leading "//" as a host name
+    r = c.open("/", method=method, query_string=query, data=body,
+               environ_overrides={"PATH_INFO": path},
                headers={"Content-Range": "0-9", "Range": "bytes=5-1"})
     assert r.status_code < 500, (method, path, query, r.get_data()[:200])
     for p in app.storage.root.rglob("*"):
