@@ -15,6 +15,15 @@ from typing import Any
 
 from .. import config
 
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def exposed_warning(host: str, port: int) -> str:
+    """What to shout when the lab is told to listen beyond loopback."""
+    return (f"WARNING: the lab listens on {host}:{port}, not only on 127.0.0.1: anyone who can "
+            f"reach this machine can reach its registry and AWS API (registry tokens still "
+            f"apply). Start it without --host to keep it on loopback.")
+
 
 class LabError(RuntimeError):
     """The lab could not be started, reached or stopped; the message says what to do."""
@@ -166,8 +175,12 @@ def start(home: Path | None = None, port: int | None = None, host: str = config.
     os.close(r)
     if line.startswith("ready"):
         state = json.loads(_state_file(home).read_text())
-        return Lab(home=home, host=state["host"], port=int(state["port"]), pid=pid,
-                   region=state.get("region", config.DEFAULT_REGION))
+        lab = Lab(home=home, host=state["host"], port=int(state["port"]), pid=pid,
+                  region=state.get("region", config.DEFAULT_REGION))
+        if lab.host not in LOOPBACK_HOSTS:
+            # the detached lab's own warning goes to lab.log: say it where the learner looks
+            print(exposed_warning(lab.host, lab.port), file=sys.stderr)
+        return lab
     code = proc.poll() if proc else _reap(pid)
     tail = log_path.read_text(errors="replace").splitlines()[-5:]
     if code is None:
