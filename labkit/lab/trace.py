@@ -69,6 +69,18 @@ class _CountingInput:
         self.n += len(data)
         return data
 
+    def readinto(self, buffer: Any) -> int:
+        """Blob bodies arrive here: straight into the caller's buffer, no per-chunk copy."""
+        readinto = getattr(self._s, "readinto", None)
+        if readinto is None:
+            data = self._s.read(len(buffer))
+            n = len(data)
+            buffer[:n] = data
+        else:
+            n = readinto(buffer) or 0
+        self.n += n
+        return n
+
     def readline(self, *args: Any) -> bytes:
         data = self._s.readline(*args)
         self.n += len(data)
