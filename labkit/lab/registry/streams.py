@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from . import errors
+from .chunked import Dechunker, raw_reader
 
 CHUNK = 1 << 20
 CONTENT_RANGE_RE = re.compile(r"^(?:bytes[ =])?(\d+)-(\d+)(?:/(?:\d+|\*))?$")
@@ -41,8 +42,11 @@ class BodyReader:
         self.expected = content_length(environ)
         self._remaining = self.expected
         self._stream = environ["wsgi.input"]
-        if self.expected is None and not environ.get("wsgi.input_terminated"):
-            self._remaining = 0  # no length and no chunked framing: no body (WSGI's rule)
+        if self.expected is None:
+            if not environ.get("wsgi.input_terminated"):
+                self._remaining = 0  # no length and no chunked framing: no body (WSGI's rule)
+            elif (rfile := raw_reader(self._stream)) is not None:
+                self._stream = Dechunker(rfile)  # decode chunks without werkzeug's extra copy
         self._readinto = getattr(self._stream, "readinto", None)
 
     def readinto(self, buffer: memoryview) -> int:
