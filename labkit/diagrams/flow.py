@@ -470,6 +470,7 @@ def from_report(report: TransferReport, title: str = "") -> Flow:
     source = "engine report" if report.steps else "engine report (layers only)"
     return build(records, title=title or f"pull {report.ref}", config=config,
                  digest=report.digest or None, skipped=skipped,
+                 layers=[x.digest for x in report.layers if x.kind != "config"],
                  client="labkit (builtin engine)" if report.engine == "builtin" else report.engine,
                  source=source)
 

@@ -40,8 +40,13 @@ def _pulled(pull: TransferReport | None, digest: str) -> LayerOutcome | None:
     return next((x for x in pull.layers if x.digest == digest), None)
 
 
-def _outcome_text(x: LayerOutcome, pull: LayerOutcome | None) -> str:
-    text = f"push: {x.status}" + (f" · {human_bytes(x.moved)} sent" if x.moved else " · 0 B sent")
+def _verb(report: TransferReport) -> str:
+    return "received" if report.action == "pull" else "sent"
+
+
+def _outcome_text(x: LayerOutcome, action: str, pull: LayerOutcome | None) -> str:
+    verb = "received" if action == "pull" else "sent"
+    text = f"{action}: {x.status} · {human_bytes(x.moved) if x.moved else '0 B'} {verb}"
     if pull is not None:
         moved = f"{human_bytes(pull.moved)} received" if pull.moved else "0 B received"
         text += f"\npull: {pull.status} · {moved}"
@@ -56,7 +61,8 @@ def _summary(report: TransferReport, pull: TransferReport | None) -> str:
     layers = [x for x in report.layers if x.kind != "config"]
     sent = [x for x in layers if x.moved]
     cfg = sum(x.moved for x in report.layers if x.kind == "config")
-    lines = [f"push {_version(report)}: {len(sent)} of {len(layers)} layers sent, "
+    lines = [f"{report.action} {_version(report)}: {len(sent)} of {len(layers)} layers "
+             f"{_verb(report)}, "
              f"{human_bytes(sum(x.moved for x in layers))}"
              + (f" (+ config {human_bytes(cfg)})" if cfg else "")]
     if pull is not None:
@@ -87,7 +93,8 @@ def _stack(ax: Axes, left: float, base: float, report: TransferReport,
         ax.text(left + 0.1, top + 0.36, "shared" if is_shared else unshared, ha="left",
                 va="center", fontsize=7, color=st.INK, style="italic")
         ax.text(left + BOX_W + 0.1, top + BOX_H / 2,
-                _outcome_text(x, _pulled(pull, x.digest)), ha="left", va="center",
+                _outcome_text(x, report.action, _pulled(pull, x.digest)), ha="left",
+                va="center",
                 fontsize=7, color=st.INK if x.moved else st.MUTED, gid="outcome")
         mids[x.digest] = top + BOX_H / 2
     return mids
@@ -98,7 +105,8 @@ def layer_reuse(v1: TransferReport, v2: TransferReport, pull_v1: TransferReport 
                 pull_v2: TransferReport | None = None, title: str = "") -> Figure:
     """v1 and v2 side by side, each layer marked shared or new (by digest), with bytes moved.
 
-    `v1`, `v2` are the push reports; `pull_v1`, `pull_v2` (optional) add what each pull moved.
+    `v1`, `v2` are the push reports (pull reports work too: then the bytes are those
+    received); `pull_v1`, `pull_v2` (optional) add what each pull moved.
     """
     d1 = {x.digest for x in v1.layers}
     d2 = {x.digest for x in v2.layers}

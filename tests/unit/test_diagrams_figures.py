@@ -120,3 +120,13 @@ def test_figures_command_is_registered() -> None:
 
     args = cli.build_parser().parse_args(["figures", "--out", "somewhere"])
     assert args.out == "somewhere" and args.func.__module__ == "labkit.figures_cli"
+
+
+def test_layer_reuse_of_two_pull_reports_speaks_of_bytes_received() -> None:
+    v1 = pull_report()
+    v1.ref = "127.0.0.1:5400/hello-app:v1"
+    v2 = pull_report(skipped=(LAYERS[0], LAYERS[1]))
+    fig = diagrams.layer_reuse(v1, v2)
+    summaries = _texts(fig, "summary")
+    assert summaries[1].startswith("pull v2: 1 of 3 layers received, 362 B")
+    assert "pull: Already exists · 0 B received" in _texts(fig, "outcome")
