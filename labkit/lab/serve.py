@@ -28,7 +28,10 @@ class QuietHandler(WSGIRequestHandler):
     """Request lines go to the lab's log at debug level, never with query strings (signatures)."""
 
     def log_request(self, code: Any = "-", size: Any = "-") -> None:
-        log.debug("%s %s %s", self.command, self.path.split("?", 1)[0], code)
+        # no path when the request line itself was bad (a TLS hello from docker or skopeo
+        # probing for HTTPS): without the default the thread crashed instead of answering 400
+        path = getattr(self, "path", None) or ""
+        log.debug("%s %s %s", getattr(self, "command", None), path.split("?", 1)[0], code)
 
     def log(self, type: str, message: str, *args: Any) -> None:  # noqa: A002
         if type == "error":

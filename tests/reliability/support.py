@@ -235,9 +235,20 @@ def sha256_file(path: Path) -> str:
 
 
 def unexpected_errors(home: Path) -> list[str]:
-    """Lines of the lab's log where a request hit the registry's last-resort handler (a 500)."""
+    """Requests that hit the registry's last-resort handler (a 500) or crashed a server thread,
+    from the lab's log: the logged line plus the exception that ended each traceback."""
     log = home / "lab.log"
     if not log.exists():
         return []
-    return [line for line in log.read_text(errors="replace").splitlines()
-            if "unexpected error" in line or "Traceback" in line]
+    lines = log.read_text(errors="replace").splitlines()
+    out = []
+    for i, line in enumerate(lines):
+        if "unexpected error" in line:
+            out.append(line[-200:])
+        elif line.startswith("Traceback"):
+            j = i + 1
+            while j < len(lines) and (lines[j].startswith(" ") or not lines[j].strip()):
+                j += 1
+            context = lines[i - 1][-120:] if i else ""
+            out.append(f"traceback after {context!r}: {lines[j][:200] if j < len(lines) else '?'}")
+    return out
