@@ -6,13 +6,14 @@ ends with one displays it once; `save(fig, path)` writes it with stable bytes.
 
 from __future__ import annotations
 
+from .demo import settled_trace
 from .flow import pull_requests
 from .layers import layer_reuse
 from .pullflow import pull_flow, pull_flow_from_report
 from .style import save
 
 __all__ = ["architecture", "layer_reuse", "pull_flow", "pull_flow_from_report",
-           "pull_requests", "save"]
+           "pull_requests", "save", "settled_trace"]
 
 
 def architecture():  # type: ignore[no-untyped-def]
