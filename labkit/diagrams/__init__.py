@@ -9,15 +9,10 @@ from __future__ import annotations
 from .demo import settled_trace
 from .flow import pull_requests
 from .layers import layer_reuse
+from .overview import architecture
 from .pullflow import pull_flow, pull_flow_from_report
 from .style import save
 
 __all__ = ["architecture", "layer_reuse", "pull_flow", "pull_flow_from_report",
            "pull_requests", "save", "settled_trace"]
 
-
-def architecture():  # type: ignore[no-untyped-def]
-    """The lab and real AWS, side by side (imported lazily: only `labkit figures` needs it)."""
-    from .architecture import architecture as draw
-
-    return draw()

@@ -130,3 +130,9 @@ def test_layer_reuse_of_two_pull_reports_speaks_of_bytes_received() -> None:
     summaries = _texts(fig, "summary")
     assert summaries[1].startswith("pull v2: 1 of 3 layers received, 362 B")
     assert "pull: Already exists · 0 B received" in _texts(fig, "outcome")
+
+
+def test_architecture_can_be_drawn_twice() -> None:
+    """The package attribute stays the function (a submodule of that name would shadow it)."""
+    first, second = diagrams.architecture(), diagrams.architecture()
+    assert _texts(first) == _texts(second) and "the lab" in " ".join(_texts(first))

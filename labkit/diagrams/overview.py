@@ -1,4 +1,4 @@
-"""The kit at a glance: the learner's tools, labkit, the local lab, and real AWS (opt-in).
+"""The kit at a glance (`architecture()`): the learner's tools, labkit, the local lab, and real AWS (opt-in).
 
 A static drawing (no run needed) that mirrors DESIGN.md's sketch, for the README.
 """
