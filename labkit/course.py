@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,8 +59,25 @@ class Course:
     def trace_mark(self) -> int:
         return self.lab.trace_mark() if self.lab is not None else 0
 
-    def trace(self, since: int) -> list[dict[str, Any]]:
-        return self.lab.trace(since) if self.lab is not None else []
+    def trace(self, since: int, timeout: float = 3.0) -> list[dict[str, Any]]:
+        """The lab's record of requests after `since`, once it has settled.
+
+        The lab records a request when its response closes, a moment after the client read
+        the last byte, so read until two reads agree and every redirect has its download.
+        """
+        if self.lab is None:
+            return []
+        deadline = time.monotonic() + timeout
+        last: list[dict[str, Any]] | None = None
+        while True:
+            records = self.lab.trace(since)
+            redirects = sum(1 for r in records if r.get("status") == 307)
+            downloads = sum(1 for r in records if str(r.get("path", "")).startswith("/_storage/"))
+            settled = last is not None and len(last) == len(records) and downloads >= redirects
+            if settled or time.monotonic() > deadline:
+                return records
+            last = records
+            time.sleep(0.1)
 
     def context(self, version: int) -> Path:
         """The build context of hello-app `version` for this lab (see `context`)."""

@@ -16,8 +16,8 @@ def course_run(args: argparse.Namespace) -> int:
     except (FileNotFoundError, ValueError) as e:
         print(f"labkit: {e}", file=sys.stderr)
         return 2
-    out = None if args.update and not args.out_given else Path(args.out).resolve()
-    where = "in place (updating committed outputs)" if args.update else f"to {out}"
+    out = Path(args.out).resolve()
+    where = f"to {out}" + (" and back into the notebooks (--update)" if args.update else "")
     print(f"running {len(names)} notebook(s) from {src}, writing {where}", flush=True)
     with runner.isolated(engine=args.engine, home=args.home, port=args.port) as home:
         from .engine import select
@@ -56,7 +56,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_entry(args: argparse.Namespace) -> int:
-    args.out_given = args.out is not None
     if args.out is None:
         args.out = "build/course"
     return course_run(args)
