@@ -60,7 +60,7 @@ class Course:
         return self.lab.trace_mark() if self.lab is not None else 0
 
     def trace(self, since: int, timeout: float = 3.0) -> list[dict[str, Any]]:
-        """The lab's record of requests after `since`, once it has settled.
+        """The lab's record of requests after `since`, once it has settled, oldest first.
 
         The lab records a request when its response closes, a moment after the client read
         the last byte, so read until two reads agree and every redirect has its download.
@@ -75,7 +75,8 @@ class Course:
             downloads = sum(1 for r in records if str(r.get("path", "")).startswith("/_storage/"))
             settled = last is not None and len(last) == len(records) and downloads >= redirects
             if settled or time.monotonic() > deadline:
-                return records
+                # in the order the requests were made (the lab numbers them as they end)
+                return sorted(records, key=lambda r: (r.get("time", 0), r.get("seq", 0)))
             last = records
             time.sleep(0.1)
 

@@ -44,11 +44,20 @@ class _Counted:
         self._body = body
         self._done = done
         self._n = 0
+        self._recorded = False
+
+    def _record(self) -> None:
+        if not self._recorded:
+            self._recorded = True
+            self._done(self._n)
 
     def __iter__(self) -> Iterator[bytes]:
         for chunk in self._body:
             self._n += len(chunk)
             yield chunk
+        # Record as soon as the body is sent: werkzeug drains the socket before it calls
+        # close(), and a client that resets the connection (docker after a 401) skips close().
+        self._record()
 
     def close(self) -> None:
         try:
@@ -56,7 +65,7 @@ class _Counted:
             if close:
                 close()
         finally:
-            self._done(self._n)
+            self._record()
 
 
 class _CountingInput:
