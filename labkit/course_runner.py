@@ -20,7 +20,7 @@ from pathlib import Path
 from .course import NOTEBOOKS
 
 ISOLATION_VARS = ("LABKIT_HOME", "LABKIT_PORT", "LABKIT_PROGRESS", "LABKIT_ENGINE",
-                  "LABKIT_ENGINE_HOME", "LABKIT_TARGET")
+                  "LABKIT_ENGINE_HOME", "LABKIT_TARGET", "LABKIT_REGION")
 
 
 def free_port() -> int:
@@ -55,6 +55,7 @@ def isolated(engine: str | None = None, home: str | Path | None = None,
     os.environ["LABKIT_PROGRESS"] = "0"
     os.environ["LABKIT_TARGET"] = "lab"
     os.environ.pop("LABKIT_ENGINE_HOME", None)
+    os.environ.pop("LABKIT_REGION", None)  # the committed outputs name the default region
     if engine:
         os.environ["LABKIT_ENGINE"] = engine
     try:
