@@ -25,8 +25,16 @@ from .server import LabApp, LabSettings
 log = logging.getLogger("labkit.lab")
 
 
+# A client that goes silent mid-request (a laptop lid closed mid-push: no FIN, no RST) would
+# hold its thread, and the lock of its upload session, forever. After this many seconds without
+# a byte the request fails, the half-received chunk is rolled back and the session can resume.
+IDLE_TIMEOUT = float(os.environ.get("LABKIT_IDLE_TIMEOUT", "120"))
+
+
 class QuietHandler(WSGIRequestHandler):
     """Request lines go to the lab's log at debug level, never with query strings (signatures)."""
+
+    timeout = IDLE_TIMEOUT  # socketserver applies it to each connection's socket
 
     # A 256 KiB read buffer: a chunked layer upload (docker, skopeo) then costs one recv per
     # several chunks instead of two or three per chunk; Content-Length bodies are unaffected
