@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import nbformat
-import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -53,10 +52,3 @@ def test_a_failing_notebook_fails_the_run(tmp_path: Path) -> None:
 def test_unknown_notebook_is_a_usage_error() -> None:
     r = run_course("--only", "99-nothing")
     assert r.returncode == 2 and "unknown course step" in r.stderr
-
-
-@pytest.mark.usefixtures("require_docker")
-def test_one_notebook_with_the_docker_engine(tmp_path: Path) -> None:
-    r = run_course("--engine", "docker", "--only", "03-tag", "--out", str(tmp_path))
-    assert r.returncode == 0, r.stdout + r.stderr
-    assert "PASS 03-tag" in r.stdout and "engine docker" in r.stdout
