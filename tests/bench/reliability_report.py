@@ -1,7 +1,7 @@
 """Run the reliability scenarios of issue 5 with big counts and print the table: faults, loads and
 inputs tried, how many, and what was lost (the goal: nothing).
 
-    python tests/bench/reliability_report.py            # the full run (about 10-15 minutes)
+    python tests/bench/reliability_report.py            # the full run (about 5 minutes)
     python tests/bench/reliability_report.py --quick    # the counts of the default test run
 
 The same scenario code runs, with small counts, in `pytest tests/reliability`. Needs root for the
@@ -70,6 +70,14 @@ def run_all(n: dict[str, int], work: Path, only: set[str] | None) -> list[Outcom
             add(skipped("disk full (tmpfs home)", "mounting a tmpfs needs root"))
         else:
             add(scenarios.disk_full(mount, free_port, size_mb=n["disk_mb"], seed=3))
+    if want("disk-docker"):
+        (work / "disk-docker").mkdir()
+        (work / "disk-docker-work").mkdir()
+        if os.geteuid() != 0 or not docker_answers():
+            add(skipped("docker push on a full disk", "needs root and the Docker Engine"))
+        else:
+            add(scenarios.docker_push_on_full_disk(work / "disk-docker", free_port,
+                                                   work / "disk-docker-work", lab_environ))
     home = work / "shared" / "home"
     lab = process.start(home, port=free_port())
     try:
@@ -140,8 +148,8 @@ def table(rows: list[Outcome]) -> str:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="the default test run's counts")
-    p.add_argument("--only", nargs="*", choices=["kill", "crash", "disk", "race", "pulls",
-                                                 "docker", "fuzz", "auth"])
+    p.add_argument("--only", nargs="*", choices=["kill", "crash", "disk", "disk-docker", "race",
+                                                 "pulls", "docker", "fuzz", "auth"])
     args = p.parse_args(argv)
     counts = QUICK if args.quick else FULL
     with tempfile.TemporaryDirectory(prefix="labkit-reliability-") as tmp:

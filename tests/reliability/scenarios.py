@@ -581,3 +581,58 @@ def _parallel(action: list[str], refs: list[str], env: dict[str, str]
         text, _ = proc.communicate(timeout=600)
         results[ref] = (proc.returncode, text)
     return results
+
+
+def docker_push_on_full_disk(mount: Path, port_factory: Any, workdir: Path,
+                             env_for: Any, size_mb: int = 64) -> Outcome:
+    """What a learner sees: `docker push` to a lab whose disk is full. Docker retries a 5xx
+    (about 50 s), then must print the 507; after space is freed the same push must succeed."""
+    from labkit.lab import process
+
+    out = Outcome("docker push on a full disk", detail="docker CLI; 8 MiB layer; then space "
+                  "freed and the same push again")
+    t0 = time.monotonic()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_mb}m", "tmpfs", str(mount)],
+                   check=True)
+    home = mount / "home"
+    ref = ""
+    try:
+        lab = process.start(home, port=port_factory())
+        try:
+            support.ecr(lab).create_repository(repositoryName="full/docker")
+            config, ctx = workdir / "docker-config", workdir / "ctx"
+            config.mkdir()
+            ctx.mkdir()
+            (ctx / "payload").write_bytes(os.urandom(8 << 20))
+            (ctx / "Dockerfile").write_text("FROM scratch\nCOPY payload /payload\n")
+            env = env_for(lab, config) | {"DOCKER_BUILDKIT": "0"}
+            ref = f"{lab.registry}/full/docker:1"
+            assert _docker("build", "-q", "-t", ref, str(ctx), env=env).returncode == 0
+            user, password = support.credentials(lab)
+            assert _docker("login", "-u", user, "--password-stdin", lab.registry, env=env,
+                           stdin=password).returncode == 0
+            st = os.statvfs(mount)
+            (mount / "filler").write_bytes(b"\0" * (st.f_bavail * st.f_frsize - (4 << 20)))
+            out.tried += 1
+            first = _docker("push", ref, env=env, timeout=600)
+            said = (first.stderr.strip().splitlines() or ["?"])[-1]
+            out.extra["docker said"] = said
+            if first.returncode == 0 or "507" not in said:
+                out.lost.append(f"push on a full disk: rc={first.returncode}, {said!r}")
+            (mount / "filler").unlink()
+            out.tried += 1
+            again = _docker("push", ref, env=env, timeout=600)
+            m = re.search(r"digest: (sha256:[0-9a-f]{64})", again.stdout)
+            if again.returncode != 0 or not m or list(support.described(lab, "full/docker")) \
+                    != [m.group(1)]:
+                out.lost.append(f"push after freeing space: rc={again.returncode} "
+                                f"{again.stderr.strip()[-200:]}")
+            out.lost += support.unexpected_errors(home)
+        finally:
+            process.stop(home)
+            if ref:
+                _docker("rmi", "-f", ref, env=os.environ.copy())
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+    out.seconds = time.monotonic() - t0
+    return out
