@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from . import config
 from .report import PULLED, TransferReport
 
 
@@ -119,7 +118,3 @@ def cleanup_spared(c: Any, name: str, gone: list[str]) -> Passed:
     left = [r.name for r in c.target.course_repositories()]
     _need(not left, f"course repositories are still there: {left}")
     return Passed(f"clean-up removed only what the course made; {name} is still there")
-
-
-def default_ttl() -> float:
-    return float(config.DEFAULT_TOKEN_TTL)

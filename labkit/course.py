@@ -188,6 +188,10 @@ def prepare(step: str) -> Course:
     if level >= 5:
         push(c, 1)
         c.ready.append(f"{c.uri('v1')} is pushed")
+        if c.target.images(c.repository).tagged("latest") is None:  # exercise 04's result
+            c.engine.tag(c.local(1), c.uri("latest"))
+            c.engine.push(c.uri("latest"), progress=False)
+        c.ready.append(f"{c.uri('latest')} is pushed (the same image as v1)")
     if level >= 6:
         push(c, 2)
         c.ready.append(f"{c.uri('v2')} is pushed")
