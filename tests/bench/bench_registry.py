@@ -159,6 +159,14 @@ def skopeo_pull(reg: Registry, repo: str, dest: Path) -> float:
         shutil.rmtree(dest, ignore_errors=True)
 
 
+def skopeo_local(layout: str, dest: Path) -> float:
+    """skopeo copying the layout to another layout, no registry: the client's own ceiling."""
+    try:
+        return _timed_run(["skopeo", "copy", "--quiet", layout, f"oci:{dest}:bench"])
+    finally:
+        shutil.rmtree(dest, ignore_errors=True)
+
+
 def _timed_run(cmd: list[str], env: dict[str, str] | None = None) -> float:
     t0 = time.perf_counter()
     run(cmd, env=env)
@@ -309,6 +317,7 @@ def main(argv: list[str] | None = None) -> int:
     size = args.size_mib * MiB
     results = Results()
     times = results.times
+    ceiling: list[float] = []  # skopeo oci -> oci, no registry
     extra: list[Row] = []
     started, load0 = time.perf_counter(), os.getloadavg()[0]
     with tempdir("registry") as work, lab(work) as the_lab, distribution(work) as dist:
@@ -339,6 +348,8 @@ def main(argv: list[str] | None = None) -> int:
                                    layout)
                     results.record("skopeo pull", reg, skopeo_pull, f"bench/skopeo-{rep}",
                                    work / f"pulled-{rep}")
+            if "skopeo" not in args.skip:
+                ceiling.append(skopeo_local(layout, work / f"local-{rep}"))
             if "docker" not in args.skip:
                 log(f"  docker CLI vs {', '.join(r.name for r in regs)}")
                 docker_round(regs, image, rep, work, docker_env, results)
@@ -378,6 +389,9 @@ def main(argv: list[str] | None = None) -> int:
     if rows:
         print_table(f"Registry throughput, median of {args.reps} (lab vs CNCF Distribution "
                     "2.8)", rows, HEADERS)
+    if ceiling:
+        print(f"\nreference: skopeo copy oci -> oci (no registry) {size / MiB / median(ceiling):.1f} "
+              "MiB/s: no registry can make skopeo faster than this")
     cpu_rows = [Row(f"{what} ({args.size_mib} MiB)", median(results.cpu[(what, "lab")]),
                     median(results.cpu[(what, "distribution")]), "s", "", None)
                 for what in GOALS if (what, "lab") in results.cpu]
