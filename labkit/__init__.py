@@ -22,8 +22,11 @@ def connect(**kwargs: Any) -> Target:
     return _connect(**kwargs)
 
 
-def engine(**kwargs: Any) -> Engine:
-    """The Docker Engine when one answers, else the built-in engine (LABKIT_ENGINE forces one)."""
+def engine(name: str | None = None, **kwargs: Any) -> Engine:
+    """The Docker Engine when one answers, else the built-in engine (LABKIT_ENGINE forces one).
+
+    Importing the `labkit.engine` package replaces this function by the package, which is
+    callable the same way (see labkit/engine/__init__.py)."""
     from .engine import select
 
-    return select(**kwargs)
+    return select(name, **kwargs)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sys
+import types
 from typing import Any
 
 from .base import Engine, EngineError, LocalImage
@@ -23,3 +25,14 @@ def select(name: str | None = None, **kwargs: Any) -> Engine:
     from .builtin import BuiltinEngine
 
     return BuiltinEngine(**kwargs)
+
+
+class _CallableModule(types.ModuleType):
+    """Makes `labkit.engine()` work even after `import labkit.engine` rebinds the attribute
+    `labkit.engine` from the function to this package."""
+
+    def __call__(self, name: str | None = None, **kwargs: Any) -> Engine:
+        return select(name, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

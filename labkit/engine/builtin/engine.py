@@ -87,9 +87,16 @@ class BuiltinEngine(Engine):
     def images(self) -> list[LocalImage]:
         return self.store.images()
 
-    def remove(self, ref: str) -> None:
-        """Forget a reference and delete blobs no other image uses (like `docker rmi`)."""
-        self.store.remove_ref(ref)
+    def remove(self, ref: str, force: bool = False) -> None:
+        """Forget a reference and delete blobs no other image uses (like `docker rmi`).
+
+        An image that is already gone is fine, as with the Docker engine: cells can be re-run."""
+        try:
+            self.store.remove_ref(ref)
+        except EngineError as e:
+            if not str(e).startswith("No such image"):
+                raise
+            return
         self.store.gc()
 
     def _local(self, name: str) -> LocalImage:
