@@ -383,6 +383,10 @@ def main(argv: list[str] | None = None) -> int:
                              cpu <= goal if goal else None))
             print(f"start-up {who}: wall {' '.join(f'{w:.2f}' for w, _ in runs)}, "
                   f"cpu {' '.join(f'{c:.2f}' for _, c in runs)}")
+        # The budget is relative in spirit: 0.8 s where moto alone needs about 0.4 s.
+        lab_cpu, moto_cpu = median([c for _, c in lab_s]), median([c for _, c in moto_s])
+        extra.append(Row("`labkit lab up` vs moto alone, CPU", lab_cpu, moto_cpu, "s",
+                         "<= 2.0x (0.8 s vs 0.4 s)", lab_cpu <= 2.0 * moto_cpu))
     rows = [throughput_row(f"{what} ({args.size_mib} MiB)", median(times[(what, "lab")]),
                            median(times[(what, "distribution")]), size, goal)
             for what, goal in GOALS.items() if (what, "lab") in times]
@@ -399,7 +403,8 @@ def main(argv: list[str] | None = None) -> int:
         print_table("Registry process CPU seconds per transfer, median (lower is leaner; "
                     "less sensitive to machine load than MiB/s)", cpu_rows, HEADERS)
     if extra:
-        print_table("Memory and start-up", extra, HEADERS)
+        print_table("Memory and start-up", extra,
+                    ["measure", "lab", "peer (moto alone)", "lab/peer", "target", ""])
     print("\nall runs (seconds):")
     for (what, who), values in sorted(times.items()):
         cpu = " ".join(f"{v:.2f}" for v in results.cpu[(what, who)])
