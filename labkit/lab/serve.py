@@ -19,7 +19,7 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, DechunkedInput, WSGIRequestHandler, make_server
 
 from .. import config
-from .dechunk import Dechunked
+from .registry.chunked import Dechunker
 from .server import LabApp, LabSettings
 
 log = logging.getLogger("labkit.lab")
@@ -55,7 +55,7 @@ class QuietHandler(WSGIRequestHandler):
         """werkzeug's environ, with chunked bodies decoded without a copy per chunk."""
         environ = super().make_environ()
         if isinstance(environ.get("wsgi.input"), DechunkedInput):
-            environ["wsgi.input"] = Dechunked(self.rfile)
+            environ["wsgi.input"] = Dechunker(self.rfile)
         return environ
 
 

@@ -7,6 +7,7 @@ through a temporary bytes object; this one reads each chunk's bytes directly int
 
 from __future__ import annotations
 
+import io
 import re
 from typing import Any, BinaryIO
 
@@ -18,16 +19,24 @@ class ChunkedError(OSError):
     """The body's chunked framing is broken (the reader reports it as a bad upload)."""
 
 
-class Dechunker:
-    """A readinto-only view of a chunked body over the connection's buffered reader."""
+class Dechunker(io.RawIOBase):
+    """A chunked body over the connection's buffered reader (`read` comes from RawIOBase).
+
+    The lab's server installs it for every chunked request (labkit/lab/serve.py); the registry
+    also wraps werkzeug's own decoder with it when run on a plain werkzeug server."""
 
     def __init__(self, rfile: BinaryIO):
+        super().__init__()
         self._rfile = rfile
         self._left = 0  # bytes still to read in the current chunk
         self._done = False
 
-    def readinto(self, buffer: memoryview) -> int:
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
         """Fill `buffer` as far as the body goes; 0 once the last chunk was read."""
+        buffer = memoryview(buffer).cast("B")
         filled, size = 0, len(buffer)
         rfile = self._rfile
         while filled < size and not self._done:
