@@ -92,3 +92,75 @@ def test_put_image_api_immutable_tag(lab, ecr_client) -> None:
     assert code == "ImageTagAlreadyExistsException"
     assert msg == (f"The image tag '1.0' already exists in the '{name}' repository and cannot be "
                    "overwritten because the repository is immutable.")
+
+
+def _push_raw(lab, ecr_client, name: str, tag: str, payload: bytes) -> tuple[str, bytes]:
+    """Push a one-layer image through the registry (raw HTTP); returns (digest, manifest)."""
+    import hashlib
+
+    token = ecr_client.get_authorization_token()["authorizationData"][0]["authorizationToken"]
+    auth = tuple(base64.b64decode(token).decode().split(":", 1))
+    base = f"{lab.endpoint_url}/v2/{name}"
+    descs = []
+    for data in (b'{"architecture":"amd64","os":"linux","rootfs":{}}', payload):
+        d = "sha256:" + hashlib.sha256(data).hexdigest()
+        r = requests.post(f"{base}/blobs/uploads/", params={"digest": d}, data=data, auth=auth,
+                          timeout=10)
+        assert r.status_code == 201, r.text
+        descs.append({"digest": d, "size": len(data)})
+    manifest = json.dumps({
+        "schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", **descs[0]},
+        "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                    **descs[1]}]}).encode()
+    r = requests.put(f"{base}/manifests/{tag}", data=manifest, auth=auth, timeout=10, headers={
+        "Content-Type": "application/vnd.docker.distribution.manifest.v2+json"})
+    assert r.status_code == 201, r.text
+    return r.headers["Docker-Content-Digest"], manifest
+
+
+def _registry_get(lab, ecr_client, path: str) -> requests.Response:
+    token = ecr_client.get_authorization_token()["authorizationData"][0]["authorizationToken"]
+    auth = tuple(base64.b64decode(token).decode().split(":", 1))
+    return requests.get(f"{lab.endpoint_url}/v2/{path}", auth=auth, timeout=10, headers={
+        "Accept": "application/vnd.docker.distribution.manifest.v2+json"})
+
+
+def test_pushed_image_in_list_batch_get_and_deletes_reach_the_registry(lab, ecr_client) -> None:
+    import hashlib
+
+    name = unique("api-sync")
+    ecr_client.create_repository(repositoryName=name)
+    d1, m1 = _push_raw(lab, ecr_client, name, "v1", b"one" * 1000)
+    d2, _ = _push_raw(lab, ecr_client, name, "v2", b"two" * 1000)
+    assert d1 == "sha256:" + hashlib.sha256(m1).hexdigest()
+
+    listed = ecr_client.list_images(repositoryName=name)["imageIds"]
+    assert sorted((i["imageTag"], i["imageDigest"]) for i in listed) == [("v1", d1), ("v2", d2)]
+    got = ecr_client.batch_get_image(repositoryName=name, imageIds=[{"imageTag": "v1"}])
+    assert got["images"][0]["imageManifest"].encode() == m1
+    assert got["images"][0]["imageId"]["imageDigest"] == d1
+
+    # PutImage through the API adds a tag the registry then serves
+    ecr_client.put_image(repositoryName=name, imageManifest=m1.decode(), imageTag="stable")
+    r = _registry_get(lab, ecr_client, f"{name}/manifests/stable")
+    assert r.status_code == 200 and r.content == m1
+
+    # BatchDeleteImage by digest removes the image and its tags from the registry too
+    out = ecr_client.batch_delete_image(repositoryName=name, imageIds=[{"imageDigest": d1}])
+    assert not out["failures"]
+    for ref in ("v1", "stable", d1):
+        r = _registry_get(lab, ecr_client, f"{name}/manifests/{ref}")
+        assert r.status_code == 404 and r.json()["errors"][0]["code"] == "MANIFEST_UNKNOWN"
+    assert _registry_get(lab, ecr_client, f"{name}/tags/list").json()["tags"] == ["v2"]
+
+    # DeleteRepository refuses a repository with images unless forced, then the registry forgets it
+    code, _ = error_of(ecr_client.delete_repository, repositoryName=name)
+    assert code == "RepositoryNotEmptyException"
+    ecr_client.delete_repository(repositoryName=name, force=True)
+    r = _registry_get(lab, ecr_client, f"{name}/manifests/v2")
+    assert r.status_code == 404 and r.json()["errors"][0]["code"] == "NAME_UNKNOWN"
+    assert name not in _registry_get(lab, ecr_client, "_catalog").json()["repositories"]
+    ecr_client.create_repository(repositoryName=name)  # a new repository starts empty
+    assert _registry_get(lab, ecr_client, f"{name}/manifests/v2").status_code == 404
+    assert ecr_client.describe_images(repositoryName=name)["imageDetails"] == []
