@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import tempfile
 import time
 from collections.abc import Iterator
@@ -18,15 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .course import NOTEBOOKS
+from .lab.process import free_port
 
 ISOLATION_VARS = ("LABKIT_HOME", "LABKIT_PORT", "LABKIT_PROGRESS", "LABKIT_ENGINE",
                   "LABKIT_ENGINE_HOME", "LABKIT_TARGET", "LABKIT_REGION")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def notebooks_dir() -> Path:

@@ -103,7 +103,7 @@ def check_port() -> Check:
         return Check("port", True, f"{port} is used by your running lab ({lab.endpoint_url})")
     if _port_free(port):
         return Check("port", True, f"127.0.0.1:{port} is free for the lab")
-    from .course_runner import free_port
+    from .lab.process import free_port
 
     return Check("port", False, f"127.0.0.1:{port} is taken by another program",
                  f"stop that program, or use another port: export LABKIT_PORT={free_port()}")

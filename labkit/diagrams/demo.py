@@ -9,13 +9,13 @@ one (so the v2 pull both downloads and skips layers). The lab is stopped afterwa
 from __future__ import annotations
 
 import re
-import socket
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..lab.process import free_port
 from ..report import TransferReport
 
 REPOSITORY = "hello-app"
@@ -30,12 +30,6 @@ class Run:
     pull_v1: TransferReport
     pull_v2: TransferReport
     trace: list[dict[str, Any]] = field(default_factory=list)  # the v2 pull, as the lab saw it
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def mask_address(records: list[dict[str, Any]], registry: str) -> list[dict[str, Any]]:

@@ -102,6 +102,15 @@ class Lab:
         return f"lab at {self.endpoint_url} (home {self.home}, pid {self.pid})"
 
 
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on right now, for a private lab (tests, course runs, figures)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
 def _state_file(home: Path) -> Path:
     return home / "lab.json"
 

@@ -15,7 +15,6 @@ import io
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,21 +27,20 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from labkit.oci import digest as dg
-from labkit.oci import manifest as mf
-from labkit.oci import mediatypes as mt
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))  # the tests' shared helpers (tests.conftest, tests.distribution)
+
+from labkit.oci import digest as dg  # noqa: E402
+from labkit.oci import manifest as mf  # noqa: E402
+from labkit.oci import mediatypes as mt  # noqa: E402
+from tests.conftest import docker_answers, free_port  # noqa: E402,F401 - re-exported to scripts
+from tests.distribution import running as running_distribution  # noqa: E402
 
 MiB = 1 << 20
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 # --- small utilities ------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def require(*tools: str) -> None:
     """Exit with a reason when a tool is missing (a failure under CI=true, where all must be)."""
     missing = [t for t in tools if shutil.which(t) is None]
@@ -50,15 +48,6 @@ def require(*tools: str) -> None:
         return
     print(f"benchmark needs {', '.join(missing)} (not found on PATH)", file=sys.stderr)
     sys.exit(1 if IN_CI else 0)
-
-
-def docker_answers() -> bool:
-    try:
-        r = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"],
-                           capture_output=True, timeout=10)
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return r.returncode == 0
 
 
 def run(cmd: list[str], env: dict[str, str] | None = None, stdin: bytes | None = None,
@@ -117,59 +106,11 @@ class Registry:
         return ["-u", self.creds] if self.creds else []
 
 
-DISTRIBUTION_CONFIG = """\
-version: 0.1
-log:
-  level: error
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: {root}
-  delete:
-    enabled: true
-http:
-  addr: 127.0.0.1:{port}
-"""
-
-
 @contextlib.contextmanager
 def distribution(workdir: Path) -> Iterator[Registry]:
     """CNCF Distribution (Debian's docker-registry) on a free loopback port, no auth."""
-    port = free_port()
-    root = workdir / "distribution"
-    root.mkdir(parents=True, exist_ok=True)
-    cfg = workdir / "distribution.yml"
-    cfg.write_text(DISTRIBUTION_CONFIG.format(root=root / "data", port=port))
-    log = open(workdir / "distribution.log", "wb")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(["docker-registry", "serve", str(cfg)], stdout=log,
-                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    try:
-        wait_http(f"http://127.0.0.1:{port}/v2/", proc)
-        yield Registry("distribution", f"127.0.0.1:{port}", lambda name: None, pid=proc.pid)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
-
-
-def wait_http(url: str, proc: subprocess.Popen | None = None, timeout: float = 20) -> None:
-    import requests
-
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"{proc.args[0]} exited with {proc.returncode}")
-        try:
-            requests.get(url, timeout=1)
-            return
-        except requests.RequestException:
-            time.sleep(0.05)
-    raise RuntimeError(f"{url} did not answer within {timeout}s")
+    with running_distribution(workdir / "distribution") as d:
+        yield Registry("distribution", d.registry, lambda name: None, pid=d.proc.pid)
 
 
 def ecr_client(endpoint_url: str, region: str, retries: int = 3):  # noqa: ANN201 - boto3 client

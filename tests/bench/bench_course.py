@@ -20,14 +20,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from tests.conftest import docker_answers  # noqa: E402
+
 LINE = re.compile(r"^(PASS|FAIL) (\S+)\s+([\d.]+)s")
-
-
-def docker_answers() -> bool:
-    try:
-        return subprocess.run(["docker", "info"], capture_output=True, timeout=10).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
 
 
 def clean_env() -> dict[str, str]:

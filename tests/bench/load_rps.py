@@ -33,6 +33,7 @@ from labkit.lab import process  # noqa: E402
 from labkit.oci import manifest as mf  # noqa: E402
 from labkit.oci import mediatypes as mt  # noqa: E402
 from tests.conftest import free_port  # noqa: E402
+from tests.distribution import running as running_distribution  # noqa: E402
 from tests.reliability import support  # noqa: E402
 
 WRK_SCRIPT = """
@@ -135,25 +136,6 @@ def measure(name: str, base: str, repo: str, auth: tuple[str, str] | None, tool:
     return out
 
 
-def start_distribution(work: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    cfg = work / "registry.yml"
-    cfg.write_text(f"version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n"
-                   f"    rootdirectory: {work / 'dist'}\n  delete:\n    enabled: true\n"
-                   f"http:\n  addr: 127.0.0.1:{port}\n")
-    proc = subprocess.Popen(["docker-registry", "serve", str(cfg)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            if requests.get(base + "/v2/", timeout=1).status_code == 200:
-                return proc, base
-        except requests.RequestException:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("docker-registry did not start")
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--seconds", type=int, default=10)
@@ -177,13 +159,9 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             process.stop(home)
         if shutil.which("docker-registry"):
-            proc, base = start_distribution(work)
-            try:
-                results["Distribution 2.8"] = measure("Distribution", base, "bench/rps", None,
-                                                      tool, args.seconds, args.connections)
-            finally:
-                proc.terminate()
-                proc.wait(timeout=10)
+            with running_distribution(work / "dist") as dist:
+                results["Distribution 2.8"] = measure("Distribution", dist.url, "bench/rps",
+                                                      None, tool, args.seconds, args.connections)
     print(f"\n| server | blob HEAD req/s | manifest GET req/s |  ({tool}, "
           f"{args.connections} connections)\n|---|---:|---:|")
     for name, r in results.items():

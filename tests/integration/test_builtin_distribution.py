@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import http.client
 import json
-import shutil
 import socket
 import subprocess
 import threading
-import time
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -28,7 +25,9 @@ from labkit.engine.base import EngineError
 from labkit.engine.builtin import BuiltinEngine
 from labkit.oci import digest as dg
 from labkit.report import EXISTS_LOCAL, EXISTS_REMOTE, MOUNTED, PULLED, PUSHED
-from tests.conftest import free_port, need
+from tests.conftest import need
+from tests.distribution import RunningDistribution as Distribution
+from tests.distribution import running as running_distribution
 
 pytestmark = pytest.mark.distribution
 
@@ -54,12 +53,6 @@ def bcrypt_hash(password: str) -> str | None:
     return value if value and value.startswith("$2") else None
 
 
-@dataclass
-class Distribution:
-    registry: str
-    proc: subprocess.Popen[bytes]
-
-
 @pytest.fixture(scope="module")
 def distribution(require_distribution: None, tmp_path_factory: pytest.TempPathFactory
                  ) -> Iterator[Distribution]:
@@ -67,48 +60,8 @@ def distribution(require_distribution: None, tmp_path_factory: pytest.TempPathFa
     need(hashed is not None, "no bcrypt available for htpasswd (pip install bcrypt)")
     root = tmp_path_factory.mktemp("distribution")
     (root / "htpasswd").write_text(f"{USER}:{hashed}\n")
-    port = free_port()
-    (root / "config.yml").write_text(f"""\
-version: 0.1
-log:
-  level: error
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: {root / "data"}
-  delete:
-    enabled: true
-http:
-  addr: 127.0.0.1:{port}
-auth:
-  htpasswd:
-    realm: labkit-test
-    path: {root / "htpasswd"}
-""")
-    log = open(root / "log.txt", "wb")  # noqa: SIM115 - closed below
-    binary = shutil.which("docker-registry")
-    assert binary
-    proc = subprocess.Popen([binary, "serve", str(root / "config.yml")], stdout=log,
-                            stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError("docker-registry did not start: "
-                                   + (root / "log.txt").read_text()[-2000:]) from None
-            time.sleep(0.05)
-    yield Distribution(f"127.0.0.1:{port}", proc)
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with running_distribution(root, htpasswd=root / "htpasswd") as registry:
+        yield registry
 
 
 @pytest.fixture(scope="module")

@@ -7,9 +7,6 @@ shared daemon may hold) can turn a "Pushed" into "Layer already exists".
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,41 +18,18 @@ from labkit.engine.base import EngineError
 from labkit.engine.docker_engine import DockerEngine
 from labkit.oci import mediatypes as mt
 from labkit.report import EXISTS_LOCAL, EXISTS_REMOTE, PULLED, PUSHED
+from tests.conftest import free_port
+from tests.distribution import running as running_distribution
 
 pytestmark = [pytest.mark.docker, pytest.mark.distribution]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory: pytest.TempPathFactory, require_distribution: None
              ) -> Iterator[str]:
     """A Distribution 2.x registry on a free loopback port, for this module only."""
-    root = tmp_path_factory.mktemp("distribution")
-    port = _free_port()
-    cfg = root / "config.yml"
-    cfg.write_text("version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n"
-                   f"    rootdirectory: {root / 'data'}\n  delete:\n    enabled: true\n"
-                   f"http:\n  addr: 127.0.0.1:{port}\n")
-    proc = subprocess.Popen(["docker-registry", "serve", str(cfg)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
-    try:
-        for _ in range(100):
-            try:
-                if requests.get(f"http://127.0.0.1:{port}/v2/", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.05)
-        else:
-            pytest.fail(f"docker-registry did not start: {proc.stderr.read(2000)!r}")
-        yield f"127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    with running_distribution(tmp_path_factory.mktemp("distribution")) as distribution:
+        yield distribution.registry
 
 
 @pytest.fixture(scope="module")
@@ -144,7 +118,7 @@ def test_push_to_another_repository_mounts(engine: DockerEngine, registry: str,
 
 
 def test_errors_carry_hints(engine: DockerEngine, registry: str, images: dict[str, str]) -> None:
-    dead = f"127.0.0.1:{_free_port()}"
+    dead = f"127.0.0.1:{free_port()}"
     gone = f"{dead}/course/hello:v1"
     engine.tag(images["v1"], gone)
     try:

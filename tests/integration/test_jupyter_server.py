@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,20 +14,15 @@ import pytest
 import requests
 
 from labkit.course import NOTEBOOKS
+from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture()
 def jupyter(tmp_path: Path):  # type: ignore[no-untyped-def]
     pytest.importorskip("jupyterlab")
-    port, token = _free_port(), "labkit-test-token"
+    port, token = free_port(), "labkit-test-token"
     env = {**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
            "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
            "JUPYTER_DATA_DIR": str(tmp_path / "data")}

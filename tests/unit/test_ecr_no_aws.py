@@ -17,6 +17,7 @@ from moto.server import ThreadedMotoServer
 
 from labkit import config
 from labkit.ecr import Target, connect
+from tests.conftest import free_port
 
 
 @dataclass
@@ -31,12 +32,6 @@ class StandInLab:
     def env(self) -> dict[str, str]:
         return {"AWS_ACCESS_KEY_ID": config.LAB_ACCESS_KEY,
                 "AWS_SECRET_ACCESS_KEY": config.LAB_SECRET_KEY}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
