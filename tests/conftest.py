@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -97,6 +99,14 @@ def ecr_client(lab: object) -> object:
                         region_name=lab.region,  # type: ignore[attr-defined]
                         aws_access_key_id=config.LAB_ACCESS_KEY,
                         aws_secret_access_key=config.LAB_SECRET_KEY)
+
+
+def registry_credentials(ecr: Any) -> tuple[str, str]:
+    """("AWS", password) from GetAuthorizationToken: what `aws ecr get-login-password` feeds
+    to `docker login`."""
+    token = ecr.get_authorization_token()["authorizationData"][0]["authorizationToken"]
+    user, _, password = base64.b64decode(token).decode().partition(":")
+    return user, password
 
 
 def unique(prefix: str) -> str:

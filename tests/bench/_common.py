@@ -33,7 +33,11 @@ sys.path.insert(0, str(ROOT))  # the tests' shared helpers (tests.conftest, test
 from labkit.oci import digest as dg  # noqa: E402
 from labkit.oci import manifest as mf  # noqa: E402
 from labkit.oci import mediatypes as mt  # noqa: E402
-from tests.conftest import docker_answers, free_port  # noqa: E402,F401 - re-exported to scripts
+from tests.conftest import (  # noqa: E402,F401 - docker_answers, free_port: re-exported
+    docker_answers,
+    free_port,
+    registry_credentials,
+)
 from tests.distribution import running as running_distribution  # noqa: E402
 
 MiB = 1 << 20
@@ -135,8 +139,7 @@ def lab(workdir: Path) -> Iterator[Registry]:
     running = process.start(home, port=free_port())
     try:
         ecr = ecr_client(running.endpoint_url, running.region)
-        token = ecr.get_authorization_token()["authorizationData"][0]["authorizationToken"]
-        user, password = base64.b64decode(token).decode().split(":", 1)
+        user, password = registry_credentials(ecr)
 
         def create(name: str) -> None:
             ecr.create_repository(repositoryName=name)

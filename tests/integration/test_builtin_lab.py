@@ -4,7 +4,6 @@ built-in engine pulls what docker pushed, with the same digests)."""
 
 from __future__ import annotations
 
-import base64
 import os
 import re
 import subprocess
@@ -18,12 +17,11 @@ from labkit import sample
 from labkit.engine.base import EngineError
 from labkit.engine.builtin import BuiltinEngine
 from labkit.report import EXISTS_LOCAL, EXISTS_REMOTE, PULLED, PUSHED
-from tests.conftest import lab_environ, unique
+from tests.conftest import lab_environ, registry_credentials, unique
 
 
 def password(ecr_client: Any) -> str:
-    token = ecr_client.get_authorization_token()["authorizationData"][0]["authorizationToken"]
-    return base64.b64decode(token).decode().split(":", 1)[1]
+    return registry_credentials(ecr_client)[1]
 
 
 def statuses(report: Any) -> list[str]:

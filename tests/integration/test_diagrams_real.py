@@ -3,7 +3,6 @@ and a real `docker pull` against the shared test lab."""
 
 from __future__ import annotations
 
-import base64
 import subprocess
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import pytest
 from labkit import diagrams
 from labkit.diagrams import demo, flow
 from labkit.report import EXISTS_LOCAL
-from tests.conftest import lab_environ, unique
+from tests.conftest import lab_environ, registry_credentials, unique
 
 
 @pytest.fixture(scope="module")
@@ -69,8 +68,7 @@ def test_a_real_docker_pull_is_drawn_from_the_lab_trace(lab, ecr_client, tmp_pat
     (ctx / "Dockerfile").write_text("FROM scratch\nCOPY a.txt /a.txt\nCOPY b.txt /b.txt\n"
                                     'CMD ["/a"]\n')
     ref = f"{lab.registry}/{name}:v1"
-    token = ecr_client.get_authorization_token()["authorizationData"][0]["authorizationToken"]
-    password = base64.b64decode(token).decode().partition(":")[2]
+    password = registry_credentials(ecr_client)[1]
     try:
         _sh(["docker", "login", "--username", "AWS", "--password-stdin", lab.registry], env,
             password)

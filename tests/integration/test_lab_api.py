@@ -11,7 +11,7 @@ import botocore.exceptions
 import pytest
 import requests
 
-from tests.conftest import lab_environ, unique
+from tests.conftest import lab_environ, registry_credentials, unique
 
 
 def error_of(call, **kwargs) -> tuple[str, str]:
@@ -98,8 +98,7 @@ def _push_raw(lab, ecr_client, name: str, tag: str, payload: bytes) -> tuple[str
     """Push a one-layer image through the registry (raw HTTP); returns (digest, manifest)."""
     import hashlib
 
-    token = ecr_client.get_authorization_token()["authorizationData"][0]["authorizationToken"]
-    auth = tuple(base64.b64decode(token).decode().split(":", 1))
+    auth = registry_credentials(ecr_client)
     base = f"{lab.endpoint_url}/v2/{name}"
     descs = []
     for data in (b'{"architecture":"amd64","os":"linux","rootfs":{}}', payload):
@@ -120,10 +119,9 @@ def _push_raw(lab, ecr_client, name: str, tag: str, payload: bytes) -> tuple[str
 
 
 def _registry_get(lab, ecr_client, path: str) -> requests.Response:
-    token = ecr_client.get_authorization_token()["authorizationData"][0]["authorizationToken"]
-    auth = tuple(base64.b64decode(token).decode().split(":", 1))
-    return requests.get(f"{lab.endpoint_url}/v2/{path}", auth=auth, timeout=10, headers={
-        "Accept": "application/vnd.docker.distribution.manifest.v2+json"})
+    return requests.get(f"{lab.endpoint_url}/v2/{path}", auth=registry_credentials(ecr_client),
+                        timeout=10,
+                        headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"})
 
 
 def test_pushed_image_in_list_batch_get_and_deletes_reach_the_registry(lab, ecr_client) -> None:

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import base64
 import time
 
 import pytest
 import requests
 
 from labkit.lab import process
-from tests.conftest import free_port
+from tests.conftest import free_port, registry_credentials
 
 
 def password(ecr_client) -> str:
-    data = ecr_client.get_authorization_token()["authorizationData"][0]
-    return base64.b64decode(data["authorizationToken"]).decode().split(":", 1)[1]
+    return registry_credentials(ecr_client)[1]
 
 
 ROUTES = [("GET", "/v2/"), ("GET", "/v2/_catalog"), ("GET", "/v2/some/repo/tags/list"),

@@ -8,7 +8,7 @@ import sys
 
 import requests
 
-from tests.conftest import free_port
+from tests.conftest import free_port, registry_credentials
 
 
 def labkit(*args: str, env: dict | None = None) -> subprocess.CompletedProcess[str]:
@@ -54,7 +54,6 @@ def test_port_in_use_is_a_clear_error(tmp_path) -> None:
 
 def test_restart_keeps_repositories_images_and_tags(tmp_path) -> None:
     """Push through the registry, stop, start: DescribeImages and the manifests are unchanged."""
-    import base64
     import hashlib
 
     import boto3
@@ -70,10 +69,8 @@ def test_restart_keeps_repositories_images_and_tags(tmp_path) -> None:
                            aws_secret_access_key=config.LAB_SECRET_KEY)
         ecr.create_repository(repositoryName="keep/me", imageTagMutability="IMMUTABLE",
                               tags=[{"Key": "k", "Value": "v"}])
-        token = ecr.get_authorization_token()["authorizationData"][0]["authorizationToken"]
-        auth = tuple(base64.b64decode(token).decode().split(":", 1))
         s = requests.Session()
-        s.auth = auth
+        s.auth = registry_credentials(ecr)
         base = f"{lab.endpoint_url}/v2/keep/me"
         blobs = {}
         for data in (b'{"architecture":"amd64","os":"linux"}', b"layer-one" * 1000):
@@ -112,8 +109,7 @@ def test_restart_keeps_repositories_images_and_tags(tmp_path) -> None:
             assert a["repositoryUri"] == f"{lab.registry}/keep/me"
         tags = ecr.list_tags_for_resource(resourceArn=repo_after[0]["repositoryArn"])["tags"]
         assert tags == [{"Key": "k", "Value": "v"}]
-        token = ecr.get_authorization_token()["authorizationData"][0]["authorizationToken"]
-        auth = tuple(base64.b64decode(token).decode().split(":", 1))
+        auth = registry_credentials(ecr)
         r = requests.get(f"{lab.endpoint_url}/v2/keep/me/manifests/1.0", auth=auth,
                          headers={"Accept": "application/vnd.oci.image.manifest.v1+json"})
         assert r.status_code == 200 and r.content == manifest

@@ -22,6 +22,20 @@ def sh(cmd: str, env: dict[str, str], check: bool = True) -> subprocess.Complete
     return r
 
 
+@pytest.fixture()
+def docker_env(lab, tmp_path) -> dict[str, str]:
+    """The lab's exports, a private DOCKER_CONFIG, and docker's classic builder."""
+    env = lab_environ(lab, tmp_path / "docker-config")
+    env["DOCKER_BUILDKIT"] = "0"
+    return env
+
+
+def docker_login(lab, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Step 2 exactly as the note types it."""
+    return sh(f"aws ecr get-login-password --region {lab.region} | "
+              f"docker login --username AWS --password-stdin {lab.registry}", env)
+
+
 def make_context(root: Path, app_text: str, salt: str = "") -> Path:
     """Two layers from scratch: a 'base' layer shared by both versions and an app layer.
 
@@ -36,9 +50,8 @@ def make_context(root: Path, app_text: str, salt: str = "") -> Path:
 
 
 def test_seed_flow_create_login_tag_push_second_version_pull(
-        lab, tmp_path, require_docker, require_aws_cli) -> None:
-    env = lab_environ(lab, tmp_path / "docker-config")
-    env["DOCKER_BUILDKIT"] = "0"
+        lab, tmp_path, docker_env, require_docker, require_aws_cli) -> None:
+    env = docker_env
     name = unique("hello-app")
     registry = lab.registry
 
@@ -47,9 +60,7 @@ def test_seed_flow_create_login_tag_push_second_version_pull(
     assert json.loads(out)["repository"]["repositoryUri"] == f"{registry}/{name}"
 
     # 2. authenticate exactly as the note says
-    login = sh(f"aws ecr get-login-password --region {lab.region} | "
-               f"docker login --username AWS --password-stdin {registry}", env)
-    assert "Login Succeeded" in login.stdout
+    assert "Login Succeeded" in docker_login(lab, env).stdout
 
     digests = {}
     for version, text in (("1.0", "hello v1\n"), ("2.0", "hello v2, new code\n")):
@@ -90,12 +101,10 @@ def test_seed_flow_create_login_tag_push_second_version_pull(
 
 
 def test_push_to_missing_repository_fails_with_ecr_message(
-        lab, tmp_path, require_docker, require_aws_cli) -> None:
-    env = lab_environ(lab, tmp_path / "docker-config")
-    env["DOCKER_BUILDKIT"] = "0"
+        lab, tmp_path, docker_env, require_docker, require_aws_cli) -> None:
+    env = docker_env
     name = unique("never-created")
-    sh(f"aws ecr get-login-password | docker login --username AWS --password-stdin "
-       f"{lab.registry}", env)
+    docker_login(lab, env)
     ctx = make_context(tmp_path / "ctx", "x\n")
     sh(f"docker build -q -t {lab.registry}/{name}:1 {ctx}", env)
     r = sh(f"docker push {lab.registry}/{name}:1", env, check=False)
@@ -106,14 +115,12 @@ def test_push_to_missing_repository_fails_with_ecr_message(
 
 
 def test_immutable_repository_refuses_tag_overwrite(
-        lab, tmp_path, require_docker, require_aws_cli) -> None:
-    env = lab_environ(lab, tmp_path / "docker-config")
-    env["DOCKER_BUILDKIT"] = "0"
+        lab, tmp_path, docker_env, require_docker, require_aws_cli) -> None:
+    env = docker_env
     name = unique("frozen")
     sh(f"aws ecr create-repository --repository-name {name} --image-tag-mutability IMMUTABLE",
        env)
-    sh(f"aws ecr get-login-password | docker login --username AWS --password-stdin "
-       f"{lab.registry}", env)
+    docker_login(lab, env)
     for i, text in enumerate(["one\n", "two\n"]):
         ctx = make_context(tmp_path / f"c{i}", text)
         sh(f"docker build -q -t {lab.registry}/{name}:1.0 {ctx}", env)
@@ -127,9 +134,9 @@ def test_immutable_repository_refuses_tag_overwrite(
     sh(f"docker rmi -f {lab.registry}/{name}:1.0", env, check=False)
 
 
-def test_no_login_gets_no_basic_auth_credentials(lab, tmp_path, require_docker) -> None:
-    env = lab_environ(lab, tmp_path / "empty-docker-config")
-    env["DOCKER_BUILDKIT"] = "0"
+def test_no_login_gets_no_basic_auth_credentials(lab, tmp_path, docker_env, require_docker
+                                                 ) -> None:
+    env = docker_env  # its DOCKER_CONFIG is empty: no login happened
     name = unique("nologin")
     ctx = make_context(tmp_path / "ctx", "x\n")
     sh(f"docker build -q -t {lab.registry}/{name}:1 {ctx}", env)

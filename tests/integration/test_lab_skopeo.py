@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import subprocess
 
@@ -10,7 +9,7 @@ import requests
 
 from labkit import sample
 from labkit.engine.builtin import BuiltinEngine
-from tests.conftest import unique
+from tests.conftest import registry_credentials, unique
 
 
 def skopeo(*args: str) -> subprocess.CompletedProcess[str]:
@@ -21,8 +20,7 @@ def skopeo(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_skopeo_copies_out_of_and_into_the_lab_with_ecr_credentials(
         lab, ecr_client, tmp_path, require_skopeo) -> None:
-    token = ecr_client.get_authorization_token()["authorizationData"][0]["authorizationToken"]
-    creds = base64.b64decode(token).decode()
+    creds = ":".join(registry_credentials(ecr_client))
     name, copy = unique("skopeo/hello"), unique("skopeo/copy")
     ecr_client.create_repository(repositoryName=name)
     ecr_client.create_repository(repositoryName=copy)
@@ -61,8 +59,7 @@ def test_blob_download_redirects_to_presigned_storage(lab, ecr_client) -> None:
 
     name = unique("presigned")
     ecr_client.create_repository(repositoryName=name)
-    token = ecr_client.get_authorization_token()["authorizationData"][0]["authorizationToken"]
-    auth = tuple(base64.b64decode(token).decode().split(":", 1))
+    auth = registry_credentials(ecr_client)
     data = b"presigned layer bytes" * 100
     digest = "sha256:" + hashlib.sha256(data).hexdigest()
     base = f"{lab.endpoint_url}/v2/{name}"

@@ -24,6 +24,7 @@ from labkit import config
 from labkit.oci import digest as dg
 from labkit.oci import manifest as mf
 from labkit.oci import mediatypes as mt
+from tests.conftest import registry_credentials
 
 
 def ecr(lab: Any) -> Any:
@@ -37,9 +38,7 @@ def ecr(lab: Any) -> Any:
 
 def credentials(lab: Any) -> tuple[str, str]:
     """("AWS", password) from GetAuthorizationToken, as `aws ecr get-login-password` gives it."""
-    token = ecr(lab).get_authorization_token()["authorizationData"][0]["authorizationToken"]
-    user, _, password = base64.b64decode(token).decode().partition(":")
-    return user, password
+    return registry_credentials(ecr(lab))
 
 
 def basic_header(user: str, password: str) -> str:
