@@ -6,24 +6,12 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import GuidedError
 from ..report import TransferReport
 
 
-class EngineError(RuntimeError):
-    """A failed engine step, with guidance a learner can act on (`hint`)."""
-
-    def __init__(self, message: str, hint: str = "", command: str = ""):
-        super().__init__(message)
-        self.hint = hint
-        self.command = command
-
-    def __str__(self) -> str:
-        out = super().__str__()
-        if self.hint:
-            out += f"\n  hint: {self.hint}"
-        if self.command:
-            out += f"\n  try: {self.command}"
-        return out
+class EngineError(GuidedError):
+    """A failed engine step (build, login, push, pull), with guidance a learner can act on."""
 
 
 @dataclass(frozen=True)

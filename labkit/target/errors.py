@@ -10,18 +10,15 @@ from botocore.exceptions import (
     PartialCredentialsError,
 )
 
+from ..errors import GuidedError
 
-class TargetError(RuntimeError):
+
+class TargetError(GuidedError):
     """A failed ECR API call, with what to do next (`hint`) and the AWS error code."""
 
     def __init__(self, message: str, hint: str = "", code: str = ""):
-        super().__init__(message)
-        self.hint = hint
+        super().__init__(message, hint)
         self.code = code
-
-    def __str__(self) -> str:
-        out = super().__str__()
-        return f"{out}\n  hint: {self.hint}" if self.hint else out
 
 
 def _client_hint(code: str, name: str | None) -> str:

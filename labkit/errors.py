@@ -1,0 +1,20 @@
+"""The kit's one shape of error a learner reads: what failed, what to do, what to type."""
+
+from __future__ import annotations
+
+
+class GuidedError(RuntimeError):
+    """A failure with guidance: `hint` says what to do next, `command` what to type."""
+
+    def __init__(self, message: str, hint: str = "", command: str = ""):
+        super().__init__(message)
+        self.hint = hint
+        self.command = command
+
+    def __str__(self) -> str:
+        out = super().__str__()
+        if self.hint:
+            out += f"\n  hint: {self.hint}"
+        if self.command:
+            out += f"\n  try: {self.command}"
+        return out
