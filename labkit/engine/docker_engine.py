@@ -20,7 +20,7 @@ from docker.utils import parse_repository_tag
 
 from ..oci.digest import short
 from ..progress import Progress
-from ..report import EXISTS_LOCAL, EXISTS_REMOTE, PUSHED, LayerOutcome, TransferReport
+from ..report import EXISTS_LOCAL, EXISTS_REMOTE, PULLED, PUSHED, LayerOutcome, TransferReport
 from . import docker_manifest
 from .base import Engine, EngineError, LocalImage
 from .docker_errors import START_DOCKER, daemon_down, explain
@@ -191,9 +191,14 @@ class DockerEngine(Engine):
         except AttributeError:  # pragma: no cover - older SDKs
             pass
 
-    def _stream(self, events: Any, fold: EventFold, action: str, ref: str,
-                registry: str) -> None:
+    def _stream(self, action: str, ref: str, repo: str, tag: str, registry: str,
+                progress: bool) -> EventFold:
+        """Run `docker push|pull` through the API and fold its event stream per layer."""
+        fold = EventFold(Progress(progress))
+        call = self.api.push if action == "push" else self.api.pull
         try:
+            events = call(repo, tag=tag, stream=True, decode=True,
+                          auth_config=self._auth(registry))
             for event in events:
                 fold.feed(event)
         except (APIError, requests.RequestException) as e:
@@ -202,6 +207,7 @@ class DockerEngine(Engine):
             fold.close()
         if fold.error:
             raise explain(fold.error, action, ref, registry, self._secrets())
+        return fold
 
     def push(self, ref: str, progress: bool = True) -> TransferReport:
         """`docker push ref`: only layers the registry lacks travel."""
@@ -217,13 +223,7 @@ class DockerEngine(Engine):
         except (APIError, requests.RequestException) as e:
             raise self._fail(e, "push", ref, registry) from None
         start = time.monotonic()
-        fold = EventFold(Progress(progress))
-        try:
-            events = self.api.push(repo, tag=tag, stream=True, decode=True,
-                                   auth_config=self._auth(registry))
-        except (APIError, requests.RequestException) as e:
-            raise self._fail(e, "push", ref, registry) from None
-        self._stream(events, fold, "push", ref, registry)
+        fold = self._stream("push", ref, repo, tag, registry, progress)
         report = TransferReport("push", ref, self.name, digest=fold.digest, command=cmd)
         layers = self._manifest_layers(registry, path, fold.digest or tag)
         for i, diff_id in enumerate(diff_ids):
@@ -250,13 +250,7 @@ class DockerEngine(Engine):
         repo, tag = _split(ref)
         registry, path = resolve_repository_name(repo)
         start = time.monotonic()
-        fold = EventFold(Progress(progress))
-        try:
-            events = self.api.pull(repo, tag=tag, stream=True, decode=True,
-                                   auth_config=self._auth(registry))
-        except (APIError, requests.RequestException) as e:
-            raise self._fail(e, "pull", ref, registry) from None
-        self._stream(events, fold, "pull", ref, registry)
+        fold = self._stream("pull", ref, repo, tag, registry, progress)
         report = TransferReport("pull", ref, self.name, digest=fold.digest, command=cmd)
         layers = self._manifest_layers(registry, path, fold.digest or tag)
         if not layers:  # manifest unreadable: report what docker said, without sizes
@@ -265,7 +259,7 @@ class DockerEngine(Engine):
             track = fold.layers.get(short(digest))
             status = track.status if track and track.final else EXISTS_LOCAL
             report.layers.append(LayerOutcome(digest, size, status,
-                                              moved=size if status == "Pull complete" else 0))
+                                              moved=size if status == PULLED else 0))
         report.seconds = time.monotonic() - start
         return report
 
