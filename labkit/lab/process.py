@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,15 +37,16 @@ class Lab:
     host: str
     port: int
     pid: int
+    registry: str  # what docker pushes to: `127.0.0.1:PORT`
     region: str = config.DEFAULT_REGION
     account_id: str = config.LAB_ACCOUNT_ID
-    extra: dict[str, Any] = field(default_factory=dict, repr=False)
 
-    @property
-    def registry(self) -> str:
-        """What docker pushes to: `127.0.0.1:PORT`."""
-        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
-        return f"{host}:{self.port}"
+    @classmethod
+    def from_state(cls, home: Path, state: dict[str, Any]) -> Lab:
+        """The lab its `lab.json` describes (the server writes it once it listens)."""
+        return cls(home=home, host=state["host"], port=int(state["port"]),
+                   pid=int(state["pid"]), registry=state["registry"],
+                   region=state.get("region", config.DEFAULT_REGION))
 
     @property
     def endpoint_url(self) -> str:
@@ -132,8 +133,7 @@ def running(home: Path | None = None) -> Lab | None:
         state = json.loads(_state_file(home).read_text())
     except (FileNotFoundError, ValueError):
         return None
-    lab = Lab(home=home, host=state["host"], port=int(state["port"]), pid=int(state["pid"]),
-              region=state.get("region", config.DEFAULT_REGION))
+    lab = Lab.from_state(home, state)
     if not _alive(lab.pid):
         return None
     import requests
@@ -183,9 +183,7 @@ def start(home: Path | None = None, port: int | None = None, host: str = config.
     line = _read_line(r, timeout)
     os.close(r)
     if line.startswith("ready"):
-        state = json.loads(_state_file(home).read_text())
-        lab = Lab(home=home, host=state["host"], port=int(state["port"]), pid=pid,
-                  region=state.get("region", config.DEFAULT_REGION))
+        lab = Lab.from_state(home, json.loads(_state_file(home).read_text()))
         if lab.host not in LOOPBACK_HOSTS:
             # the detached lab's own warning goes to lab.log: say it where the learner looks
             print(exposed_warning(lab.host, lab.port), file=sys.stderr)
