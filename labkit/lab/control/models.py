@@ -50,7 +50,7 @@ class EcrControlPlane:
                      pushed_at: float) -> None:
         with self.lock:
             repo = self.backend.repositories.get(name)
-            if repo is None:  # deleted while the push ran: the storage side is cleaned below
+            if repo is None:  # deleted while the push ran: load() drops its stored images at the next start
                 return
             self._register(repo, manifest.raw.decode(), manifest.media_type, manifest.digest,
                            tag, pushed_at)
