@@ -11,22 +11,19 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .ecr import Target
-    from .engine.base import Engine
+    from .ecr.target import Target
+    from .engines.base import Engine
 
 
 def connect(**kwargs: Any) -> Target:
     """The target of the course: the lab (started if needed) or, only if asked, real AWS."""
-    from .ecr import connect as _connect
+    from .ecr.target import connect as _connect
 
     return _connect(**kwargs)
 
 
 def engine(name: str | None = None, **kwargs: Any) -> Engine:
-    """The Docker Engine when one answers, else the built-in engine (LABKIT_ENGINE forces one).
-
-    Importing the `labkit.engine` package replaces this function by the package, which is
-    callable the same way (see labkit/engine/__init__.py)."""
-    from .engine import select
+    """The Docker Engine when one answers, else the built-in engine (LABKIT_ENGINE forces one)."""
+    from .engines import select
 
     return select(name, **kwargs)

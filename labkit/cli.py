@@ -121,18 +121,19 @@ def build_parser(optional: bool = True) -> argparse.ArgumentParser:
     env.set_defaults(func=lab_env)
 
     if optional:
-        _add_optional_commands(sub)
+        register_course_commands(sub)
     return p
 
 
-def _add_optional_commands(sub: argparse._SubParsersAction) -> None:
-    """Commands that live in their own modules (course runner, doctor, figures)."""
-    for module in ("course", "doctor", "figures"):
-        try:
-            mod = __import__(f"labkit.{module}_cli", fromlist=["register"])
-        except ImportError:
-            continue
-        mod.register(sub)
+def register_course_commands(sub: argparse._SubParsersAction) -> None:
+    """`course`, `doctor` and `figures`: each module adds its own parser. Imported here, not at
+    the top, so `labkit lab up` (whose start time counts) does not load the course's modules."""
+    from .course import cli as course_cli
+    from .course import doctor_cli, figures_cli
+
+    course_cli.register(sub)
+    doctor_cli.register(sub)
+    figures_cli.register(sub)
 
 
 def main(argv: list[str] | None = None) -> int:

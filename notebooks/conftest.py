@@ -41,7 +41,7 @@ def pytest_configure(config: pytest.Config) -> None:
         opt.nbval_sanitize_with = str(HERE / "sanitize.cfg")
     if not getattr(opt, "nbval_kernel_name", None):
         opt.nbval_current_env = True  # the kernel runs the Python that runs pytest
-    from labkit.course_runner import isolated
+    from labkit.course.runner import isolated
 
     _stack.enter_context(isolated())
 

@@ -45,10 +45,10 @@ from _common import (  # noqa: E402 - the benchmark's own helpers, next to this 
 )
 from bench_registry import skopeo_pull, skopeo_push  # noqa: E402
 
-from labkit.engine.builtin.engine import BuiltinEngine  # noqa: E402
+from labkit.engines.builtin.engine import BuiltinEngine  # noqa: E402
+from labkit.engines.report import PULLED, PUSHED  # noqa: E402
 from labkit.oci import manifest as mf  # noqa: E402
 from labkit.oci import mediatypes as mt  # noqa: E402
-from labkit.report import PULLED, PUSHED  # noqa: E402
 
 HEADERS = ["measure", "builtin", "skopeo", "builtin/skopeo", "target", ""]
 

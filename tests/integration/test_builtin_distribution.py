@@ -20,11 +20,11 @@ from typing import Any
 
 import pytest
 
-from labkit import sample
-from labkit.engine.base import EngineError
-from labkit.engine.builtin import BuiltinEngine
+from labkit.course import sample
+from labkit.engines.base import EngineError
+from labkit.engines.builtin import BuiltinEngine
+from labkit.engines.report import EXISTS_LOCAL, EXISTS_REMOTE, MOUNTED, PULLED, PUSHED
 from labkit.oci import digest as dg
-from labkit.report import EXISTS_LOCAL, EXISTS_REMOTE, MOUNTED, PULLED, PUSHED
 from tests.conftest import need
 from tests.distribution import RunningDistribution as Distribution
 from tests.distribution import running as running_distribution

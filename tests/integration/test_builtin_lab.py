@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from labkit import sample
-from labkit.engine.base import EngineError
-from labkit.engine.builtin import BuiltinEngine
-from labkit.report import EXISTS_LOCAL, EXISTS_REMOTE, PULLED, PUSHED
+from labkit.course import sample
+from labkit.engines.base import EngineError
+from labkit.engines.builtin import BuiltinEngine
+from labkit.engines.report import EXISTS_LOCAL, EXISTS_REMOTE, PULLED, PUSHED
 from tests.conftest import lab_environ, registry_credentials, unique
 
 

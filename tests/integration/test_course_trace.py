@@ -11,9 +11,9 @@ import pytest
 
 @pytest.mark.usefixtures("require_docker")
 def test_every_docker_login_request_is_recorded(lab: object) -> None:
-    from labkit.course import Course
-    from labkit.ecr import connect
-    from labkit.engine import select
+    from labkit.course.state import Course
+    from labkit.ecr.target import connect
+    from labkit.engines import select
 
     target = connect(lab=lab)  # type: ignore[arg-type]
     c = Course("02-authenticate", target, select("docker"), lab)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from labkit import diagrams
-from labkit.diagrams import demo, flow
-from labkit.report import EXISTS_LOCAL
+from labkit.course import diagrams
+from labkit.course.diagrams import demo, flow
+from labkit.engines.report import EXISTS_LOCAL
 from tests.conftest import lab_environ, registry_credentials, unique
 
 

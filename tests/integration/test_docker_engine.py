@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from labkit.engine.base import EngineError
-from labkit.engine.docker_engine import DockerEngine
+from labkit.engines.base import EngineError
+from labkit.engines.docker.engine import DockerEngine
+from labkit.engines.report import EXISTS_LOCAL, EXISTS_REMOTE, PULLED, PUSHED
 from labkit.oci import mediatypes as mt
-from labkit.report import EXISTS_LOCAL, EXISTS_REMOTE, PULLED, PUSHED
 from tests.conftest import free_port
 from tests.distribution import running as running_distribution
 

@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 
 import labkit
-from labkit import sample
-from labkit.ecr import Target
-from labkit.engine.base import EngineError
-from labkit.engine.docker_engine import DockerEngine
-from labkit.report import EXISTS_LOCAL, EXISTS_REMOTE, PULLED, PUSHED
+from labkit.course import sample
+from labkit.ecr.target import Target
+from labkit.engines.base import EngineError
+from labkit.engines.docker.engine import DockerEngine
+from labkit.engines.report import EXISTS_LOCAL, EXISTS_REMOTE, PULLED, PUSHED
 
 pytestmark = pytest.mark.docker
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from labkit.course import NOTEBOOKS
+from labkit.course.state import NOTEBOOKS
 from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,8 +7,8 @@ import subprocess
 
 import requests
 
-from labkit import sample
-from labkit.engine.builtin import BuiltinEngine
+from labkit.course import sample
+from labkit.engines.builtin import BuiltinEngine
 from tests.conftest import registry_credentials, unique
 
 

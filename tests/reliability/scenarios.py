@@ -431,8 +431,8 @@ def same_layer_race(lab: Any, repo: str, rounds: int = 4, size: int = 8 << 20,
 def many_builtin_pulls(lab: Any, repo: str, workdir: Path, clients: int = 50) -> Outcome:
     """Push hello-app once, then `clients` built-in engines (own stores, own threads) pull it
     at the same time; each pull's digest and every blob in each store must verify."""
-    from labkit import sample
-    from labkit.engine.builtin import BuiltinEngine
+    from labkit.course import sample
+    from labkit.engines.builtin import BuiltinEngine
 
     out = Outcome(f"{clients} concurrent built-in engine pulls of one image",
                   detail="one store per client, threads released together")

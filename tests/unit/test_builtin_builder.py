@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from labkit import sample
-from labkit.engine.base import EngineError
-from labkit.engine.builtin import BuiltinEngine
+from labkit.course import sample
+from labkit.engines.base import EngineError
+from labkit.engines.builtin import BuiltinEngine
 from labkit.oci import digest as dg
 from labkit.oci import manifest as mf
 from labkit.oci import mediatypes as mt

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from labkit import progress
+from labkit.engines import progress
 
 
 class Tty(io.StringIO):

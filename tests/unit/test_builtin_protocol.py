@@ -21,13 +21,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from labkit import sample
-from labkit.engine.base import EngineError
-from labkit.engine.builtin import BuiltinEngine
+from labkit.course import sample
+from labkit.engines.base import EngineError
+from labkit.engines.builtin import BuiltinEngine
+from labkit.engines.report import EXISTS_LOCAL, EXISTS_REMOTE, MOUNTED, PULLED, PUSHED
 from labkit.oci import digest as dg
 from labkit.oci import manifest as mf
 from labkit.oci import mediatypes as mt
-from labkit.report import EXISTS_LOCAL, EXISTS_REMOTE, MOUNTED, PULLED, PUSHED
 
 PASSWORD = "s3cr3t-token-" + "x" * 20
 

@@ -8,13 +8,13 @@ import sys
 
 import pytest
 
-from labkit import sample
-from labkit.sample import make_hello
+from labkit.course import sample
+from labkit.course.sample import make_hello
 
 
 def test_committed_programs_equal_the_generator() -> None:
     for path, data in make_hello.expected().items():
-        assert path.read_bytes() == data, f"{path} is stale: run python -m labkit.sample.make_hello"
+        assert path.read_bytes() == data, f"{path} is stale: run python -m labkit.course.sample.make_hello"
         assert path.stat().st_mode & 0o111, f"{path} lost its executable bit"
         assert len(data) < 512
 

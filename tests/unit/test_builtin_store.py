@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from labkit import sample
-from labkit.engine.base import EngineError
-from labkit.engine.builtin import BuiltinEngine, refs
-from labkit.engine.builtin.auth import Credentials, CredentialStore, parse_challenge
-from labkit.engine.builtin.store import Store, default_home
+from labkit.course import sample
+from labkit.engines.base import EngineError
+from labkit.engines.builtin import BuiltinEngine, refs
+from labkit.engines.builtin.auth import Credentials, CredentialStore, parse_challenge
+from labkit.engines.builtin.store import Store, default_home
 from labkit.oci import digest as dg
 from labkit.oci import manifest as mf
 from labkit.oci import mediatypes as mt
@@ -131,7 +131,7 @@ def test_parse_challenge() -> None:
 
 def test_labkit_engine_stays_callable_after_importing_the_package() -> None:
     import labkit
-    import labkit.engine  # rebinds labkit.engine from the function to the package
+    import labkit.engines  # rebinds labkit.engines from the function to the package
 
     assert labkit.engine("builtin").name == "builtin"
     with pytest.raises(ValueError, match="LABKIT_ENGINE must be"):

@@ -5,7 +5,15 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from labkit.report import EXISTS_LOCAL, EXISTS_REMOTE, PULLED, PUSHED, LayerOutcome, Step, TransferReport
+from labkit.engines.report import (
+    EXISTS_LOCAL,
+    EXISTS_REMOTE,
+    PULLED,
+    PUSHED,
+    LayerOutcome,
+    Step,
+    TransferReport,
+)
 
 CHALLENGE = 'Basic realm="http://127.0.0.1:5400/",service="ecr.amazonaws.com"'
 

@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 from matplotlib.text import Annotation
 from test_diagrams_data import CONFIG, LAYERS, pull_report, push_reports, realistic_pull
 
-from labkit import diagrams
+from labkit.course import diagrams
 
 
 def _texts(fig: Figure, gid: str | None = None) -> list[str]:
@@ -119,7 +119,7 @@ def test_figures_command_is_registered() -> None:
     from labkit import cli
 
     args = cli.build_parser().parse_args(["figures", "--out", "somewhere"])
-    assert args.out == "somewhere" and args.func.__module__ == "labkit.figures_cli"
+    assert args.out == "somewhere" and args.func.__module__ == "labkit.course.figures_cli"
 
 
 def test_layer_reuse_of_two_pull_reports_speaks_of_bytes_received() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from test_diagrams_data import CONFIG, LAYERS, TraceBuilder, digest, pull_report, realistic_pull
 
-from labkit.diagrams import flow, pull_requests
+from labkit.course.diagrams import flow, pull_requests
 
 
 def _seqs(records: list[dict]) -> list[int]:

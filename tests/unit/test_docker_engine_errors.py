@@ -8,10 +8,10 @@ import time
 
 import pytest
 
-from labkit.engine.base import EngineError
-from labkit.engine.docker_engine import DockerEngine, docker_available
-from labkit.engine.docker_errors import explain, scrub
-from labkit.engine.docker_manifest import scheme
+from labkit.engines.base import EngineError
+from labkit.engines.docker.engine import DockerEngine, docker_available
+from labkit.engines.docker.errors import explain, scrub
+from labkit.engines.docker.manifest import scheme
 
 REG = "127.0.0.1:5400"
 REF = f"{REG}/hello-app:v1"

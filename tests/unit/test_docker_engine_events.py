@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from labkit.engine.docker_events import EventFold
+from labkit.engines.docker.events import EventFold
 
 DIGEST = "sha256:c1c9b4f6f949ef4a17ff7098fdf6900a849fb8401169d3221a09e3d75d3eebb8"
 

@@ -16,7 +16,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from labkit import config
-from labkit.ecr import Target, connect
+from labkit.ecr.target import Target, connect
 from tests.conftest import free_port
 
 

@@ -11,10 +11,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from labkit.ecr import Target, TargetError, connect
+from labkit.ecr.models import ImageRow, ImageTable
+from labkit.ecr.target import Target, TargetError, connect
 from labkit.oci import digest as dg
 from labkit.oci import mediatypes as mt
-from labkit.target.models import ImageRow, ImageTable
 
 REGION = "us-east-1"
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from labkit import checks
-from labkit.course import NOTEBOOKS
+from labkit.course import checks
+from labkit.course.state import NOTEBOOKS
 
 HERE = Path(__file__).resolve().parents[2] / "notebooks"
 
@@ -52,7 +52,7 @@ def test_exercise_with_collapsed_solution_and_a_check(name: str) -> None:
     assert cells[sol[0]].metadata.get("jupyter", {}).get("source_hidden") is True
     after = "".join(c.source for c in cells[sol[0] + 1:] if c.cell_type == "code")
     used = re.findall(r"checks\.(\w+)\(", after)
-    assert used, "no labkit.checks call after the solution"
+    assert used, "no labkit.course.checks call after the solution"
     for fn in used:
         assert callable(getattr(checks, fn, None)), f"checks.{fn} does not exist"
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from labkit import checks, course
-from labkit import course_views as views
-from labkit.report import EXISTS_LOCAL, PULLED, LayerOutcome, TransferReport
+from labkit import course
+from labkit.course import checks, views
+from labkit.engines.report import EXISTS_LOCAL, PULLED, LayerOutcome, TransferReport
 
 A, B, C, D, CFG = ("sha256:" + ch * 64 for ch in "abcdf")
 

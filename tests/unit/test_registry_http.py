@@ -15,10 +15,10 @@ from werkzeug.test import Client
 
 from labkit.lab.registry.controlplane import MemoryControlPlane
 from labkit.lab.registry.handlers import RegistryApp
-from labkit.lab.registry.testing import make_app
 from labkit.oci import digest as dg
 from labkit.oci import manifest as mf
 from labkit.oci import mediatypes as mt
+from tests.registry_server import make_app
 
 REGISTRY_ID = "123456789012"
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from labkit.lab.registry.testing import make_app, serve
 from labkit.oci import digest as dg
+from tests.registry_server import make_app, serve
 
 
 @pytest.fixture()

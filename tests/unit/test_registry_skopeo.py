@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from labkit.lab.registry.testing import make_app, serve
 from labkit.oci import digest as dg
 from labkit.oci import manifest as mf
 from labkit.oci import mediatypes as mt
+from tests.registry_server import make_app, serve
 
 pytestmark = pytest.mark.skopeo
 

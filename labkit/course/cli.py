@@ -1,0 +1,61 @@
+"""`labkit course run`: the whole course headless, one line per notebook, like a test run."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import runner
+
+
+def course_run(args: argparse.Namespace) -> int:
+    try:
+        src = Path(args.notebooks).resolve() if args.notebooks else runner.notebooks_dir()
+        names = runner.select(args.only)
+    except (FileNotFoundError, ValueError) as e:
+        print(f"labkit: {e}", file=sys.stderr)
+        return 2
+    out = Path(args.out).resolve()
+    where = f"to {out}" + (" and back into the notebooks (--update)" if args.update else "")
+    print(f"running {len(names)} notebook(s) from {src}, writing {where}", flush=True)
+    with runner.isolated(engine=args.engine, home=args.home, port=args.port) as home:
+        from ..engines import select
+
+        engine = select().name
+        print(f"engine {engine}, lab home {home}", flush=True)
+        results = runner.run(names, src, out, update=args.update, kernel=args.kernel,
+                             timeout=args.timeout)
+    failed = [r for r in results if not r.ok]
+    total = sum(r.seconds for r in results)
+    print(f"{len(results) - len(failed)} passed, {len(failed)} failed in {total:.1f}s"
+          + (f" (engine {engine})" if results else ""))
+    return 1 if failed else 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add `course run` to the `labkit` command (called by labkit.cli)."""
+    course = sub.add_parser("course", help="the course's notebooks").add_subparsers(
+        dest="course_cmd", required=True)
+    run = course.add_parser("run", help="run the notebooks headless, in order, in a private lab")
+    run.add_argument("--engine", choices=["docker", "builtin"], default=None,
+                     help="force an engine (default: docker if it answers, else builtin)")
+    run.add_argument("--out", default=None,
+                     help="where executed notebooks go (default build/course)")
+    run.add_argument("--only", action="append", default=None, metavar="NAME",
+                     help="run only this notebook (e.g. 03 or 03-tag); repeatable")
+    run.add_argument("--update", action="store_true",
+                     help="maintainers: write the outputs back into the committed notebooks")
+    run.add_argument("--notebooks", default=None, help="the notebooks folder (default notebooks/)")
+    run.add_argument("--home", default=None,
+                     help="use this LABKIT_HOME (and keep it) instead of a temp one")
+    run.add_argument("--port", type=int, default=None, help="lab port (default: a free one)")
+    run.add_argument("--kernel", default="python3", help="Jupyter kernel name")
+    run.add_argument("--timeout", type=int, default=300, help="seconds per cell")
+    run.set_defaults(func=_run_entry)
+
+
+def _run_entry(args: argparse.Namespace) -> int:
+    if args.out is None:
+        args.out = "build/course"
+    return course_run(args)
