@@ -18,6 +18,7 @@ server, connection, request and WSGI gateway):
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Callable, Iterable
@@ -132,9 +133,20 @@ class _Watched:
 
 class _Request(cheroot_server.HTTPRequest):
     def simple_response(self, status: Any, msg: str = "") -> None:
-        """cheroot's own answers (400 bad request line, 408, 413, 414): one log line each."""
+        """cheroot's own answers (bad request line or header, 408, 413, 414, 505): one log
+        line, and the body a registry client expects, the spec's JSON error (UNSUPPORTED:
+        the request is not one the lab serves), then the connection is closed."""
+        status = str(status)
         log.info("%s: %s %s", _client(self), status, msg or "")
-        super().simple_response(status, msg)
+        body = json.dumps({"errors": [{"code": "UNSUPPORTED",
+                                       "message": f"{status}: {msg}" if msg else status}]})
+        head = (f"{self.server.protocol} {status}\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n")
+        self.close_connection = True
+        try:
+            self.conn.wfile.write((head + body).encode("latin-1", "replace"))
+        except OSError:
+            pass  # the client is gone; there is no one left to tell
 
 
 class _Connection(cheroot_server.HTTPConnection):
