@@ -173,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         ratios = {k: results["lab"][k] / peer[k] for k in peer}
         verdicts = ["met" if v >= GOAL else "MISSED" for v in ratios.values()]
         print(f"| lab/Distribution (target >= {GOAL}x) | "
-              + " | ".join(f"{v:.2f}x {ok}" for v, ok in zip(ratios.values(), verdicts))
+              + " | ".join(f"{v:.2f}x {ok}" for v, ok in zip(ratios.values(), verdicts, strict=True))
               + " |")
     return 0
 
