@@ -132,6 +132,15 @@ class _Watched:
 
 
 class _Request(cheroot_server.HTTPRequest):
+    def write(self, chunk: bytes) -> None:
+        """Response bytes straight to the socket (headers already went through cheroot's
+        writer, which keeps nothing buffered): its writer copies what is left of a 1 MiB block
+        again after every partial send."""
+        if self.chunked_write:
+            super().write(chunk)
+        else:
+            self.conn.socket.sendall(chunk)
+
     def simple_response(self, status: Any, msg: str = "") -> None:
         """cheroot's own answers (bad request line or header, 408, 413, 414, 505): one log
         line, and the body a registry client expects, the spec's JSON error (UNSUPPORTED:
