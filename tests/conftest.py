@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import math
 import os
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -107,6 +109,33 @@ def registry_credentials(ecr: Any) -> tuple[str, str]:
     token = ecr.get_authorization_token()["authorizationData"][0]["authorizationToken"]
     user, _, password = base64.b64decode(token).decode().partition(":")
     return user, password
+
+
+class ShortTokens:
+    """New registry tokens expire after `ttl` seconds while inside the `with`.
+
+    The TTL leaves a busy machine time for the token's first (valid) use; `wait_until_expired()`
+    then waits on the wall clock until every token issued inside is past its expiry, instead of
+    racing it with a fixed sleep.
+    """
+
+    TTL = 5.0
+
+    def __init__(self, lab: Any, ttl: float = TTL):
+        self.lab, self.ttl, self.issued_by = lab, ttl, None
+
+    def __enter__(self) -> ShortTokens:
+        self.lab.set_token_ttl(self.ttl)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.issued_by = time.time()
+        self.lab.set_token_ttl(12 * 3600)
+
+    def wait_until_expired(self) -> None:
+        assert self.issued_by is not None, "call it after the `with` block"
+        # the lab rounds expiry up to a whole second; the margin covers the clock's resolution
+        time.sleep(max(0.0, math.ceil(self.issued_by + self.ttl) + 0.2 - time.time()))
 
 
 def unique(prefix: str) -> str:

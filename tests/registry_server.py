@@ -1,6 +1,6 @@
 """Helpers to run the registry alone on loopback: for tests and quick experiments, not the lab.
 
-The lab's own server adds auth, the trace and moto around `RegistryApp`; these helpers serve
+The lab's own app adds auth, the trace and moto around `RegistryApp`; these helpers serve
 the bare data plane so its protocol can be checked with real clients (requests, skopeo).
 """
 
@@ -12,8 +12,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from werkzeug.serving import make_server
-
+from labkit.lab.frontdoor import FrontDoor
 from labkit.lab.registry.controlplane import MemoryControlPlane
 from labkit.lab.registry.handlers import RegistryApp
 from labkit.lab.registry.storage import Storage
@@ -30,14 +29,13 @@ def make_app(root: Path, repositories: dict[str, bool] | None = None,
 
 @contextlib.contextmanager
 def serve(app, host: str = "127.0.0.1") -> Iterator[str]:
-    """Serve a WSGI app on a free loopback port in threads; yields its base URL."""
-    server = make_server(host, 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              name="registry-test-server", daemon=True)
+    """Serve a WSGI app on a free loopback port behind the lab's front door; yields its URL."""
+    server = FrontDoor(app, host, 0, threads=8)
+    server.prepare()
+    thread = threading.Thread(target=server.serve, name="registry-test-server", daemon=True)
     thread.start()
     try:
-        yield f"http://{host}:{server.server_port}"
+        yield f"http://{host}:{server.port}"
     finally:
-        server.shutdown()
-        server.server_close()
+        server.stop()
         thread.join(timeout=10)

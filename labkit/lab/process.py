@@ -175,7 +175,7 @@ def start(home: Path | None = None, port: int | None = None, host: str = config.
     else:
         with open(log_path, "ab") as logf:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "labkit.lab.serve", *argv, "--ready-fd", str(w)],
+                [sys.executable, "-m", "labkit.lab.main", *argv, "--ready-fd", str(w)],
                 stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True, pass_fds=(w,))
         pid = proc.pid
@@ -240,9 +240,9 @@ def _fork_server(argv: list[str], r: int, w: int, log_path: Path) -> int:
         os.dup2(fd, 2)
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
-        from . import serve
+        from . import main
 
-        code = serve.main(argv)
+        code = main.main(argv)
     except SystemExit as e:
         code = e.code if isinstance(e.code, int) else 1
     except BaseException:  # noqa: BLE001 - the child must never return into the CLI

@@ -55,7 +55,7 @@ class _Counted:
         for chunk in self._body:
             self._n += len(chunk)
             yield chunk
-        # Record as soon as the body is sent: werkzeug drains the socket before it calls
+        # Record as soon as the body is sent: the server may drain the socket before it calls
         # close(), and a client that resets the connection (docker after a 401) skips close().
         self._record()
 

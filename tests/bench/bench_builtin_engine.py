@@ -7,6 +7,12 @@ the built-in engine's store and into an OCI layout for skopeo, then times: built
 skopeo push (each to its own new repository, so every byte travels), built-in pull into an
 empty store, skopeo pull into an empty layout. Prints MiB/s and builtin/skopeo against the
 target of issue 3 (>= 1.0x), median of --reps.
+
+Both are timed the same way (issue 12): each as a whole command in a process of its own, from
+the same starting point: the image's blobs already on disk (the engine's store, skopeo's OCI
+layout), not logged in, the lab's credentials handed to the command (skopeo's --dest-creds,
+the engine's login inside its command), so interpreter start, imports and login count for the
+engine exactly as skopeo's start and auth count for skopeo.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import subprocess
 import sys
 import time
 from collections import defaultdict
@@ -53,36 +60,52 @@ from labkit.oci import mediatypes as mt  # noqa: E402
 HEADERS = ["measure", "builtin", "skopeo", "builtin/skopeo", "target", ""]
 
 
-def engine_with(image: Image, home: Path, ref: str, reg: Registry) -> BuiltinEngine:
-    """A fresh built-in engine whose store holds `image` as `ref`, logged in to the lab."""
-    engine = BuiltinEngine(home)
-    store = engine.store
+def engine_store(image: Image, home: Path, ref: str) -> None:
+    """A fresh built-in engine store holding `image` as `ref` (not logged in: like skopeo's
+    layout, the command gets the credentials)."""
+    store = BuiltinEngine(home).store
     link_or_copy(image.layer, store.blob_path(image.layer_digest))
     store.put_bytes(image.config, image.config_digest)
     digest = store.put_bytes(image.manifest, image.manifest_digest)
     store.set_ref(ref, mf.Descriptor(mt.OCI_MANIFEST, digest, len(image.manifest)))
-    engine.login(reg.host, reg.user or "", reg.password or "")
-    return engine
+
+
+# One whole command, as `skopeo copy` is one: start Python, import, log in, push or pull.
+ENGINE_COMMAND = """
+import os, sys
+from labkit.engines.builtin.engine import BuiltinEngine
+action, home, ref, host, user = sys.argv[1:6]
+engine = BuiltinEngine(home)
+engine.login(host, user, os.environ["BENCH_PASSWORD"])
+report = getattr(engine, action)(ref, progress=False)
+print(report.layers[0].status, report.digest)
+"""
+
+
+def engine_command(action: str, home: Path, ref: str, reg: Registry) -> tuple[float, str]:
+    env = {**os.environ, "BENCH_PASSWORD": reg.password or ""}
+    env.pop("LABKIT_ENGINE_HOME", None)
+    t0 = time.perf_counter()
+    r = subprocess.run([sys.executable, "-c", ENGINE_COMMAND, action, str(home), ref, reg.host,
+                        reg.user or ""], env=env, capture_output=True, text=True, timeout=900)
+    dt = time.perf_counter() - t0
+    if r.returncode != 0:
+        raise RuntimeError(f"built-in {action} failed: {r.stderr[-2000:]}")
+    return dt, r.stdout.strip()
 
 
 def builtin_push(image: Image, home: Path, ref: str, reg: Registry) -> float:
-    engine = engine_with(image, home, ref, reg)
-    t0 = time.perf_counter()
-    report = engine.push(ref, progress=False)
-    dt = time.perf_counter() - t0
-    if report.layers[0].status != PUSHED or report.digest != image.manifest_digest:
-        raise RuntimeError(f"built-in push did not upload the layer: {report.layers}")
+    engine_store(image, home, ref)
+    dt, out = engine_command("push", home, ref, reg)
+    if out != f"{PUSHED} {image.manifest_digest}":
+        raise RuntimeError(f"built-in push did not upload the layer: {out}")
     return dt
 
 
 def builtin_pull(image: Image, home: Path, ref: str, reg: Registry) -> float:
-    engine = BuiltinEngine(home)
-    engine.login(reg.host, reg.user or "", reg.password or "")
-    t0 = time.perf_counter()
-    report = engine.pull(ref, progress=False)
-    dt = time.perf_counter() - t0
-    if report.layers[0].status != PULLED or not engine.store.has_blob(image.layer_digest):
-        raise RuntimeError(f"built-in pull did not download the layer: {report.layers}")
+    dt, out = engine_command("pull", home, ref, reg)
+    if not out.startswith(PULLED) or not BuiltinEngine(home).store.has_blob(image.layer_digest):
+        raise RuntimeError(f"built-in pull did not download the layer: {out}")
     shutil.rmtree(home, ignore_errors=True)
     return dt
 
@@ -99,11 +122,10 @@ class Results:
     def record(self, key: tuple[str, str], transfer: Callable[..., float], *args: Any) -> None:
         """Run `transfer(*args)` (it returns its own timing) and note who burnt how much CPU.
 
-        The built-in engine runs in this process, skopeo as a child: each one's CPU is the
-        sum of both counters' growth (the other one stays flat)."""
-        me, kids, lab_cpu = time.process_time(), children_cpu_seconds(), cpu_seconds(self.lab_pid)
+        Both clients run as child processes: their CPU is the growth of the children's counter."""
+        kids, lab_cpu = children_cpu_seconds(), cpu_seconds(self.lab_pid)
         self.times[key].append(transfer(*args))
-        self.client_cpu[key].append(time.process_time() - me + children_cpu_seconds() - kids)
+        self.client_cpu[key].append(children_cpu_seconds() - kids)
         self.lab_cpu[key].append(cpu_seconds(self.lab_pid) - lab_cpu)
 
 

@@ -55,9 +55,12 @@ from _common import (  # noqa: E402 - the benchmark's own helpers, next to this 
     write_oci_layout,
 )
 
-GOALS = {"curl PUT upload": 2.0, "curl PATCH upload (chunked)": 2.0, "skopeo push": 2.0,
-         "curl GET download": 1.0, "skopeo pull": 1.0, "docker push": 0.95,
-         "docker pull": 0.95}
+# Targets of issue 12 (keep-alive front door); the rows it does not name keep issue 2's.
+GOALS = {"curl PUT upload": 3.0, "curl PATCH upload (chunked)": 2.0, "skopeo push": 2.0,
+         "curl GET download": 1.5, "skopeo pull": 1.0, "docker push": 1.0,
+         "docker pull": 1.0}
+STARTUP_CPU_GOAL = 0.5  # s of the lab process's CPU, `labkit lab up` -> first CreateRepository
+RECEIVE_CPU_GOAL = 1.5  # lab CPU per GiB received <= 1.5x sha256 + a plain file write
 HEADERS = ["measure", "lab", "Distribution", "lab/Distribution", "target", ""]
 
 
@@ -234,6 +237,28 @@ def memory_growth(reg: Registry, path: Path, digest: str, size: int) -> tuple[in
     return rss.baseline, rss.growth, dt
 
 
+def receive_cpu(results: Results, layer: Path, size: int, work: Path
+                ) -> tuple[float, float, float]:
+    """CPU seconds per GiB: the lab receiving a blob (its curl PUT), next to the least any
+    receiver must do with the same bytes: sha256 them and write them to a file, timed as
+    `sha256sum` + `cp` (coreutils) and as OpenSSL's sha256 (what the lab uses) + `cp`."""
+    per_gib = (1 << 30) / size
+
+    def child_cpu(cmd: list[str]) -> float:
+        c0 = children_cpu_seconds()
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        return children_cpu_seconds() - c0
+
+    copy = child_cpu(["cp", str(layer), str(work / "receive-copy")])
+    (work / "receive-copy").unlink()
+    sha = child_cpu(["sha256sum", str(layer)])
+    ossl = child_cpu([sys.executable, "-c", "import hashlib,sys\n"
+                      "h=hashlib.sha256(); f=open(sys.argv[1],'rb')\n"
+                      "while b := f.read(1 << 20): h.update(b)", str(layer)])
+    lab_cpu = median(results.cpu[("curl PUT upload", "lab")])
+    return lab_cpu * per_gib, (sha + copy) * per_gib, (ossl + copy) * per_gib
+
+
 def _first_create(endpoint: str, proc: subprocess.Popen, name: str, t0: float,
                   timeout: float = 30) -> float:
     """Seconds from t0 until CreateRepository succeeds (polling every 10 ms)."""
@@ -255,7 +280,8 @@ def _first_create(endpoint: str, proc: subprocess.Popen, name: str, t0: float,
 
 def lab_startup(work: Path, i: int) -> tuple[float, float]:
     """Wall seconds from starting `labkit lab up` to the first CreateRepository answered, and
-    the CPU seconds both processes spent until then (about the wall time of an idle machine)."""
+    the CPU seconds the lab process spent until then (the CLI that started it not counted:
+    it exits once the lab is ready)."""
     import json
 
     from labkit.lab import process
@@ -264,7 +290,6 @@ def lab_startup(work: Path, i: int) -> tuple[float, float]:
     endpoint = f"http://127.0.0.1:{port}"
     labkit = shutil.which("labkit")
     cmd = [labkit] if labkit else [sys.executable, "-m", "labkit"]
-    kids = children_cpu_seconds()
     t0 = time.perf_counter()
     proc = subprocess.Popen([*cmd, "lab", "up", "--port", str(port), "--home", str(home)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -272,24 +297,20 @@ def lab_startup(work: Path, i: int) -> tuple[float, float]:
         wall = _first_create(endpoint, proc, f"startup-{i}", t0)
         lab_cpu = cpu_seconds(json.loads((home / "lab.json").read_text())["pid"])
         proc.wait(30)
-        return wall, lab_cpu + children_cpu_seconds() - kids
+        return wall, lab_cpu
     finally:
         if proc.poll() is None:
             proc.wait(30)
         process.stop(home)
 
 
-MOTO_ALONE = ("from moto.server import ThreadedMotoServer\n"
-              "import time\n"
-              "ThreadedMotoServer(ip_address='127.0.0.1', port={port}).start()\n"
-              "time.sleep(60)\n")
-
-
 def moto_startup(i: int) -> tuple[float, float]:
-    """The same for moto alone (its ThreadedMotoServer started by `python -c`)."""
+    """The same for moto's own server (`moto_server`, the console script moto installs)."""
     port = free_port()
+    moto = Path(sys.executable).with_name("moto_server")
+    cmd = [str(moto)] if moto.exists() else [sys.executable, "-m", "moto.server"]
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", MOTO_ALONE.format(port=port)],
+    proc = subprocess.Popen([*cmd, "-H", "127.0.0.1", "-p", str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wall = _first_create(f"http://127.0.0.1:{port}", proc, f"moto-{i}", t0)
@@ -318,6 +339,7 @@ def main(argv: list[str] | None = None) -> int:
     results = Results()
     times = results.times
     ceiling: list[float] = []  # skopeo oci -> oci, no registry
+    receive: tuple[float, float, float] | None = None
     extra: list[Row] = []
     started, load0 = time.perf_counter(), os.getloadavg()[0]
     with tempdir("registry") as work, lab(work) as the_lab, distribution(work) as dist:
@@ -353,6 +375,8 @@ def main(argv: list[str] | None = None) -> int:
             if "docker" not in args.skip:
                 log(f"  docker CLI vs {', '.join(r.name for r in regs)}")
                 docker_round(regs, image, rep, work, docker_env, results)
+            if rep == 0 and "curl" not in args.skip:
+                receive = receive_cpu(results, image.layer, size, work)
             shutil.rmtree(work / f"image-{rep}")
             shutil.rmtree(work / f"layout-{rep}")
         if "memory" not in args.skip:
@@ -369,24 +393,30 @@ def main(argv: list[str] | None = None) -> int:
                                  growth < 64 * MiB if reg is the_lab else None))
             path.unlink()
     if "startup" not in args.skip:
-        log("start-up: `labkit lab up` and moto alone, to the first CreateRepository")
+        log("start-up: `labkit lab up` and moto_server, to the first CreateRepository")
         with tempdir("startup") as work:
             lab_s = [lab_startup(work, i) for i in range(args.reps)]
             moto_s = [moto_startup(i) for i in range(args.reps)]
-        for who, runs, goal in (("`labkit lab up`", lab_s, 0.8), ("moto alone", moto_s, None)):
+        for who, runs in (("`labkit lab up`", lab_s), ("moto_server", moto_s)):
             wall, cpu = median([w for w, _ in runs]), median([c for _, c in runs])
+            goal = STARTUP_CPU_GOAL if runs is lab_s else None
             extra.append(Row(f"{who} -> CreateRepository, wall", wall, None, "s",
-                             f"<= {goal} s" if goal else "(reference)",
-                             wall <= goal if goal else None))
-            extra.append(Row(f"{who} -> CreateRepository, CPU (= idle wall)", cpu, None, "s",
+                             "(busy machine: see CPU)", None))
+            extra.append(Row(f"{who} -> CreateRepository, server CPU", cpu, None, "s",
                              f"<= {goal} s" if goal else "(reference)",
                              cpu <= goal if goal else None))
             print(f"start-up {who}: wall {' '.join(f'{w:.2f}' for w, _ in runs)}, "
                   f"cpu {' '.join(f'{c:.2f}' for _, c in runs)}")
-        # The issue's budget is relative in spirit: 0.8 s where moto alone needs about 0.4 s.
         lab_cpu, moto_cpu = median([c for _, c in lab_s]), median([c for _, c in moto_s])
-        extra.append(Row("`labkit lab up` vs moto alone, CPU", lab_cpu, moto_cpu, "s",
-                         "<= 2.0x (0.8 s vs 0.4 s)", lab_cpu <= 2.0 * moto_cpu))
+        extra.append(Row("`labkit lab up` vs moto_server, CPU", lab_cpu, moto_cpu, "s",
+                         "(reference)", None))
+    if receive:
+        lab_cpu, sha, ossl = receive
+        extra.append(Row("lab CPU per GiB received (curl PUT)", lab_cpu, sha, "s/GiB",
+                         f"<= {RECEIVE_CPU_GOAL}x sha256sum + write",
+                         lab_cpu <= RECEIVE_CPU_GOAL * sha))
+        extra.append(Row("lab CPU per GiB vs OpenSSL sha256 + write", lab_cpu, ossl, "s/GiB",
+                         "(reference: the lab hashes with OpenSSL)", None))
     rows = [throughput_row(f"{what} ({args.size_mib} MiB)", median(times[(what, "lab")]),
                            median(times[(what, "distribution")]), size, goal)
             for what, goal in GOALS.items() if (what, "lab") in times]

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ from labkit.course import sample
 from labkit.engines.base import EngineError
 from labkit.engines.builtin import BuiltinEngine
 from labkit.engines.report import EXISTS_LOCAL, EXISTS_REMOTE, PULLED, PUSHED
-from tests.conftest import lab_environ, registry_credentials, unique
+from tests.conftest import ShortTokens, lab_environ, registry_credentials, unique
 
 
 def password(ecr_client: Any) -> str:
@@ -83,13 +82,10 @@ def test_immutable_tag_and_expired_token(lab: Any, ecr_client: Any,
         engine.push(f"{R}/{name}:v1", progress=False)
     assert "IMMUTABLE" in str(info.value) and "already exists" in str(info.value)
 
-    lab.set_token_ttl(1)
-    try:
+    with ShortTokens(lab) as tokens:
         short = password(ecr_client)
-    finally:
-        lab.set_token_ttl(12 * 3600)
-    engine.login(R, "AWS", short)
-    time.sleep(1.5)
+        engine.login(R, "AWS", short)
+    tokens.wait_until_expired()
     with pytest.raises(EngineError) as info:
         engine.push(f"{R}/{name}:v1", progress=False)
     assert "expired" in str(info.value) and "log in again" in str(info.value)

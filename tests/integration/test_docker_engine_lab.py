@@ -8,7 +8,6 @@ tests); the sample hello-app flow checks what the course shows.
 from __future__ import annotations
 
 import os
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +20,7 @@ from labkit.ecr.target import Target
 from labkit.engines.base import EngineError
 from labkit.engines.docker.engine import DockerEngine
 from labkit.engines.report import EXISTS_LOCAL, EXISTS_REMOTE, PULLED, PUSHED
+from tests.conftest import ShortTokens
 
 pytestmark = pytest.mark.docker
 
@@ -170,15 +170,12 @@ def test_lab_errors_become_guidance(target: Target, fresh: DockerEngine, tmp_pat
             engine.push(refs["v1"], progress=False)
         assert "IMMUTABLE" in err.value.hint
 
-        lab.set_token_ttl(1)
-        try:
+        with ShortTokens(lab) as tokens:
             target.login(engine)
-            time.sleep(2.2)
-            with pytest.raises(EngineError) as err:
-                engine.push(refs["v2"], progress=False)
-            assert "log in again" in err.value.hint
-        finally:
-            lab.set_token_ttl(12 * 3600)
+        tokens.wait_until_expired()
+        with pytest.raises(EngineError) as err:
+            engine.push(refs["v2"], progress=False)
+        assert "log in again" in err.value.hint
     finally:
         forget(engine, refs)
         target.delete_repository(name, missing_ok=True)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import requests
 
 from labkit.lab import process
-from tests.conftest import free_port, registry_credentials
+from tests.conftest import ShortTokens, free_port, registry_credentials
 
 
 def password(ecr_client) -> str:
@@ -37,13 +35,10 @@ def test_every_route_needs_credentials(lab, ecr_client, method: str, path: str) 
 
 
 def test_expired_token_gets_denied(lab, ecr_client) -> None:
-    lab.set_token_ttl(1)
-    try:
+    with ShortTokens(lab) as short:
         pw = password(ecr_client)
-    finally:
-        lab.set_token_ttl(12 * 3600)
     assert requests.get(lab.endpoint_url + "/v2/", auth=("AWS", pw), timeout=10).ok
-    time.sleep(2.1)
+    short.wait_until_expired()
     r = requests.get(lab.endpoint_url + "/v2/", auth=("AWS", pw), timeout=10)
     assert r.status_code == 403
     assert r.json() == {"errors": [{"code": "DENIED", "message":

@@ -9,8 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from werkzeug.serving import DechunkedInput
 
-from labkit.lab.registry.chunked import ChunkedError, Dechunker, raw_reader
-from labkit.lab.registry.streams import BodyReader
+from labkit.lab.bodies import ChunkedError, Dechunker, SizedBody
 
 
 def encode(parts: list[bytes], extension: bytes = b"", trailers: bytes = b"") -> bytes:
@@ -56,14 +55,12 @@ def test_broken_framing_raises(wire):
         drain(Dechunker(io.BufferedReader(io.BytesIO(wire))), 1024)
 
 
-def test_body_reader_takes_over_only_an_untouched_werkzeug_decoder():
-    wire = encode([b"abc", b"defg"])
-    fresh = DechunkedInput(io.BufferedReader(io.BytesIO(wire)))
-    assert raw_reader(fresh) is not None
-    reader = BodyReader({"wsgi.input": fresh, "wsgi.input_terminated": True})
-    assert isinstance(reader._stream, Dechunker)
-    assert drain(reader, 2) == b"abcdefg"
-    started = DechunkedInput(io.BufferedReader(io.BytesIO(wire)))
-    started.readinto(bytearray(1))
-    assert raw_reader(started) is None  # half-read: keep werkzeug's own state
-    assert raw_reader(io.BytesIO(wire)) is None  # another server's stream: left alone
+def test_finished_only_at_the_end_of_the_body():
+    """The front door keeps a connection only after a whole body: `finished` must not lie."""
+    wire = encode([b"abc", b"defg"]) + b"NEXT"
+    d = Dechunker(io.BufferedReader(io.BytesIO(wire)))
+    assert d.readinto(bytearray(7)) == 7 and not d.finished  # data read, last chunk not yet
+    assert d.readinto(bytearray(7)) == 0 and d.finished
+    sized = SizedBody(io.BufferedReader(io.BytesIO(b"0123456789NEXT")), 10)
+    assert sized.read(4) == b"0123" and not sized.finished and sized.remaining == 6
+    assert sized.read() == b"456789" and sized.finished

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from typing import Any
 
 from . import errors
-from .chunked import Dechunker, raw_reader
 
 CHUNK = 1 << 20
 CONTENT_RANGE_RE = re.compile(r"^(?:bytes[ =])?(\d+)-(\d+)(?:/(?:\d+|\*))?$")
@@ -35,18 +34,16 @@ def has_body(environ: dict[str, Any]) -> bool:
 class BodyReader:
     """The request body, up to Content-Length (or to EOF for a chunked request), via readinto.
 
-    A body that ends before Content-Length raises SIZE_INVALID (the caller rolls back).
+    A body that ends before Content-Length raises SIZE_INVALID (the caller rolls back). The
+    server decodes chunked framing; its `wsgi.input_terminated` says such a body ends at EOF.
     """
 
     def __init__(self, environ: dict[str, Any]):
         self.expected = content_length(environ)
         self._remaining = self.expected
         self._stream = environ["wsgi.input"]
-        if self.expected is None:
-            if not environ.get("wsgi.input_terminated"):
-                self._remaining = 0  # no length and no chunked framing: no body (WSGI's rule)
-            elif (rfile := raw_reader(self._stream)) is not None:
-                self._stream = Dechunker(rfile)  # decode chunks without werkzeug's extra copy
+        if self.expected is None and not environ.get("wsgi.input_terminated"):
+            self._remaining = 0  # no length and no chunked framing: no body (WSGI's rule)
         self._readinto = getattr(self._stream, "readinto", None)
 
     def readinto(self, buffer: memoryview) -> int:

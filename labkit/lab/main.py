@@ -1,4 +1,4 @@
-"""Run the lab in the foreground: `python -m labkit.lab.serve --port N --home DIR`.
+"""Run the lab in the foreground: `python -m labkit.lab.main --port N --home DIR`.
 
 `labkit lab up` starts this detached; it writes `lab.json` once it listens and removes it on exit.
 """
@@ -16,56 +16,18 @@ import time
 from pathlib import Path
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, DechunkedInput, WSGIRequestHandler, make_server
-
 from .. import config
-from .registry.chunked import Dechunker
-from .server import LabApp, LabSettings
+from .app import LabApp, LabSettings
+from .frontdoor import FrontDoor
 
 log = logging.getLogger("labkit.lab")
 
 
-# A client that goes silent mid-request (a laptop lid closed mid-push: no FIN, no RST) would
-# hold its thread, and the lock of its upload session, forever. After this many seconds without
-# a byte the request fails, the half-received chunk is rolled back and the session can resume.
-IDLE_TIMEOUT = float(os.environ.get("LABKIT_IDLE_TIMEOUT", "120"))
-
-
-class QuietHandler(WSGIRequestHandler):
-    """Request lines go to the lab's log at debug level, never with query strings (signatures)."""
-
-    timeout = IDLE_TIMEOUT  # socketserver applies it to each connection's socket
-
-    # A 256 KiB read buffer: a chunked layer upload (docker, skopeo) then costs one recv per
-    # several chunks instead of two or three per chunk; Content-Length bodies are unaffected
-    # (their 1 MiB reads bypass the buffer).
-    rbufsize = 1 << 18
-
-    def log_request(self, code: Any = "-", size: Any = "-") -> None:
-        # no path when the request line itself was bad (a TLS hello from docker or skopeo
-        # probing for HTTPS): without the default the thread crashed instead of answering 400
-        path = getattr(self, "path", None) or ""
-        log.debug("%s %s %s", getattr(self, "command", None), path.split("?", 1)[0], code)
-
-    def log(self, type: str, message: str, *args: Any) -> None:  # noqa: A002
-        if type == "error":
-            log.warning(message.rstrip(), *args)
-
-    def make_environ(self) -> dict[str, Any]:
-        """werkzeug's environ, with chunked bodies decoded without a copy per chunk."""
-        environ = super().make_environ()
-        if isinstance(environ.get("wsgi.input"), DechunkedInput):
-            environ["wsgi.input"] = Dechunker(self.rfile)
-        return environ
-
-
-def serve(settings: LabSettings) -> BaseWSGIServer:
-    """Build the app and the server (bound, not yet serving)."""
-    app = LabApp(settings)
-    server = make_server(settings.host, settings.port, app, threaded=True,
-                         request_handler=QuietHandler)
-    settings.port = server.server_address[1]
-    server.app = app  # type: ignore[attr-defined]
+def serve(settings: LabSettings) -> FrontDoor:
+    """Build the app and its front door, bound to its port (not yet serving)."""
+    server = FrontDoor(LabApp(settings), settings.host, settings.port)
+    server.prepare()
+    settings.port = server.port
     return server
 
 
@@ -80,7 +42,7 @@ def write_state(settings: LabSettings) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m labkit.lab.serve")
+    p = argparse.ArgumentParser(prog="python -m labkit.lab.main")
     p.add_argument("--home", type=Path, default=None)
     p.add_argument("--host", default=config.DEFAULT_HOST)
     p.add_argument("--port", type=int, default=None)
@@ -102,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.time()
     try:
         server = serve(settings)
-    except (OSError, SystemExit) as e:  # werkzeug exits when the port is taken
+    except OSError as e:
         log.error("cannot listen on %s:%s: Address already in use or not available (%s)",
                   settings.host, settings.port, e)
         return 2
@@ -114,12 +76,12 @@ def main(argv: list[str] | None = None) -> int:
              time.time() - t0)
 
     def stop(signum: int, frame: Any) -> None:
-        threading.Thread(target=server.shutdown, daemon=True).start()
+        threading.Thread(target=server.stop, daemon=True).start()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     try:
-        server.serve_forever(poll_interval=0.2)
+        server.serve()
     finally:
         try:
             if json.loads(state.read_text()).get("pid") == os.getpid():

@@ -1,5 +1,6 @@
 """The lab's one WSGI app: `/v2/` is the registry, `/_storage/` the pre-signed blob store,
-`/_labkit/` the lab's own status and trace, and everything else moto's AWS APIs.
+`/_labkit/` the lab's own status and trace, and everything else the AWS APIs (awsapi.py: ECR and
+STS through moto's response classes).
 
 Registry requests are authenticated here, before the registry sees them, the way ECR's front
 door does: no credentials or wrong ones get 401 with a Basic challenge, an expired token 403 DENIED.
@@ -66,8 +67,7 @@ class LabApp:
     """Dispatches by path; owns the registry, the ECR API wrapper, the trace and the settings."""
 
     def __init__(self, settings: LabSettings):
-        from moto.server import DomainDispatcherApplication, create_backend_app
-
+        from .awsapi import AwsApis
         from .control import rules
         from .control.models import EcrControlPlane
         from .control.responses import EcrApi
@@ -90,8 +90,7 @@ class LabApp:
         registry = RegistryApp(self.storage, self.control, self.signer,
                                public_url=lambda environ: f"http://{self._host(environ)}")
         self.registry = traced(self._gate(registry), self.trace, self._auth_kind)
-        moto_app = DomainDispatcherApplication(create_backend_app)
-        self.api = EcrApi(moto_app, self.control, self.issuer,
+        self.api = EcrApi(AwsApis(), self.control, self.issuer,
                           token_ttl=lambda: self.settings.token_ttl,
                           proxy_endpoint=lambda: f"http://{self.settings.registry_host}")
         self._lock = threading.Lock()

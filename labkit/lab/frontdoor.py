@@ -1,0 +1,212 @@
+"""The lab's HTTP front door: cheroot's threaded WSGI server, behind a seam the lab owns.
+
+Why cheroot (measurements in docs/frontdoor.md): pure Python, so it runs wherever the learner's
+Python runs (Linux, macOS, Windows); HTTP/1.1 keep-alive with idle connections parked in a
+selector rather than holding a thread; request bodies handed to the app as a stream (nothing
+spooled to a temp file); a small, maintained dependency that starts in milliseconds.
+
+What the lab adds here, through cheroot's public extension points only (subclasses of its
+server, connection, request and WSGI gateway):
+- request bodies as `labkit.lab.bodies` readers straight over the connection (`readinto` into
+  the upload's buffer, chunked bodies decoded without a copy per chunk);
+- keep-alive only when the request body was read to its end; otherwise the answer says
+  `Connection: close` and the connection is closed (never drained: a refused 1 GiB upload is
+  not read just to keep a socket);
+- one log line, no traceback, for what the network does to a server: a client idle past
+  LABKIT_IDLE_TIMEOUT, a reset, a TLS hello sent to this plain-HTTP port, a bad request line.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from cheroot import server as cheroot_server
+from cheroot import wsgi
+
+from .bodies import ChunkedError, Dechunker, SizedBody
+
+log = logging.getLogger("labkit.lab.http")
+
+# A client that goes silent mid-request (a laptop lid closed mid-push: no FIN, no RST) would
+# hold its thread, and the lock of its upload session, forever. After this many seconds without
+# a byte the read fails, the half-received chunk is rolled back and the session can resume.
+# Idle keep-alive connections are closed after the same time.
+DEFAULT_IDLE_TIMEOUT = 120.0
+# Threads serving requests at once; idle keep-alive connections do not hold one.
+THREADS = 32
+READ_BUFFER = 1 << 18  # one recv covers several chunks of a chunked layer upload
+DRAIN_LIMIT = 1 << 16  # an unread body up to this size is read (by cheroot) to keep the connection
+TLS_HANDSHAKE = 0x16  # first byte of a TLS record carrying a ClientHello
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def idle_timeout() -> float:
+    return float(os.environ.get("LABKIT_IDLE_TIMEOUT", DEFAULT_IDLE_TIMEOUT))
+
+
+def _client(req: Any) -> str:
+    conn = req.conn
+    return f"{conn.remote_addr}:{conn.remote_port}"
+
+
+class _Gateway(wsgi.Gateway_10):
+    """WSGI 1.0 with the lab's body readers; keeps the connection only after a whole body."""
+
+    def get_environ(self) -> dict[str, Any]:
+        environ = super().get_environ()
+        req = self.req
+        rfile = req.conn.rfile
+        if req.chunked_read:
+            body: Dechunker | SizedBody = _Watched(Dechunker(rfile), req)
+        else:
+            length = environ.get("CONTENT_LENGTH") or "0"
+            body = _Watched(SizedBody(rfile, int(length) if length.isdigit() else 0), req)
+        # cheroot drains `req.rfile` after the answer when the connection is kept: it must be
+        # the reader the app used, so it knows what is left.
+        req.rfile = body
+        environ["wsgi.input"] = body
+        self._body = body
+        return environ
+
+    def start_response(self, status: str, headers: list[tuple[str, str]],
+                       exc_info: Any = None) -> Callable[[bytes], None]:
+        body = self._body
+        if not body.finished and not 0 < body.remaining <= DRAIN_LIMIT:
+            # the rest of the body is still on the wire (a refused upload, a broken client):
+            # answer, then close, instead of reading it or parsing it as the next request
+            self.req.close_connection = True
+        return super().start_response(status, headers, exc_info)
+
+
+class _Watched:
+    """A body reader that turns a dead or silent peer into one log line and a clean error."""
+
+    def __init__(self, body: Dechunker | SizedBody, req: Any):
+        self._body, self._req = body, req
+        self.remaining = getattr(body, "remaining", 0)
+
+    @property
+    def finished(self) -> bool:
+        return self._body.finished
+
+    def readinto(self, buffer: Any) -> int:
+        try:
+            n = self._body.readinto(buffer)
+        except TimeoutError:
+            self._req.close_connection = True
+            log.warning("%s sent nothing for %.0fs mid-request (%s %s): connection closed",
+                        _client(self._req), idle_timeout(), self._method(), self._path())
+            raise
+        except ChunkedError:
+            self._req.close_connection = True
+            raise
+        except OSError as e:
+            self._req.close_connection = True
+            log.warning("%s went away mid-request (%s %s): %s", _client(self._req),
+                        self._method(), self._path(), e.strerror or e)
+            raise
+        self.remaining = getattr(self._body, "remaining", 0)
+        return n
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            out = bytearray()
+            buf = bytearray(1 << 16)
+            while n := self.readinto(buf):
+                out += buf[:n]
+            return bytes(out)
+        buf = bytearray(size)
+        n = self.readinto(buf)
+        return bytes(buf[:n])
+
+    def _method(self) -> str:
+        return self._req.method.decode("latin-1", "replace")
+
+    def _path(self) -> str:
+        return self._req.path.decode("latin-1", "replace")
+
+
+class _Request(cheroot_server.HTTPRequest):
+    def write(self, chunk: bytes) -> None:
+        """Response bytes straight to the socket (headers already went through cheroot's
+        writer, which keeps nothing buffered): its writer copies what is left of a 1 MiB block
+        again after every partial send."""
+        if self.chunked_write:
+            super().write(chunk)
+        else:
+            self.conn.socket.sendall(chunk)
+
+    def simple_response(self, status: Any, msg: str = "") -> None:
+        """cheroot's own answers (bad request line or header, 408, 413, 414, 505): one log
+        line, and the body a registry client expects, the spec's JSON error (UNSUPPORTED:
+        the request is not one the lab serves), then the connection is closed."""
+        status = str(status)
+        log.info("%s: %s %s", _client(self), status, msg or "")
+        body = json.dumps({"errors": [{"code": "UNSUPPORTED",
+                                       "message": f"{status}: {msg}" if msg else status}]})
+        head = (f"{self.server.protocol} {status}\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n")
+        self.close_connection = True
+        try:
+            self.conn.wfile.write((head + body).encode("latin-1", "replace"))
+        except OSError:
+            pass  # the client is gone; there is no one left to tell
+
+
+class _Connection(cheroot_server.HTTPConnection):
+    RequestHandlerClass = _Request
+    rbufsize = READ_BUFFER
+
+    def communicate(self) -> bool:
+        """Refuse a TLS hello on this plain-HTTP port with a 400 (docker and skopeo probe for
+        HTTPS first, and fall back to HTTP on exactly this answer) instead of waiting for a
+        request line that never comes."""
+        try:
+            first = self.rfile.peek(1)[:1]
+        except OSError:
+            return False
+        if first and first[0] == TLS_HANDSHAKE:
+            log.info("%s:%s: a TLS hello on the plain-HTTP port: 400, connection closed",
+                     self.remote_addr, self.remote_port)
+            msg = b"this lab speaks plain HTTP: use http://, not https://\n"
+            try:
+                self.wfile.write(b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\n"
+                                 b"Connection: close\r\nContent-Length: %d\r\n\r\n%s"
+                                 % (len(msg), msg))
+            except OSError:
+                pass
+            return False
+        return super().communicate()
+
+
+class FrontDoor(wsgi.Server):
+    """The lab's HTTP server: bind with `prepare()`, then `serve()` until `stop()`."""
+
+    ConnectionClass = _Connection
+
+    def __init__(self, app: WSGIApp, host: str = "127.0.0.1", port: int = 0,
+                 threads: int = THREADS, timeout: float | None = None):
+        super().__init__((host, port), app, numthreads=threads, server_name="labkit",
+                         timeout=timeout if timeout is not None else idle_timeout(),
+                         shutdown_timeout=2, request_queue_size=128)
+        self.gateway = _Gateway
+
+    @property
+    def port(self) -> int:
+        return self.bind_addr[1]
+
+    def error_log(self, msg: str = "", level: int = logging.INFO, traceback: bool = False
+                  ) -> None:
+        """Network trouble gets one line; anything else (a bug) keeps its traceback."""
+        import sys
+
+        exc = sys.exc_info()[1]
+        if traceback and exc is not None and not isinstance(exc, OSError):
+            log.log(max(level, logging.ERROR), "%s", msg, exc_info=True)
+        else:
+            log.log(level, "%s", msg if exc is None else f"{msg} ({exc})")
