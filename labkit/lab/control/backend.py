@@ -24,8 +24,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ...oci import digest as dg
-from ...oci import mediatypes as mt
 from ...oci.manifest import Manifest, ManifestError
 from ...oci.manifest import parse as parse_manifest
 from ..registry.presign import Presigner
