@@ -135,8 +135,9 @@ def test_layer_upload_rules(lab, ecr_client):
                        layerDigests=[sha(b"abd")])
     assert code == "InvalidLayerException"
     assert v2(lab, ecr_client, "HEAD", f"{name}/blobs/{sha(b'abd')}").status_code == 404
-    code, _ = error_of(ecr_client.upload_layer_part, repositoryName=name, uploadId="0b5f4a54-1c7e-4e3b-9d1e-2f1b0c9a7e11",
-                       partFirstByte=0, partLastByte=0, layerPartBlob=b"x")
+    code, _ = error_of(ecr_client.upload_layer_part, repositoryName=name,
+                       uploadId="0b5f4a54-1c7e-4e3b-9d1e-2f1b0c9a7e11", partFirstByte=0,
+                       partLastByte=0, layerPartBlob=b"x")
     assert code == "UploadNotFoundException"
 
 
