@@ -90,6 +90,8 @@ class EcrBackend:
                                lambda: f"http://{self.registry_host()}")
         self.lock = threading.RLock()
         self._previews: dict[str, Params] = {}
+        # TODO(integrator): set to ecr-lifecycle's CreateOnPush(templates, caller).
+        self.create_on_push: Callable[[str], bool] | None = None
         self._import_legacy(home / "control.json")
 
     # ---- the registry's ControlPlane --------------------------------------------------------
@@ -104,27 +106,14 @@ class EcrBackend:
         return tag_is_immutable(record, tag)
 
     def repository_for_push(self, name: str) -> bool:
-        """A push to a missing repository: ECR creates it only if a creation template applied
-        for CREATE_ON_PUSH matches (TODO(integrator): templates.match comes from ecr-lifecycle)."""
+        """A push to a missing repository: ECR creates it only when a creation template applied
+        for CREATE_ON_PUSH matches.  `create_on_push(name) -> bool` is that hook (ecr-lifecycle's
+        CreateOnPush over templates.match(name, "CREATE_ON_PUSH")); without it, no template
+        exists and the push fails with ECR's `name unknown`."""
         if self.repository_exists(name):
             return True
-        templates = optional_module("templates")
-        match = getattr(templates, "match", None) if templates else None
-        template = match(name, "CREATE_ON_PUSH") if callable(match) else None
-        if template is None:
-            return False
-        settings = template if isinstance(template, dict) else getattr(template, "__dict__", {})
-        with contextlib.suppress(EcrError):
-            self.create_repository({
-                "repositoryName": name,
-                "imageTagMutability": settings.get("imageTagMutability", "MUTABLE"),
-                "imageTagMutabilityExclusionFilters":
-                    settings.get("imageTagMutabilityExclusionFilters"),
-                "tags": settings.get("resourceTags") or [],
-            })
-            if settings.get("lifecyclePolicy"):
-                self.storage.update_repository(name, {"lifecyclePolicy": settings["lifecyclePolicy"]})
-        return self.repository_exists(name)
+        hook = self.create_on_push
+        return bool(hook is not None and hook(name)) and self.repository_exists(name)
 
     def image_pushed(self, name: str, manifest: Manifest, tag: str | None,
                      pushed_at: float) -> None:

@@ -26,6 +26,15 @@ JSON_CT = "application/x-amz-json-1.1"
 MAX_BODY = 16 * 1024 * 1024  # a PutImage manifest (4 MiB) or an UploadLayerPart (20 MiB) b64
 
 
+def as_ecr_error(e: Exception) -> EcrError | None:
+    """An error of a lab module that carries ECR's exception name (`code`, `message`), such as
+    the lifecycle evaluator's or the creation templates'; None for anything else (a bug)."""
+    code, message = getattr(e, "code", None), getattr(e, "message", None)
+    if isinstance(code, str) and code.endswith("Exception") and isinstance(message, str):
+        return EcrError(code, message)
+    return None
+
+
 def is_ecr_request(environ: dict[str, Any]) -> bool:
     return environ.get("HTTP_X_AMZ_TARGET", "").startswith(TARGET_PREFIX)
 
@@ -45,14 +54,15 @@ class EcrApi:
         action = environ.get("HTTP_X_AMZ_TARGET", "")[len(TARGET_PREFIX):]
         try:
             status, doc = "200 OK", self.call(action, self._body(environ))
-        except EcrError as e:
-            status, doc = f"{e.status} Bad Request", {"__type": e.code, "message": e.message,
-                                                       **e.extra}
-        except Exception:  # noqa: BLE001 - a bug in the lab: ECR's own last-resort answer
-            log.exception("ECR API: unexpected error in %s", action)
-            status, doc = "500 Internal Server Error", {
-                "__type": "ServerException",
-                "message": f"The ECR lab failed on {action}; see the lab's log (labkit lab logs)."}
+        except Exception as e:  # noqa: BLE001 - ECR's errors, or ECR's answer to a lab bug
+            err = e if isinstance(e, EcrError) else as_ecr_error(e)
+            if err is None:
+                log.exception("ECR API: unexpected error in %s", action)
+                err = EcrError("ServerException", f"The ECR lab failed on {action}; see the "
+                               "lab's log (labkit lab logs).", status=500)
+            reason = "Bad Request" if err.status < 500 else "Internal Server Error"
+            status = f"{err.status} {reason}"
+            doc = {"__type": err.code, "message": err.message, **err.extra}
         out = json.dumps(doc).encode()
         headers = [("Content-Type", JSON_CT), ("Content-Length", str(len(out))),
                    ("x-amzn-RequestId", f"labkit-{time.time_ns()}")]
