@@ -155,7 +155,7 @@ def test_every_operation_answers_then_the_course_flow_works(walk_lab: Any, tmp_p
     for kind in ("ecr", "unsupported", "500"):
         for op_name, what in outcome[kind]:
             print(f"  {kind:12} {op_name:45} {what}")
-    assert total == 62
+    assert total == len(client(walk_lab).meta.service_model.operation_names) >= 62
     assert outcome["500"] == []
 
     # The course's flow on the same lab: create, log in, push, pull.
