@@ -91,7 +91,7 @@ class LabApp:
         self.registry = traced(self._gate(registry), self.trace, self._auth_kind)
         self.api = EcrApi(self.control, self.issuer, token_ttl=lambda: self.settings.token_ttl,
                           proxy_endpoint=lambda: f"http://{self.settings.registry_host}")
-        self.others = OtherServices(moto_sts(), self._challenge,
+        self.others = OtherServices(moto_sts, self._challenge,
                                     lambda h: self.issuer.check_header(h) is Verdict.OK)
         self._lock = threading.Lock()
 

@@ -42,11 +42,18 @@ def moto_sts() -> WSGIApp:
 class OtherServices:
     """STS GetCallerIdentity through moto; the realm at `/`; a clear refusal for the rest."""
 
-    def __init__(self, sts: WSGIApp, challenge: Callable[[], str],
+    def __init__(self, sts: Callable[[], WSGIApp], challenge: Callable[[], str],
                  credentials_ok: Callable[[str | None], bool]):
-        self.sts = sts
+        self._make_sts = sts  # built on first use: the lab starts without loading moto
+        self._sts: WSGIApp | None = None
         self.challenge = challenge
         self.credentials_ok = credentials_ok
+
+    @property
+    def sts(self) -> WSGIApp:
+        if self._sts is None:
+            self._sts = self._make_sts()
+        return self._sts
 
     def __call__(self, environ: Environ, start_response: Callable[..., Any]) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "GET")

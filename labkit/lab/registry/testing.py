@@ -1,6 +1,6 @@
 """Helpers to run the registry alone on loopback: for tests and quick experiments, not the lab.
 
-The lab's own server adds auth, the trace and moto around `RegistryApp`; these helpers serve
+The lab's own server adds auth, the trace and the ECR API around `RegistryApp`; these helpers serve
 the bare data plane so its protocol can be checked with real clients (requests, skopeo).
 """
 
