@@ -126,7 +126,11 @@ class EcrBackend:
 
     # ---- lifecycle seam (ecr-lifecycle's evaluate() calls into these) -----------------------
     def images_for_lifecycle(self, repository: str) -> list[Any]:
+        """The repository's images as lifecycle.ImageFacts (what `lifecycle.evaluate` takes)."""
         lifecycle = optional_module("lifecycle")
+        if lifecycle is None:
+            raise E.unsupported("lifecycle policies yet", "lifecycle policy evaluation is not "
+                                "in this build of the lab.")
         facts = lifecycle.ImageFacts
         return [facts(digest=i.digest, tags=list(i.tags), pushed_at=i.pushed_at,
                       size=img.image_size(self.storage, i))
@@ -481,9 +485,7 @@ class EcrBackend:
                 continue
             answered: Params = {"imageDigest": found.digest}
             if image_id.get("imageTag"):
-                answered["imageTag"] = image_id["imageTag"]  # the tag asked for
-            elif found.tags:
-                answered["imageTag"] = found.tags[0]
+                answered["imageTag"] = image_id["imageTag"]  # the tag asked for, not another
             images.append({"registryId": self.registry_id, "repositoryName": name,
                            "imageId": answered, "imageManifest": found.raw.decode(),
                            "imageManifestMediaType": found.media_type})
