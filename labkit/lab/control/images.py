@@ -49,12 +49,16 @@ def detail(storage: Storage, registry_id: str, image: StoredImage,
         "registryId": registry_id, "repositoryName": image.repository,
         "imageDigest": image.digest, "imageSizeInBytes": image_size(storage, image),
         "imagePushedAt": image.pushed_at, "imageManifestMediaType": image.media_type,
+        "imageStatus": "ACTIVE",  # the lab never archives
     }
     if image.tags:
         out["imageTags"] = list(image.tags)
     artifact = artifact_media_type(image)
     if artifact:
         out["artifactMediaType"] = artifact
+    subject = doc_of(image).get("subject")
+    if isinstance(subject, dict) and subject.get("digest"):
+        out["subjectManifestDigest"] = str(subject["digest"])
     if image.last_pull is not None:
         out["lastRecordedPullTime"] = image.last_pull
     if scan_status:
