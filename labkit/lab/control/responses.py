@@ -23,7 +23,7 @@ from .errors import EcrError
 log = logging.getLogger("labkit.lab.control")
 TARGET_PREFIX = "AmazonEC2ContainerRegistry_V20150921."
 JSON_CT = "application/x-amz-json-1.1"
-MAX_BODY = 16 * 1024 * 1024  # a PutImage manifest (4 MiB) or an UploadLayerPart (20 MiB) b64
+MAX_BODY = 32 * 1024 * 1024  # an UploadLayerPart of 20 MiB is ~27 MiB of base64 JSON
 
 
 def as_ecr_error(e: Exception) -> EcrError | None:
