@@ -135,6 +135,10 @@ def test_layer_upload_rules(lab, ecr_client):
                        layerDigests=[sha(b"abd")])
     assert code == "InvalidLayerException"
     assert v2(lab, ecr_client, "HEAD", f"{name}/blobs/{sha(b'abd')}").status_code == 404
+    uid = ecr_client.initiate_layer_upload(repositoryName=name)["uploadId"]
+    code, msg = error_of(ecr_client.upload_layer_part, repositoryName=name, uploadId=uid,
+                         partFirstByte=0, partLastByte=20 * MiB, layerPartBlob=b"x" * (20 * MiB + 1))
+    assert code == "InvalidLayerPartException" and str(20 * MiB) in msg
     code, _ = error_of(ecr_client.upload_layer_part, repositoryName=name,
                        uploadId="0b5f4a54-1c7e-4e3b-9d1e-2f1b0c9a7e11", partFirstByte=0,
                        partLastByte=0, layerPartBlob=b"x")
@@ -295,3 +299,10 @@ def test_the_challenge_realm_answers_json(lab, ecr_client):
     assert anonymous.status_code == 401 and anonymous.json()["errors"][0]["code"] == "UNAUTHORIZED"
     following = requests.get(realm, auth=registry_credentials(ecr_client), timeout=10)
     assert following.status_code == 200 and following.json()["auth"] == "basic"
+
+
+def test_names_with_double_separators_work_on_both_paths(lab, ecr_client):
+    name = unique("rules/a--b__c")
+    ecr_client.create_repository(repositoryName=name)
+    assert v2_push_blob(lab, ecr_client, name, b"dashes") == sha(b"dashes")
+    assert name in v2(lab, ecr_client, "GET", "_catalog").json()["repositories"]
