@@ -98,3 +98,18 @@ def test_wire_errors_are_ecr_shaped(tmp_path: Path) -> None:
     assert doc == {"__type": "RepositoryNotFoundException",
                    "message": "The repository with name 'ghost' does not exist in the registry "
                               "with id '123456789012'"}
+
+
+@pytest.mark.timeout(30)
+def test_model_patterns_cannot_hang_the_lab() -> None:
+    """ScanningRepositoryFilterValue's pattern backtracks exponentially in Python: not checked."""
+    from labkit.lab.control import validation
+
+    op = validation.operation("PutRegistryScanningConfiguration")
+    validation.check(op, {"scanType": "BASIC", "rules": [{"scanFrequency": "SCAN_ON_PUSH",
+                          "repositoryFilters": [{"filter": "a" * 200 + "!",
+                                                 "filterType": "WILDCARD"}]}]})
+    with pytest.raises(EcrError) as e:  # a linear pattern still is checked
+        validation.check(validation.operation("GetDownloadUrlForLayer"),
+                         {"repositoryName": "web", "layerDigest": "not a digest"})
+    assert e.value.code == "ValidationException" and "layerDigest" in e.value.message
