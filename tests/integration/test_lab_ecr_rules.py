@@ -306,3 +306,14 @@ def test_names_with_double_separators_work_on_both_paths(lab, ecr_client):
     ecr_client.create_repository(repositoryName=name)
     assert v2_push_blob(lab, ecr_client, name, b"dashes") == sha(b"dashes")
     assert name in v2(lab, ecr_client, "GET", "_catalog").json()["repositories"]
+
+
+def test_scanning_configuration_without_rules_leaves_create_repository_working(ecr_client):
+    """The issue's example: this call used to store `rules: None` and break CreateRepository."""
+    out = ecr_client.put_registry_scanning_configuration(scanType="BASIC")
+    assert out["registryScanningConfiguration"] == {"scanType": "BASIC", "rules": []}
+    name = unique("rules/after-scan-config")
+    assert ecr_client.create_repository(repositoryName=name)["repository"]["repositoryName"] == name
+    code, _ = error_of(ecr_client.start_image_scan, repositoryName=name,
+                       imageId={"imageTag": "none"})
+    assert code == "ImageNotFoundException"
