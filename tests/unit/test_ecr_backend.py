@@ -113,3 +113,34 @@ def test_model_patterns_cannot_hang_the_lab() -> None:
         validation.check(validation.operation("GetDownloadUrlForLayer"),
                          {"repositoryName": "web", "layerDigest": "not a digest"})
     assert e.value.code == "ValidationException" and "layerDigest" in e.value.message
+
+
+def test_push_to_a_missing_repository_asks_the_create_on_push_hook(tmp_path: Path) -> None:
+    """The seam ecr-lifecycle's creation templates plug into: without a hook (no template) the
+    push fails with ECR's NAME_UNKNOWN; with one that creates, the push goes on."""
+    from werkzeug.test import Client
+
+    from labkit.lab.registry.handlers import RegistryApp
+
+    backend = make(tmp_path)
+    app = RegistryApp(backend.storage, backend, Signer(b"k" * 32))
+    c = Client(app)
+    r = c.post("/v2/team/web/blobs/uploads/")
+    assert r.status_code == 404 and r.get_json()["errors"][0]["code"] == "NAME_UNKNOWN"
+    assert not backend.repository_exists("team/web")
+
+    asked: list[str] = []
+
+    def create_on_push(name: str) -> bool:
+        asked.append(name)
+        if not name.startswith("team/"):
+            return False
+        backend.create_repository({"repositoryName": name, "imageTagMutability": "IMMUTABLE"})
+        return True
+
+    backend.create_on_push = create_on_push
+    assert c.post("/v2/team/web/blobs/uploads/").status_code == 202
+    assert backend.tag_immutable("team/web", "1.0")
+    assert c.post("/v2/other/web/blobs/uploads/").status_code == 404
+    assert c.get("/v2/team/api/tags/list").status_code == 404  # pulls never create
+    assert asked == ["team/web", "other/web"]
