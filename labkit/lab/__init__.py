@@ -1,4 +1,4 @@
-"""The lab: a local Amazon ECR on one loopback port (registry data plane + moto control plane).
+"""The lab: a local Amazon ECR on one loopback port (registry data plane + ECR control plane, one store).
 
 `ensure()` returns the running lab for this LABKIT_HOME, starting one detached if needed.
 """

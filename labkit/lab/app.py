@@ -1,6 +1,6 @@
 """The lab's one WSGI app: `/v2/` is the registry, `/_storage/` the pre-signed blob store,
-`/_labkit/` the lab's own status and trace, and everything else the AWS APIs (awsapi.py: ECR and
-STS through moto's response classes).
+`/_labkit/` the lab's own status and trace, ECR API calls the lab's ECR backend, and the rest
+(STS GetCallerIdentity, the 401 realm, a clear refusal of any other service) `OtherServices`.
 
 Registry requests are authenticated here, before the registry sees them, the way ECR's front
 door does: no credentials or wrong ones get 401 with a Basic challenge, an expired token 403 DENIED.
@@ -21,6 +21,7 @@ from typing import Any
 from .. import __version__
 from ..config import LAB_ACCOUNT_ID
 from .auth import EXPIRED_MESSAGE, SERVICE, TokenIssuer, Verdict
+from .control.responses import is_ecr_request
 from .signing import Signer, load_secret
 from .trace import Trace, traced
 
@@ -67,10 +68,9 @@ class LabApp:
     """Dispatches by path; owns the registry, the ECR API wrapper, the trace and the settings."""
 
     def __init__(self, settings: LabSettings):
-        from .awsapi import AwsApis
-        from .control import rules
-        from .control.models import EcrControlPlane
+        from .control.backend import EcrBackend
         from .control.responses import EcrApi
+        from .control.services import OtherServices, moto_sts
         from .registry.handlers import RegistryApp
         from .registry.storage import Storage
 
@@ -80,19 +80,19 @@ class LabApp:
         self.signer = Signer(load_secret(home))
         self.lab_id = self.signer.sign("lab-id")[:16]
         self.issuer = TokenIssuer(self.signer, self.lab_id)
-        rules.install(lambda: self.settings.registry_host)
         self.storage = Storage(home / "registry")
         self.storage.cleanup_uploads(older_than_seconds=0)
-        self.control = EcrControlPlane(self.storage, home / "control.json",
-                                       settings.account_id, settings.region)
-        self.control.load()
+        # One store: the ECR API's backend and the registry read and write the same records.
+        self.control = EcrBackend(self.storage, home, settings.account_id, settings.region,
+                                  lambda: self.settings.registry_host, self.signer)
         self.trace = Trace()
         registry = RegistryApp(self.storage, self.control, self.signer,
                                public_url=lambda environ: f"http://{self._host(environ)}")
         self.registry = traced(self._gate(registry), self.trace, self._auth_kind)
-        self.api = EcrApi(AwsApis(), self.control, self.issuer,
-                          token_ttl=lambda: self.settings.token_ttl,
+        self.api = EcrApi(self.control, self.issuer, token_ttl=lambda: self.settings.token_ttl,
                           proxy_endpoint=lambda: f"http://{self.settings.registry_host}")
+        self.others = OtherServices(moto_sts, self._challenge,
+                                    lambda h: self.issuer.check_header(h) is Verdict.OK)
         self._lock = threading.Lock()
 
     def _host(self, environ: Environ) -> str:
@@ -110,7 +110,13 @@ class LabApp:
             return self.registry(environ, start_response)
         if path.startswith("/_labkit/"):
             return self._admin(environ, start_response)
-        return self.api(environ, start_response)
+        if is_ecr_request(environ):
+            return self.api(environ, start_response)
+        return self.others(environ, start_response)
+
+    def _challenge(self) -> str:
+        """ECR's challenge: Basic, the realm is the registry's root URL (which answers JSON)."""
+        return f'Basic realm="http://{self.settings.registry_host}/",service="{SERVICE}"'
 
     def _gate(self, registry: Callable[[Environ, StartResponse], Iterable[bytes]]
               ) -> Callable[[Environ, StartResponse], Iterable[bytes]]:
@@ -127,8 +133,7 @@ class LabApp:
             if verdict is Verdict.EXPIRED:
                 return _json(start_response, "403 Forbidden", {"errors": [
                     {"code": "DENIED", "message": EXPIRED_MESSAGE}]})
-            realm = f"http://{self.settings.registry_host}/"
-            challenge = f'Basic realm="{realm}",service="{SERVICE}"'
+            challenge = self._challenge()
             return _json(start_response, "401 Unauthorized",
                          {"errors": [{"code": "UNAUTHORIZED", "message": "Not Authorized"}]},
                          [("WWW-Authenticate", challenge),

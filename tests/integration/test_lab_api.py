@@ -40,10 +40,18 @@ def test_invalid_names_are_refused_like_ecr(ecr_client, bad: str) -> None:
                           "'must satisfy regular expression")
 
 
-def test_too_long_name_is_a_validation_error(ecr_client) -> None:
+def test_too_long_name_in_ecrs_words(ecr_client) -> None:
+    """ECR answers a name's length like its pattern: InvalidParameterException, 'must have...'."""
     code, msg = error_of(ecr_client.create_repository, repositoryName="a" * 257)
-    assert code == "ValidationException"
-    assert "Member must have length less than or equal to 256" in msg
+    assert code == "InvalidParameterException"
+    assert msg == ("Invalid parameter at 'repositoryName' failed to satisfy constraint: "
+                   "'must have length less than or equal to 256'")
+
+
+@pytest.mark.parametrize("good", ["a--b", "a__b", "team/a---b", "x.y_z"])
+def test_names_ecrs_current_pattern_allows(ecr_client, good: str) -> None:
+    name = unique(good)
+    assert ecr_client.create_repository(repositoryName=name)["repository"]["repositoryName"] == name
 
 
 def test_missing_repository(ecr_client, lab) -> None:
@@ -84,7 +92,12 @@ def test_put_image_api_immutable_tag(lab, ecr_client) -> None:
           "config": {"mediaType": "application/vnd.oci.empty.v1+json",
                      "digest": "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",
                      "size": 2}, "layers": []}
-    # The config blob must exist for the registry to serve it; PutImage itself only records.
+    # ECR's PutImage refuses a manifest whose blobs were never pushed: send the config first.
+    upload = ecr_client.initiate_layer_upload(repositoryName=name)["uploadId"]
+    ecr_client.upload_layer_part(repositoryName=name, uploadId=upload, partFirstByte=0,
+                                 partLastByte=1, layerPartBlob=b"{}")
+    ecr_client.complete_layer_upload(repositoryName=name, uploadId=upload,
+                                     layerDigests=[m1["config"]["digest"]])
     ecr_client.put_image(repositoryName=name, imageManifest=json.dumps(m1), imageTag="1.0")
     m2 = dict(m1, annotations={"v": "2"})
     code, msg = error_of(ecr_client.put_image, repositoryName=name,

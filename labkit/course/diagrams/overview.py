@@ -60,7 +60,7 @@ def architecture() -> Figure:
          "Basic AWS:<token>", fc="#e6f0fa")
     _box(ax, 3.0, 4.05, 2.3, 1.6, "/_storage/", "pre-signed blob URLs\n(S3-like, expiring)\n"
          "blob GET → 307 here", fc="#e6f0fa")
-    _box(ax, 5.45, 4.05, 2.3, 1.6, "AWS APIs (moto)", "ECR control plane, STS\n"
+    _box(ax, 5.45, 4.05, 2.3, 1.6, "ECR API", "same store as /v2/\n"
          "GetAuthorizationToken\nCreateRepository ...", fc="#e6f0fa")
     # real AWS
     ax.add_patch(FancyBboxPatch((8.35, 0.7), 2.45, 5.15, boxstyle="round,pad=0.05",

@@ -1,13 +1,14 @@
-"""The ECR API on the wire: moto's server app, with the lab's checks before and fixes after.
+"""The ECR API on the wire (AWS JSON 1.1): `X-Amz-Target` names the operation, the body is its
+input.  Input is checked against botocore's model, the backend answers, errors go out with ECR's
+exception name in `__type` (what botocore's parser maps to its modeled exceptions).
 
-Before: repository-name validation as ECR does it. After: GetAuthorizationToken returns the lab's
-real, expiring token and a proxyEndpoint naming the lab; state changes are saved and mirrored
-into the registry's storage.
+GetAuthorizationToken answers the lab's real, expiring token here (it needs the lab's signer).
+Anything unexpected in the backend is logged and answered as ECR's ServerException, never a bare
+500 page.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import time
@@ -15,93 +16,94 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..auth import TokenIssuer
-from .models import EcrControlPlane
-from .rules import EcrError, check_repository_name
+from . import validation
+from .backend import EcrBackend, snake
+from .errors import EcrError
 
 log = logging.getLogger("labkit.lab.control")
 TARGET_PREFIX = "AmazonEC2ContainerRegistry_V20150921."
 JSON_CT = "application/x-amz-json-1.1"
-# Actions after which repositories or images may have changed.
-MUTATING = {"CreateRepository", "DeleteRepository", "PutImageTagMutability",
-            "PutImageScanningConfiguration", "PutLifecyclePolicy", "DeleteLifecyclePolicy",
-            "SetRepositoryPolicy", "DeleteRepositoryPolicy", "TagResource", "UntagResource",
-            "PutImage", "BatchDeleteImage"}
-IMAGE_CHANGING = {"PutImage", "BatchDeleteImage", "DeleteRepository"}
-NAME_CHECKED = {"CreateRepository"}
+MAX_BODY = 32 * 1024 * 1024  # an UploadLayerPart of 20 MiB is ~27 MiB of base64 JSON
 
-WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+def as_ecr_error(e: Exception) -> EcrError | None:
+    """An error of a lab module that carries ECR's exception name (`code`, `message`), such as
+    the lifecycle evaluator's or the creation templates'; None for anything else (a bug)."""
+    code, message = getattr(e, "code", None), getattr(e, "message", None)
+    if isinstance(code, str) and code.endswith("Exception") and isinstance(message, str):
+        return EcrError(code, message)
+    return None
+
+
+def is_ecr_request(environ: dict[str, Any]) -> bool:
+    return environ.get("HTTP_X_AMZ_TARGET", "").startswith(TARGET_PREFIX)
 
 
 class EcrApi:
-    """WSGI app for every non-registry request: ECR actions get the lab's rules, the rest is moto."""
+    """WSGI app for ECR API calls: parse, validate, dispatch to the backend, serialize."""
 
-    def __init__(self, moto_app: WSGIApp, control: EcrControlPlane, issuer: TokenIssuer,
+    def __init__(self, backend: EcrBackend, issuer: TokenIssuer,
                  token_ttl: Callable[[], float], proxy_endpoint: Callable[[], str]):
-        self.moto_app = moto_app
-        self.control = control
+        self.backend = backend
         self.issuer = issuer
         self.token_ttl = token_ttl
         self.proxy_endpoint = proxy_endpoint
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]
                  ) -> Iterable[bytes]:
-        target = environ.get("HTTP_X_AMZ_TARGET", "")
-        if not target.startswith(TARGET_PREFIX):
-            return self.moto_app(environ, start_response)
-        action = target[len(TARGET_PREFIX):]
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        body = environ["wsgi.input"].read(length) if length else b""
+        action = environ.get("HTTP_X_AMZ_TARGET", "")[len(TARGET_PREFIX):]
         try:
-            params = json.loads(body or b"{}")
+            status, doc = "200 OK", self.call(action, self._body(environ))
+        except Exception as e:  # noqa: BLE001 - ECR's errors, or ECR's answer to a lab bug
+            err = e if isinstance(e, EcrError) else as_ecr_error(e)
+            if err is None:
+                log.exception("ECR API: unexpected error in %s", action)
+                err = EcrError("ServerException", f"The ECR lab failed on {action}; see the "
+                               "lab's log (labkit lab logs).", status=500)
+            reason = "Bad Request" if err.status < 500 else "Internal Server Error"
+            status = f"{err.status} {reason}"
+            doc = {"__type": err.code, "message": err.message, **err.extra}
+        out = json.dumps(doc).encode()
+        headers = [("Content-Type", JSON_CT), ("Content-Length", str(len(out))),
+                   ("x-amzn-RequestId", f"labkit-{time.time_ns()}")]
+        if "__type" in doc:
+            headers.append(("x-amzn-ErrorType", doc["__type"]))
+        start_response(status, headers)
+        return [out]
+
+    @staticmethod
+    def _body(environ: dict[str, Any]) -> Any:
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
         except ValueError:
-            params = {}
+            length = 0
+        if length > MAX_BODY:
+            raise EcrError("InvalidParameterException",
+                           f"The request body is {length} bytes; the lab takes at most {MAX_BODY}.")
+        body = environ["wsgi.input"].read(length) if length > 0 else b""
         try:
-            if action in NAME_CHECKED:
-                check_repository_name(params.get("repositoryName"))
-        except EcrError as e:
-            return _error(start_response, e)
+            return json.loads(body or b"{}")
+        except (ValueError, UnicodeDecodeError):
+            raise EcrError("SerializationException", "The request body is not valid JSON.") from None
+
+    def call(self, action: str, params: Any) -> dict[str, Any]:
+        """One operation: what the lab answers for `action` with input `params`."""
+        op = validation.operation(action)
+        if op is None:
+            raise EcrError("UnknownOperationException",
+                           f"The ECR API has no operation named '{action}'.")
+        validation.check(op, params)
         if action == "GetAuthorizationToken":
-            return self._authorization_token(params, start_response)
+            return self.authorization_token(params)
+        handler = getattr(self.backend, snake(action), None)
+        if handler is None:  # a newer botocore than the lab knows
+            raise EcrError("ValidationException", f"The ECR lab does not support {action} yet.")
+        with self.backend.lock:
+            return handler(params)
 
-        environ["wsgi.input"] = io.BytesIO(body)
-        environ["CONTENT_LENGTH"] = str(len(body))
-        with self.control.lock:
-            status_headers: dict[str, Any] = {}
-
-            def sr(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-                status_headers["status"], status_headers["headers"] = status, headers
-                return lambda data: None
-
-            out = b"".join(self.moto_app(environ, sr))
-            ok = status_headers.get("status", "500").startswith("2")
-            if ok and action in MUTATING:
-                try:
-                    if action in IMAGE_CHANGING:
-                        self.control.sync_storage(params.get("repositoryName"))
-                    self.control.save()
-                except Exception:  # the API call succeeded; never let bookkeeping 500 it
-                    log.exception("could not save the control plane after %s", action)
-        headers = [(k, v) for k, v in status_headers["headers"] if k.lower() != "content-length"]
-        headers.append(("Content-Length", str(len(out))))
-        start_response(status_headers["status"], headers)
-        return [out]
-
-    def _authorization_token(self, params: dict[str, Any], start_response: Callable[..., Any]
-                             ) -> Iterable[bytes]:
+    def authorization_token(self, params: dict[str, Any]) -> dict[str, Any]:
         token = self.issuer.issue(self.token_ttl())
-        ids = params.get("registryIds") or [self.control.registry_id]
-        data = [{"authorizationToken": token.authorization_token,
-                 "expiresAt": token.expires_at,
-                 "proxyEndpoint": self.proxy_endpoint()} for _ in ids]
-        out = json.dumps({"authorizationData": data}).encode()
-        start_response("200 OK", [("Content-Type", JSON_CT), ("Content-Length", str(len(out))),
-                                  ("x-amzn-RequestId", f"labkit-{time.time_ns()}")])
-        return [out]
-
-
-def _error(start_response: Callable[..., Any], e: EcrError) -> Iterable[bytes]:
-    out = json.dumps({"__type": e.code, "message": e.message}).encode()
-    start_response("400 Bad Request", [("Content-Type", JSON_CT),
-                                       ("Content-Length", str(len(out))),
-                                       ("x-amzn-ErrorType", e.code)])
-    return [out]
+        ids = params.get("registryIds") or [self.backend.registry_id]
+        return {"authorizationData": [
+            {"authorizationToken": token.authorization_token, "expiresAt": token.expires_at,
+             "proxyEndpoint": self.proxy_endpoint()} for _ in ids]}

@@ -1,6 +1,8 @@
-"""What the registry needs from the control plane (the ECR API state), and nothing more.
+"""What the registry needs from the control plane (the ECR API's rules), and nothing more.
 
-The lab wires in the moto-backed implementation; tests can pass `MemoryControlPlane`.
+The registry's store is the one source of truth: the control plane keeps no copy of images or
+tags, it only answers questions about repositories.  The lab wires in `control.EcrBackend`;
+tests of the registry alone pass `MemoryControlPlane`.
 """
 
 from __future__ import annotations
@@ -14,20 +16,17 @@ class ControlPlane(Protocol):
     registry_id: str
 
     def repository_exists(self, name: str) -> bool:
-        """ECR never creates a repository on push: the registry refuses unknown names."""
+        """Pulls and listings need an existing repository."""
 
-    def tags_immutable(self, name: str) -> bool:
-        """True for an IMMUTABLE repository: an existing tag cannot be overwritten."""
+    def repository_for_push(self, name: str) -> bool:
+        """A push needs one too; ECR creates it only from a CREATE_ON_PUSH creation template."""
+
+    def tag_immutable(self, name: str, tag: str) -> bool:
+        """True if `tag` may not be moved (IMMUTABLE, or the *_WITH_EXCLUSION filters say so)."""
 
     def image_pushed(self, name: str, manifest: Manifest, tag: str | None,
                      pushed_at: float) -> None:
-        """A manifest PUT succeeded: register the image (digest, size, tag) in the ECR API."""
-
-    def image_deleted(self, name: str, digest: str) -> None:
-        """A manifest DELETE succeeded: drop the image from the ECR API."""
-
-    def tag_deleted(self, name: str, tag: str) -> None:
-        """A tag DELETE succeeded."""
+        """A manifest PUT succeeded (a hook: scan on push); the store already holds it."""
 
 
 class MemoryControlPlane:
@@ -42,7 +41,10 @@ class MemoryControlPlane:
     def repository_exists(self, name: str) -> bool:
         return name in self.repositories
 
-    def tags_immutable(self, name: str) -> bool:
+    def repository_for_push(self, name: str) -> bool:
+        return self.repository_exists(name)
+
+    def tag_immutable(self, name: str, tag: str) -> bool:
         return self.repositories.get(name, False)
 
     def image_pushed(self, name: str, manifest: Manifest, tag: str | None,
@@ -53,11 +55,3 @@ class MemoryControlPlane:
                 if repo == name and digest != manifest.digest:
                     other.discard(tag)
             tags.add(tag)
-
-    def image_deleted(self, name: str, digest: str) -> None:
-        self.images.pop((name, digest), None)
-
-    def tag_deleted(self, name: str, tag: str) -> None:
-        for (repo, _), tags in self.images.items():
-            if repo == name:
-                tags.discard(tag)

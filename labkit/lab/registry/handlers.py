@@ -125,7 +125,9 @@ class RegistryApp:
             return self.storage_get(request, m["hex"])
         if route == "catalog":
             return self.catalog(request)
-        name = self.repository(m["name"])
+        pushing = (route == "upload" and method == "POST") or (route == "manifest"
+                                                               and method == "PUT")
+        name = self.repository(m["name"], pushing)
         if route == "upload":
             upload = m["upload"] or ""
             if method == "POST":
@@ -149,10 +151,13 @@ class RegistryApp:
             return self.tags_list(request, name)
         return self.referrers(request, name, m["digest"])
 
-    def repository(self, name: str) -> str:
-        """A valid name of an existing repository: ECR never creates one on push."""
+    def repository(self, name: str, pushing: bool = False) -> str:
+        """A valid name of an existing repository.  ECR creates one on push only when a
+        creation template applied for CREATE_ON_PUSH matches (the control plane decides)."""
         check_name(name)
-        if not self.control.repository_exists(name):
+        exists = (self.control.repository_for_push(name) if pushing
+                  else self.control.repository_exists(name))
+        if not exists:
             raise errors.NameUnknown.for_repo(name, self.control.registry_id)
         return name
 
@@ -210,10 +215,13 @@ class RegistryApp:
         return self.empty(307, {"Location": location, "Docker-Content-Digest": digest})
 
     def blob_delete(self, request: Request, name: str, digest: str) -> Response:
+        """ECR does not delete blobs on request (the spec lets a registry refuse with 405
+        UNSUPPORTED): layers go when no image uses them any more, so a DELETE can never break
+        a tagged image."""
         check_digest(digest)
-        if not self.storage.unlink_blob(name, digest):
-            raise errors.BlobUnknown(detail={"digest": digest})
-        return self.empty(202, {"Docker-Content-Digest": digest})
+        raise errors.Unsupported("ECR does not support deleting blobs: delete the image "
+                                 "(BatchDeleteImage or a manifest DELETE); layers no image uses "
+                                 "are cleaned up by the registry", detail={"digest": digest})
 
     def serve_blob(self, request: Request, digest: str, size: int) -> Response:
         """The blob's bytes, honouring a single byte Range (206, or 416 if unsatisfiable)."""
@@ -376,6 +384,8 @@ class RegistryApp:
         if image is None:
             raise errors.ManifestUnknown(detail={"reference": reference})
         image = self.negotiate(request, name, image)
+        if request.method == "GET":  # ECR's lastRecordedPullTime: a pull is a manifest GET
+            self.storage.record_pull(name, image.digest)
         response = Response(image.raw, status=200, content_type=image.media_type)
         response.headers.update({"Docker-Content-Digest": image.digest,
                                  "ETag": f'"{image.digest}"',
@@ -410,7 +420,7 @@ class RegistryApp:
         # ECR refuses to overwrite a tag of an IMMUTABLE repository even with the very same
         # digest (ImageTagAlreadyExistsException / TAG_INVALID): aws/containers-roadmap#2179
         # and #2380, aws/aws-sdk#750 ask for exactly that to be relaxed.  So the lab refuses too.
-        immutable = tag is not None and self.control.tags_immutable(name)
+        immutable = tag is not None and self.control.tag_immutable(name, tag)
         pushed_at = time.time()
         stored = self.storage.put_manifest(name, manifest, tag, immutable, pushed_at)
         self.control.image_pushed(name, manifest, tag, stored.pushed_at)
@@ -425,11 +435,9 @@ class RegistryApp:
             check_digest(reference)
             if self.storage.delete_manifest(name, reference) is None:
                 raise errors.ManifestUnknown(detail={"digest": reference})
-            self.control.image_deleted(name, reference)
             return self.empty(202, {})
         if not is_tag(reference) or not self.storage.delete_tag(name, reference):
             raise errors.ManifestUnknown(detail={"tag": reference[:200]})
-        self.control.tag_deleted(name, reference)
         return self.empty(202, {})
 
     # ---- listings ----
@@ -462,9 +470,7 @@ class RegistryApp:
         return response
 
     def catalog(self, request: Request) -> Response:
-        lister = getattr(self.control, "repository_names", None)
-        names = sorted(lister()) if callable(lister) else [
-            n for n in self.storage.repositories() if self.control.repository_exists(n)]
+        names = [n for n in self.storage.repositories() if self.control.repository_exists(n)]
         page, link = self.page(request, names, "/v2/_catalog")
         response = self.json({"repositories": page})
         if link:

@@ -11,10 +11,14 @@ import re
 from ...oci import digest as dg
 from . import errors
 
-# ECR's repository name pattern (the OCI one, lowercase, components joined by '/'), 2..256 long.
-NAME_RE = re.compile(r"^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$")
+# ECR's repository name pattern as botocore's model states it today (it allows `__` and runs of
+# `-`, which the older OCI-style pattern refused), 2..256 long.  The ECR API checks the same.
+NAME_PATTERN = r"[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*"
+NAME_RE = re.compile(f"^(?:{NAME_PATTERN})$")
 NAME_MIN, NAME_MAX = 2, 256
-TAG_RE = re.compile(r"^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$")
+# Docker's tag grammar (max 128 characters); ECR's API and /v2/ both check it.
+TAG_PATTERN = r"[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}"
+TAG_RE = re.compile(f"^{TAG_PATTERN}$")
 UPLOAD_ID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 

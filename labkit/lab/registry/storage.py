@@ -6,6 +6,11 @@
     root/repositories/<name>/_layers/<hex>             "this blob was pushed or mounted here"
     root/repositories/<name>/_manifests/revisions/<hex>   media type + push time of a manifest
     root/repositories/<name>/_manifests/tags/<tag>     digest + push time
+    root/repositories/<name>/_repository.json         the repository's ECR settings (created at,
+                                                       tag mutability, scanning, policies, tags)
+
+This is the lab's one store: the registry (`/v2/`) and the ECR API read and write these same
+records, so there is nothing to keep in step.
 
 A blob is visible in a repository only through its link there, which is what makes a
 cross-repository mount mean something.  Every write goes to a temp file first and is moved into
@@ -35,6 +40,7 @@ from .names import check_digest, check_name, check_tag, check_upload_id, is_name
 from .pump import Source, pump
 
 CHUNK = 1 << 20
+REPOSITORY_RECORD = "_repository.json"
 # Layers a registry never holds (Docker's foreign layers, OCI non-distributable ones).
 FOREIGN_LAYERS = frozenset({
     mt.DOCKER_FOREIGN_LAYER,
@@ -54,6 +60,7 @@ class StoredImage:
     raw: bytes
     tags: tuple[str, ...]
     pushed_at: float
+    last_pull: float | None = None
 
 
 class _Session:
@@ -105,6 +112,9 @@ class Storage:
 
     def _tag_path(self, name: str, tag: str) -> Path:
         return self._repo_dir(name) / "_manifests" / "tags" / check_tag(tag)
+
+    def _record_path(self, name: str) -> Path:
+        return self._repo_dir(name) / REPOSITORY_RECORD
 
     def _repo_lock(self, name: str) -> threading.Lock:
         with self._sessions_lock:
@@ -393,7 +403,8 @@ class Storage:
         except FileNotFoundError:
             return None
         return StoredImage(name, digest, doc.get("media_type", ""), raw,
-                           tuple(self._tags_of(name, digest)), doc.get("pushed_at", 0.0))
+                           tuple(self._tags_of(name, digest)), doc.get("pushed_at", 0.0),
+                           doc.get("last_pull"))
 
     def _tag_files(self, name: str) -> list[Path]:
         directory = self._repo_dir(name) / "_manifests" / "tags"
@@ -439,8 +450,17 @@ class Storage:
                 continue
             out.append(StoredImage(name, digest, doc.get("media_type", ""), raw,
                                    tuple(sorted(tag_map.get(digest, []))),
-                                   doc.get("pushed_at", 0.0)))
+                                   doc.get("pushed_at", 0.0), doc.get("last_pull")))
         return sorted(out, key=lambda i: (i.pushed_at, i.digest))
+
+    def record_pull(self, name: str, digest: str, when: float | None = None) -> None:
+        """Remember when a manifest was last pulled (ECR's lastRecordedPullTime)."""
+        with self._repo_lock(name):
+            revision = self._revision(name, digest)
+            doc = self._read_json(revision)
+            if doc is not None:
+                doc["last_pull"] = time.time() if when is None else when
+                self._write_atomic(revision, json.dumps(doc).encode())
 
     def put_tag(self, name: str, tag: str, digest: str) -> None:
         """Point a tag at a manifest already in the repository."""
@@ -471,10 +491,40 @@ class Storage:
             self.unlink_blob(name, digest)
             return tags
 
+    # ---- repository records (the ECR API's settings of a repository) ----
+
+    def repository_record(self, name: str) -> dict | None:
+        """The repository's settings, or None if no repository of that name was created."""
+        return self._read_json(self._record_path(name))
+
+    def create_repository(self, name: str, record: dict) -> bool:
+        """Create the repository's record; False (and nothing written) if it exists already."""
+        with self._repo_lock(name):
+            path = self._record_path(name)
+            if path.exists():
+                return False
+            self._write_atomic(path, json.dumps(record, sort_keys=True).encode())
+            return True
+
+    def update_repository(self, name: str, changes: dict) -> dict | None:
+        """Merge `changes` into the record (a None value removes the key); None if absent."""
+        with self._repo_lock(name):
+            record = self._read_json(self._record_path(name))
+            if record is None:
+                return None
+            for key, value in changes.items():
+                if value is None:
+                    record.pop(key, None)
+                else:
+                    record[key] = value
+            self._write_atomic(self._record_path(name), json.dumps(record, sort_keys=True).encode())
+            return record
+
     def delete_repository(self, name: str) -> None:
         """Forget a repository (not the repositories nested under its name)."""
         directory = self._repo_dir(name)
         with self._repo_lock(name):
+            (directory / REPOSITORY_RECORD).unlink(missing_ok=True)
             for sub in ("_layers", "_manifests"):
                 shutil.rmtree(directory / sub, ignore_errors=True)
         with self._sessions_lock:
@@ -514,11 +564,11 @@ class Storage:
         return removed
 
     def repositories(self) -> list[str]:
-        """Names of the repositories that hold anything, sorted."""
+        """Names of the repositories that have a record or hold anything, sorted."""
         top = self.root / "repositories"
         found = []
-        for dirpath, dirnames, _ in os.walk(top):
-            if "_layers" in dirnames or "_manifests" in dirnames:
+        for dirpath, dirnames, filenames in os.walk(top):
+            if "_layers" in dirnames or "_manifests" in dirnames or REPOSITORY_RECORD in filenames:
                 found.append(Path(dirpath).relative_to(top).as_posix())
             dirnames[:] = [d for d in dirnames if not d.startswith("_")]
         return sorted(n for n in found if is_name(n))
