@@ -119,7 +119,7 @@ class ShortTokens:
     racing it with a fixed sleep.
     """
 
-    TTL = 5.0
+    TTL = 5.0  # a token lives 4 to 5 s: time enough for its first use on a busy machine
 
     def __init__(self, lab: Any, ttl: float = TTL):
         self.lab, self.ttl, self.issued_by = lab, ttl, None
@@ -134,7 +134,8 @@ class ShortTokens:
 
     def wait_until_expired(self) -> None:
         assert self.issued_by is not None, "call it after the `with` block"
-        # the lab rounds expiry up to a whole second; the margin covers the clock's resolution
+        # the lab's expiry is a whole second at most `ttl` after issue; the margin covers the
+        # clock's resolution
         time.sleep(max(0.0, math.ceil(self.issued_by + self.ttl) + 0.2 - time.time()))
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import math
 import secrets
 import time
 from dataclasses import dataclass
@@ -49,8 +48,9 @@ class TokenIssuer:
         self.lab_id = lab_id
 
     def issue(self, ttl: float, now: float | None = None) -> Token:
-        # rounded up: a token lives at least its TTL (int() cut a 1-second token to 0..1 s)
-        expires = math.ceil((now if now is not None else time.time()) + ttl)
+        # whole seconds, as ECR's tokens: a token lives between ttl - 1 and ttl seconds (never
+        # longer, so a 12 h token reads as at most 12 h); tests with short TTLs leave a margin
+        expires = int((now if now is not None else time.time()) + ttl)
         nonce = secrets.token_urlsafe(12)
         body = f"{self.lab_id}.{expires}.{nonce}"
         doc = {"payload": self._signer.sign(body), "datakey": nonce, "version": "2",

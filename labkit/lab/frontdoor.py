@@ -21,6 +21,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -40,7 +42,9 @@ DEFAULT_IDLE_TIMEOUT = 120.0
 THREADS = 32
 READ_BUFFER = 1 << 18  # one recv covers several chunks of a chunked layer upload
 DRAIN_LIMIT = 1 << 16  # an unread body up to this size is read (by cheroot) to keep the connection
-TLS_HANDSHAKE = 0x16  # first byte of a TLS record carrying a ClientHello
+TLS_HANDSHAKE = 0x16
+LINGER_SECONDS = 2.0  # at most this long, and this many bytes, to let a refused client read
+LINGER_BYTES = 16 << 20  # first byte of a TLS record carrying a ClientHello
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -80,6 +84,7 @@ class _Gateway(wsgi.Gateway_10):
             # the rest of the body is still on the wire (a refused upload, a broken client):
             # answer, then close, instead of reading it or parsing it as the next request
             self.req.close_connection = True
+            self.req.conn.linger_on_close = True
         return super().start_response(status, headers, exc_info)
 
 
@@ -152,6 +157,7 @@ class _Request(cheroot_server.HTTPRequest):
         head = (f"{self.server.protocol} {status}\r\nContent-Type: application/json\r\n"
                 f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n")
         self.close_connection = True
+        self.conn.linger_on_close = True
         try:
             self.conn.wfile.write((head + body).encode("latin-1", "replace"))
         except OSError:
@@ -161,6 +167,16 @@ class _Request(cheroot_server.HTTPRequest):
 class _Connection(cheroot_server.HTTPConnection):
     RequestHandlerClass = _Request
     rbufsize = READ_BUFFER
+    # Set when the lab answered before reading all the client sent (an error, a refused
+    # upload): closing at once would make the kernel reset the connection over the unread
+    # bytes, and the client could lose the answer. Such a close lingers instead.
+    linger_on_close = False
+
+    def close(self) -> None:
+        if self.linger_on_close:
+            self.linger_on_close = False
+            _lingering_close(self.socket)
+        super().close()
 
     def communicate(self) -> bool:
         """Refuse a TLS hello on this plain-HTTP port with a 400 (docker and skopeo probe for
@@ -180,8 +196,30 @@ class _Connection(cheroot_server.HTTPConnection):
                                  % (len(msg), msg))
             except OSError:
                 pass
+            self.linger_on_close = True
             return False
         return super().communicate()
+
+
+def _lingering_close(sock: socket.socket) -> None:
+    """Send FIN after the answer, then read (and drop) what the client still sends, for at most
+    LINGER_SECONDS or LINGER_BYTES, so it reads the answer before the connection goes."""
+    try:
+        sock.shutdown(socket.SHUT_WR)
+        deadline = time.monotonic() + LINGER_SECONDS
+        left = LINGER_BYTES
+        buf = bytearray(1 << 16)
+        while left > 0:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            sock.settimeout(remaining)
+            n = sock.recv_into(buf)
+            if not n:
+                break
+            left -= n
+    except OSError:
+        pass
 
 
 class FrontDoor(wsgi.Server):

@@ -203,3 +203,47 @@ def test_a_client_reset_mid_upload_loses_nothing(idle_lab: Any) -> None:
     log = new_log(idle_lab, before)
     assert "Traceback" not in log, log
     assert support.unexpected_errors(Path(idle_lab.home)) == []
+
+
+def test_chunked_uploads_share_one_connection(idle_lab: Any) -> None:
+    """A chunked body read to its last chunk leaves the connection clean for the next request."""
+    repo = "frontdoor/chunked"
+    support.ecr(idle_lab).create_repository(repositoryName=repo)
+    reg = support.Registry(idle_lab)
+    auth = {"Authorization": support.basic_header(*reg.session.auth)}
+    location = reg.start_upload(repo).removeprefix(idle_lab.endpoint_url)
+    data = os.urandom(300_000)
+    conn = http.client.HTTPConnection("127.0.0.1", idle_lab.port, timeout=10)
+    offset = 0
+    sock = None
+    for part in (data[:100_000], data[100_000:]):
+        pieces = (part[i:i + 7000] for i in range(0, len(part), 7000))
+        conn.request("PATCH", location, body=pieces, encode_chunked=True, headers={
+            **auth, "Content-Range": f"{offset}-{offset + len(part) - 1}"})
+        r = conn.getresponse()
+        r.read()
+        assert r.status == 202, r.status
+        assert sock is None or conn.sock is sock, "the second PATCH needed a new connection"
+        sock = conn.sock
+        offset += len(part)
+        location = r.getheader("Location").removeprefix(idle_lab.endpoint_url)
+    conn.close()
+    digest = dg.of_bytes(data)
+    r = reg.request("PUT", location, params={"digest": digest})
+    assert r.status_code == 201, r.text
+
+
+def test_a_refused_big_upload_is_answered_at_once_and_its_connection_closed(
+        idle_lab: Any) -> None:
+    """401 to a 1 GiB PUT without credentials: answered without reading the GiB, and the
+    connection closed (its unread body must never be parsed as a next request)."""
+    head = support.request_head("PUT", "/v2/frontdoor/any/blobs/uploads/x?digest=sha256:" +
+                                "0" * 64, {"Content-Length": str(1 << 30)}, idle_lab.registry)
+    with socket.create_connection(("127.0.0.1", idle_lab.port), timeout=10) as s:
+        s.sendall(head + b"z" * 100_000)
+        answer = b""
+        while chunk := s.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 401"), answer[:200]
+    assert b"Connection: close" in answer
+    still_up(idle_lab)
