@@ -19,6 +19,7 @@ from typing import Any
 
 from .. import __version__
 from ..config import LAB_ACCOUNT_ID
+from . import lifecycle
 from .auth import EXPIRED_MESSAGE, SERVICE, TokenIssuer, Verdict
 from .signing import Signer, load_secret
 from .trace import Trace, traced
@@ -80,6 +81,7 @@ class LabApp:
         self.signer = Signer(load_secret(home))
         self.lab_id = self.signer.sign("lab-id")[:16]
         self.issuer = TokenIssuer(self.signer, self.lab_id)
+        self.lifecycle = lifecycle.LifecycleRoutes(self.signer, home)
         rules.install(lambda: self.settings.registry_host)
         self.storage = Storage(home / "registry")
         self.storage.cleanup_uploads(older_than_seconds=0)
@@ -143,6 +145,8 @@ class LabApp:
         method = environ.get("REQUEST_METHOD", "GET")
         if path == "/_labkit/status":
             return _json(start_response, "200 OK", self.status())
+        if path in lifecycle.PATHS:
+            return self.lifecycle(environ, start_response)
         if path == "/_labkit/trace":
             from urllib.parse import parse_qs
 
