@@ -14,6 +14,8 @@ from pathlib import Path
 from .signing import Signer
 
 SECRET_FILE = "secret.key"
+WHOAMI = "/_labkit/whoami"  # the lab's endpoints for these proofs (served by lifecycle.py)
+SHUTDOWN = "/_labkit/shutdown"
 # A shutdown request carries the time it was made; the lab refuses one older than this, so a
 # request seen once (a proxy log, a capture) cannot stop a later lab of the same home.
 SHUTDOWN_WINDOW = 300.0

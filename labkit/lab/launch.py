@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -58,6 +57,8 @@ def spawn(argv: list[str], log_path: Path, how: str) -> Child:
 
 
 def _popen(argv: list[str], log_path: Path) -> Child:
+    import subprocess  # not on the fork path, which `labkit lab up` takes on POSIX
+
     detach: dict[str, Any]
     if os.name == "nt":
         detach = {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP  # type: ignore[attr-defined]

@@ -22,15 +22,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
-from .identity import check_shutdown, whoami_proof
+from .identity import SHUTDOWN, WHOAMI, check_shutdown, whoami_proof
 from .signing import Signer
 
 log = logging.getLogger("labkit.lab")
 Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
 
-WHOAMI = "/_labkit/whoami"
-SHUTDOWN = "/_labkit/shutdown"
 PATHS = (WHOAMI, SHUTDOWN)
 MAX_BODY = 4096
 

@@ -3,15 +3,14 @@
 A PID in `lab.json` proves nothing: after a crash or a reboot it may belong to any process,
 and its port to another program or another home's lab. The lab is taken for this home's lab
 only when it answers a fresh challenge with an HMAC made with the home's secret, for the home
-and the PID that `lab.json` names. Plain `http.client`, so `labkit lab up|down|status` stay
-quick to start.
+and the PID that `lab.json` names. Plain `http.client`, imported only when there is a lab to
+ask, so `labkit lab up|down|status` stay quick to start.
 """
 
 from __future__ import annotations
 
 import enum
 import hmac
-import http.client
 import json
 import secrets
 import time
@@ -20,8 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from . import pids
-from .identity import read_secret, shutdown_proof, whoami_proof
-from .lifecycle import SHUTDOWN, WHOAMI
+from .identity import SHUTDOWN, WHOAMI, read_secret, shutdown_proof, whoami_proof
 from .signing import Signer
 
 
@@ -67,7 +65,7 @@ def identify(home: Path, state_file: Path, timeout: float = 5.0) -> Finding:
     except TimeoutError:
         return Finding(Verdict.UNSURE, state, f"pid {pid} is running but {address} did not "
                        f"answer within {timeout:.0f}s (a busy lab, or something else)")
-    except (OSError, http.client.HTTPException, ValueError) as e:
+    except (OSError, _http_error(), ValueError) as e:
         return Finding(Verdict.STALE, state, f"pid {pid} named in lab.json is not this home's "
                        f"lab: {address} does not answer as a lab ({type(e).__name__})")
     if status != 200 or not isinstance(doc, dict):
@@ -94,7 +92,7 @@ def ask_to_stop(home: Path, address: str, pid: int, timeout: float = 5.0) -> str
     body = {"pid": pid, "issued": issued, "proof": shutdown_proof(Signer(secret), pid, issued)}
     try:
         status, doc = _call(address, "POST", SHUTDOWN, body, timeout)
-    except (OSError, http.client.HTTPException, ValueError) as e:
+    except (OSError, _http_error(), ValueError) as e:
         return f"{address} did not take the shutdown request ({type(e).__name__}: {e})"
     if status != 202:
         error = doc.get("error") if isinstance(doc, dict) else None
@@ -102,8 +100,17 @@ def ask_to_stop(home: Path, address: str, pid: int, timeout: float = 5.0) -> str
     return None
 
 
+def _http_error() -> type[Exception]:
+    import http.client
+
+    return http.client.HTTPException
+
+
 def _call(address: str, method: str, path: str, body: dict[str, Any] | None,
           timeout: float) -> tuple[int, Any]:
+    # imported here: `labkit lab up` with no lab.json never talks HTTP, and its start counts
+    import http.client
+
     host, _, port = address.rpartition(":")
     conn = http.client.HTTPConnection(host.strip("[]"), int(port), timeout=timeout)
     try:
