@@ -25,7 +25,7 @@ from . import pids
 
 START_ENV = "LABKIT_START"
 METHODS = ("fork", "portable")
-SERVE_MODULE = "labkit.lab.serve"
+SERVE_MODULE = "labkit.lab.serve"  # the lab's entry point (its main(argv)), for both paths
 _POLL = 0.01  # seconds between looks at lab.json: a few syscalls each, nothing on the wire
 
 
@@ -93,9 +93,9 @@ def _fork(argv: list[str], log_path: Path) -> Child:
         os.dup2(fd, 2)
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
-        from . import serve
+        import importlib
 
-        code = serve.main(argv)
+        code = importlib.import_module(SERVE_MODULE).main(argv)
     except SystemExit as e:
         code = e.code if isinstance(e.code, int) else 1
     except BaseException:  # noqa: BLE001 - the child must never return into the CLI

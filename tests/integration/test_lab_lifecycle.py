@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from labkit.lab import launch
 from tests.conftest import free_port, registry_credentials
 
 
@@ -54,7 +55,7 @@ def test_up_status_env_down(tmp_path, method) -> None:
         # interpreter running the server module
         started_as = cmdline(pid)
         if method == "portable":
-            assert "-m labkit.lab.serve" in started_as, started_as
+            assert f"-m {launch.SERVE_MODULE}" in started_as, started_as
         else:
             assert "-m labkit lab up" in started_as, started_as
         assert os.getsid(pid) == pid  # detached: its own session, not the terminal's
