@@ -180,7 +180,8 @@ def test_a_stale_pid_that_is_another_process_is_left_alone(tmp_path) -> None:
             (home / "lab.json").write_text(json.dumps({**state, "pid": sleeper.pid}))
             r = labkit("lab", command, "--home", str(home))
             assert r.returncode == (0 if command == "down" else 3), r.stderr
-            assert f"pid {sleeper.pid} named in lab.json is another process" in r.stdout
+            # (nothing listens on the old port, or, if something took it since, not this lab)
+            assert f"pid {sleeper.pid} named in lab.json is" in r.stdout, r.stdout
             assert "stale lab.json" in r.stdout
             assert "lab stopped" not in r.stdout
             assert sleeper.poll() is None, "the sleeping process was signalled"
@@ -213,6 +214,31 @@ def test_a_stale_lab_json_naming_another_homes_lab_is_left_alone(tmp_path) -> No
         assert process.running(other_home) is not None  # still answers, as its own home's lab
     finally:
         process.stop(other_home)
+
+
+def test_a_lab_json_naming_another_pid_than_the_lab_on_its_port_touches_nothing(tmp_path) -> None:
+    """This home's lab answers on the port, but lab.json names someone else's PID: neither
+    process is signalled and lab.json stays for the learner to look at."""
+    from labkit.lab import process
+
+    home = tmp_path / "home"
+    lab = process.start(home, port=free_port())
+    state = json.loads((home / "lab.json").read_text())
+    sleeper = subprocess.Popen(["sleep", "1000"])
+    try:
+        (home / "lab.json").write_text(json.dumps({**state, "pid": sleeper.pid}))
+        r = labkit("lab", "down", "--home", str(home))
+        assert r.returncode == 1
+        assert f"answers at {lab.registry} as pid {lab.pid}, but lab.json names pid " \
+               f"{sleeper.pid}" in r.stderr, r.stderr
+        assert sleeper.poll() is None and alive(lab.pid)
+        assert (home / "lab.json").exists()
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+        (home / "lab.json").write_text(json.dumps(state))
+        process.stop(home)
+    assert not alive(lab.pid)
 
 
 def test_a_lab_that_does_not_answer_is_not_signalled(tmp_path) -> None:
