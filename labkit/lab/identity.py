@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .signing import Signer
+if TYPE_CHECKING:  # the CLI imports this module on its quick path; signing loads OpenSSL
+    from .signing import Signer
 
 SECRET_FILE = "secret.key"
 WHOAMI = "/_labkit/whoami"  # the lab's endpoints for these proofs (served by lifecycle.py)

@@ -10,17 +10,14 @@ ask, so `labkit lab up|down|status` stay quick to start.
 from __future__ import annotations
 
 import enum
-import hmac
 import json
-import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from . import pids
-from .identity import SHUTDOWN, WHOAMI, read_secret, shutdown_proof, whoami_proof
-from .signing import Signer
+from .identity import SHUTDOWN, WHOAMI, read_secret
 
 
 class Verdict(enum.Enum):
@@ -52,6 +49,13 @@ def identify(home: Path, state_file: Path, timeout: float = 5.0) -> Finding:
         return Finding(Verdict.STALE, None, f"{state_file} is not a lab's state file")
     if not pids.alive(pid):
         return Finding(Verdict.STALE, state, f"pid {pid} named in lab.json is not running")
+    # imported here, as http.client is: with no lab.json `labkit lab up` needs neither
+    import hmac
+    import secrets
+
+    from .identity import whoami_proof
+    from .signing import Signer
+
     secret = read_secret(home)
     if secret is None:
         return Finding(Verdict.STALE, state, f"{home} holds no secret.key, so no lab of this "
@@ -85,6 +89,9 @@ def identify(home: Path, state_file: Path, timeout: float = 5.0) -> Finding:
 
 def ask_to_stop(home: Path, address: str, pid: int, timeout: float = 5.0) -> str | None:
     """POST the signed shutdown request; None once the lab accepted it, else why not."""
+    from .identity import shutdown_proof
+    from .signing import Signer
+
     secret = read_secret(home)
     if secret is None:
         return f"{home} holds no secret.key to sign the request with"
