@@ -3,6 +3,7 @@ terminal and test that uses that home."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -225,11 +226,12 @@ def _signal_proven(pid: int, why: str | None) -> None:
     """The POSIX fallback for a lab that proved itself but did not stop when asked."""
     if os.name == "nt":
         raise LabError(f"the lab (pid {pid}) did not stop: {why or 'it is still running'}")
-    os.kill(pid, signal.SIGTERM)
-    _wait_exit(pid, time.monotonic() + 10)
-    if pids.alive(pid):
-        os.kill(pid, signal.SIGKILL)
-        _wait_exit(pid, time.monotonic() + 5)
+    with contextlib.suppress(ProcessLookupError):  # it may exit just now, on its own
+        os.kill(pid, signal.SIGTERM)
+        _wait_exit(pid, time.monotonic() + 10)
+        if pids.alive(pid):
+            os.kill(pid, signal.SIGKILL)
+            _wait_exit(pid, time.monotonic() + 5)
 
 
 def _wait_exit(pid: int, deadline: float) -> None:
