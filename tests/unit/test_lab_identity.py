@@ -52,3 +52,12 @@ def test_an_unknown_start_path_is_a_clear_error(monkeypatch) -> None:
     monkeypatch.setenv(launch.START_ENV, "spawn")
     with pytest.raises(ValueError, match="use one of fork, portable"):
         launch.method(True)
+
+
+def test_without_fork_the_portable_path_is_taken(monkeypatch) -> None:
+    """What Windows has: no os.fork, so `labkit lab up` starts a fresh interpreter."""
+    import os
+
+    monkeypatch.delenv(launch.START_ENV, raising=False)
+    monkeypatch.delattr(os, "fork")
+    assert launch.method(True) == "portable"
