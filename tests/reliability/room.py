@@ -60,6 +60,7 @@ class RoomResult:
     per_step: dict[str, list[float]]
     lab_peak_rss_kib: int | None
     lab_rss_before_kib: int | None
+    lab_cpu_seconds: float | None = None  # the lab's user+system CPU during the room
 
     @property
     def succeeded(self) -> int:
@@ -80,6 +81,8 @@ class RoomResult:
         rss = (f"lab peak RSS (VmHWM) {self.lab_peak_rss_kib / 1024:.1f} MiB, "
                f"{self.lab_rss_before_kib / 1024:.1f} MiB before the room"
                if self.lab_peak_rss_kib and self.lab_rss_before_kib else "lab peak RSS: n/a")
+        if self.lab_cpu_seconds is not None:
+            rss += f"; lab CPU during the room {self.lab_cpu_seconds:.1f}s"
         return "\n".join([f"{self.learners} learners, {self.succeeded} succeeded, "
                           f"{self.seconds:.1f}s, layers of about {self.layer_bytes} bytes", *rows, rss])
 
@@ -99,6 +102,17 @@ def proc_status_kib(pid: int, field_name: str) -> int | None:
     except OSError:
         return None
     return None
+
+
+def proc_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of `pid` so far, from /proc/PID/stat (None without /proc)."""
+    import os
+
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def prepare(lab: Any, workdir: Path, learners: int, layer_bytes: int, seed: int = 12
@@ -229,6 +243,7 @@ def run(lab: Any, learners: list[Learner], timeout: float = 600.0,
             learner.failed = f"verify: {e}"
 
     rss_before = proc_status_kib(lab.pid, "VmRSS")
+    cpu_before = proc_cpu_seconds(lab.pid)
     threads = [threading.Thread(target=learn, args=(x,), daemon=True, name=f"learner-{x.index}")
                for x in learners]
     t0 = time.monotonic()
@@ -248,8 +263,10 @@ def run(lab: Any, learners: list[Learner], timeout: float = 600.0,
     per_step = {s: [x.seconds[s] for x in learners if s in x.seconds] for s in STEPS}
     if progress:
         progress(f"room of {len(learners)} done in {seconds:.1f}s")
+    cpu_after = proc_cpu_seconds(lab.pid)
+    cpu = cpu_after - cpu_before if cpu_after is not None and cpu_before is not None else None
     return RoomResult(len(learners), _layer_bytes(learners), seconds, lost, per_step,
-                      proc_status_kib(lab.pid, "VmHWM"), rss_before)
+                      proc_status_kib(lab.pid, "VmHWM"), rss_before, cpu)
 
 
 def _layer_bytes(learners: list[Learner]) -> int:
