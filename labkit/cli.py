@@ -48,11 +48,12 @@ def lab_up(args: argparse.Namespace) -> int:
 def lab_down(args: argparse.Namespace) -> int:
     from .lab import process
 
-    home = _home(args)
-    if process.stop(home):
-        print(f"lab stopped (state kept in {home})")
-    else:
-        print(f"no lab was running for {home}")
+    try:
+        result = process.stop(_home(args))
+    except process.LabError as e:
+        print(f"labkit: {e}", file=sys.stderr)
+        return 1
+    print(result.message)
     return 0
 
 
@@ -60,10 +61,16 @@ def lab_status(args: argparse.Namespace) -> int:
     from .lab import process
 
     home = _home(args)
-    lab = process.running(home)
-    if not lab:
-        print(f"no lab running for {home} (start one with `labkit lab up`)")
+    found = process.find(home)
+    if found.verdict is not process.Verdict.PROVEN or found.state is None:
+        if found.verdict is process.Verdict.UNSURE:
+            print(f"labkit: cannot tell whether this home's lab runs: {found.reason}",
+                  file=sys.stderr)
+            return 1
+        why = f" ({found.reason}; removed the stale lab.json)" if found.reason else ""
+        print(f"no lab running for {home}{why}; start one with `labkit lab up`")
         return 3
+    lab = process.Lab.from_state(home, found.state)
     st = lab.status()
     print(f"lab running at {lab.endpoint_url}\n  registry  {lab.registry}\n  pid       {lab.pid}"
           f"\n  home      {home}\n  region    {st['region']}\n  account   {st['account_id']}"

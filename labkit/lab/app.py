@@ -20,6 +20,7 @@ from typing import Any
 
 from .. import __version__
 from ..config import LAB_ACCOUNT_ID
+from . import whoami
 from .auth import EXPIRED_MESSAGE, SERVICE, TokenIssuer, Verdict
 from .control.responses import is_ecr_request
 from .signing import Signer, load_secret
@@ -80,6 +81,7 @@ class LabApp:
         self.signer = Signer(load_secret(home))
         self.lab_id = self.signer.sign("lab-id")[:16]
         self.issuer = TokenIssuer(self.signer, self.lab_id)
+        self.whoami = whoami.WhoamiRoutes(self.signer, home)
         self.storage = Storage(home / "registry")
         self.storage.cleanup_uploads(older_than_seconds=0)
         # One store: the ECR API's backend and the registry read and write the same records.
@@ -147,6 +149,8 @@ class LabApp:
         method = environ.get("REQUEST_METHOD", "GET")
         if path == "/_labkit/status":
             return _json(start_response, "200 OK", self.status())
+        if path in whoami.PATHS:
+            return self.whoami(environ, start_response)
         if path == "/_labkit/trace":
             from urllib.parse import parse_qs
 

@@ -48,7 +48,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--port", type=int, default=None)
     p.add_argument("--region", default=None)
     p.add_argument("--token-ttl", type=float, default=config.DEFAULT_TOKEN_TTL)
-    p.add_argument("--ready-fd", type=int, default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     home = (args.home or config.home()).expanduser().resolve()
     home.mkdir(parents=True, exist_ok=True)
@@ -69,9 +68,6 @@ def main(argv: list[str] | None = None) -> int:
                   settings.host, settings.port, e)
         return 2
     state = write_state(settings)
-    if args.ready_fd is not None:  # tell `labkit lab up` we listen, without it polling HTTP
-        os.write(args.ready_fd, f"ready {settings.port}\n".encode())
-        os.close(args.ready_fd)
     log.info("lab ready on http://%s (home %s, %.2fs)", settings.registry_host, home,
              time.time() - t0)
 

@@ -3,10 +3,10 @@ terminal and test that uses that home."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from .. import config
+from . import launch, pids, probe
+from .probe import Verdict
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
@@ -116,35 +118,34 @@ def _state_file(home: Path) -> Path:
     return home / "lab.json"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+@dataclass
+class Stopped:
+    """What `stop()` did; true only if a lab was running and was stopped."""
+
+    stopped: bool
+    message: str
+
+    def __bool__(self) -> bool:
+        return self.stopped
+
+
+def find(home: Path | None = None, timeout: float = 5.0) -> probe.Finding:
+    """What this home's lab.json describes, proved or disproved. A stale one (a PID that is
+    another process now, a port another lab holds) is removed: nothing is ever signalled."""
+    home = (home or config.home()).resolve()
+    found = probe.identify(home, _state_file(home), timeout=timeout)
+    if found.verdict is Verdict.STALE:
+        _forget(home, found.state)
+    return found
 
 
 def running(home: Path | None = None) -> Lab | None:
-    """The lab serving this home, if one is up and answering."""
+    """The lab serving this home, if one is up and proves it holds the home's secret."""
     home = (home or config.home()).resolve()
-    try:
-        state = json.loads(_state_file(home).read_text())
-    except (FileNotFoundError, ValueError):
-        return None
-    lab = Lab.from_state(home, state)
-    if not _alive(lab.pid):
-        return None
-    import requests
-
-    try:
-        status = lab.status(timeout=2)
-    except requests.RequestException:
-        return None
-    if Path(status.get("home", "")) != home:
-        return None
-    return lab
+    found = find(home)
+    if found.verdict is Verdict.PROVEN and found.state is not None:
+        return Lab.from_state(home, found.state)
+    return None
 
 
 def start(home: Path | None = None, port: int | None = None, host: str = config.DEFAULT_HOST,
@@ -152,14 +153,17 @@ def start(home: Path | None = None, port: int | None = None, host: str = config.
           timeout: float = 30.0, fork: bool = False) -> Lab:
     """Start a detached lab for `home` and wait until it listens (or say why it did not).
 
-    The lab reports readiness through a pipe, so nothing polls. `fork=True` (used by the
-    single-threaded `labkit lab up`) skips starting a second interpreter; library callers such
-    as notebook kernels have threads, where fork is unsafe, so they exec a fresh Python.
+    `fork=True` (the single-threaded `labkit lab up`) lets POSIX fork the CLI instead of
+    starting a second interpreter; library callers such as notebook kernels have threads,
+    where fork is unsafe, so they take the portable path (see `launch`).
     """
     home = (home or config.home()).resolve()
-    existing = running(home)
-    if existing:
-        return existing
+    found = find(home)
+    if found.verdict is Verdict.PROVEN and found.state is not None:
+        return Lab.from_state(home, found.state)
+    if found.verdict is Verdict.UNSURE:
+        raise LabError(f"not starting a second lab for {home}: {found.reason}. Try again, or "
+                       f"run `labkit lab down{_home_flag(home)}`.")
     home.mkdir(parents=True, exist_ok=True)
     port = config.port() if port is None else port
     argv = ["--home", str(home), "--host", host, "--port", str(port)]
@@ -168,114 +172,85 @@ def start(home: Path | None = None, port: int | None = None, host: str = config.
     if region:
         argv += ["--region", region]
     log_path = home / "lab.log"
-    r, w = os.pipe()
-    if fork:
-        pid = _fork_server(argv + ["--ready-fd", str(w)], r, w, log_path)
-        proc = None
-    else:
-        with open(log_path, "ab") as logf:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "labkit.lab.main", *argv, "--ready-fd", str(w)],
-                stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True, pass_fds=(w,))
-        pid = proc.pid
-    os.close(w)
-    line = _read_line(r, timeout)
-    os.close(r)
-    if line.startswith("ready"):
-        lab = Lab.from_state(home, json.loads(_state_file(home).read_text()))
+    try:
+        how = launch.method(fork_allowed=fork)
+    except ValueError as e:
+        raise LabError(str(e)) from None
+    child = launch.spawn(argv, log_path, how)
+    outcome = launch.wait_ready(_state_file(home), child, timeout)
+    if isinstance(outcome, dict):
+        lab = Lab.from_state(home, outcome)
         if lab.host not in LOOPBACK_HOSTS:
             # the detached lab's own warning goes to lab.log: say it where the learner looks
             print(exposed_warning(lab.host, lab.port), file=sys.stderr)
         return lab
-    code = proc.poll() if proc else _reap(pid)
     tail = log_path.read_text(errors="replace").splitlines()[-5:]
-    if code is None:
-        os.kill(pid, signal.SIGTERM)
+    if outcome is None:
+        child.terminate()  # our own child, not yet reaped: its PID cannot be anyone else's
         raise LabError(f"the lab did not answer within {timeout:.0f}s; see {log_path}")
     hint = ""
     if any("Address already in use" in line for line in tail):
         hint = (f" Port {port} is taken: stop what uses it, or choose another with "
                 f"`labkit lab up --port N` / LABKIT_PORT=N.")
-    raise LabError(f"the lab exited at start (code {code}).{hint}\n" + "\n".join(tail))
+    raise LabError(f"the lab exited at start (code {outcome}).{hint}\n" + "\n".join(tail))
 
 
-def _read_line(fd: int, timeout: float) -> str:
-    """Read the readiness line; '' on EOF (the lab died) or timeout."""
-    import select
+def stop(home: Path | None = None, timeout: float = 15.0) -> Stopped:
+    """Stop this home's lab, only once it proved it is that lab. State on disk is kept.
 
-    deadline = time.time() + timeout
-    buf = b""
-    while b"\n" not in buf:
-        left = deadline - time.time()
-        if left <= 0 or not select.select([fd], [], [], left)[0]:
-            return ""
-        chunk = os.read(fd, 64)
-        if not chunk:
-            return ""
-        buf += chunk
-    return buf.decode(errors="replace")
-
-
-def _reap(pid: int) -> int | None:
-    time.sleep(0.05)
-    try:
-        done, status = os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        return None if _alive(pid) else -1
-    return os.waitstatus_to_exitcode(status) if done else None
-
-
-def _fork_server(argv: list[str], r: int, w: int, log_path: Path) -> int:
-    pid = os.fork()
-    if pid:
-        return pid
-    # child: detach from the terminal, log to the lab's log, serve
-    code = 1
-    try:
-        os.close(r)
-        os.setsid()
-        fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        os.dup2(fd, 1)
-        os.dup2(fd, 2)
-        null = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(null, 0)
-        from . import main
-
-        code = main.main(argv)
-    except SystemExit as e:
-        code = e.code if isinstance(e.code, int) else 1
-    except BaseException:  # noqa: BLE001 - the child must never return into the CLI
-        import traceback
-
-        traceback.print_exc()
-    finally:
-        os._exit(code)
-
-
-def stop(home: Path | None = None, timeout: float = 15.0) -> bool:
-    """Stop the lab of this home; True if one was running. State on disk is kept."""
+    The lab is asked through its authenticated shutdown endpoint (every OS); on POSIX a proven
+    lab that does not exit in time gets SIGTERM, then SIGKILL. A stale lab.json is removed and
+    its PID left alone; a PID that is alive but does not answer raises LabError.
+    """
     home = (home or config.home()).resolve()
+    found = find(home)
+    if found.verdict is Verdict.ABSENT:
+        return Stopped(False, f"no lab was running for {home}")
+    if found.verdict is Verdict.STALE:
+        return Stopped(False, f"no lab was running for {home}: {found.reason}; left that "
+                              f"process alone and removed the stale lab.json")
+    if found.verdict is Verdict.UNSURE or found.state is None:
+        raise LabError(f"did not stop anything: {found.reason}. If that is a hung lab, stop it "
+                       f"yourself and run `labkit lab down{_home_flag(home)}` again.")
+    lab = Lab.from_state(home, found.state)
+    refused = probe.ask_to_stop(home, lab.registry, lab.pid)
+    deadline = time.monotonic() + (0 if refused else timeout)
+    _wait_exit(lab.pid, deadline)
+    if pids.alive(lab.pid):
+        _signal_proven(lab.pid, refused)
+    _forget(home, found.state)
+    return Stopped(True, f"lab stopped (state kept in {home})")
+
+
+def _signal_proven(pid: int, why: str | None) -> None:
+    """The POSIX fallback for a lab that proved itself but did not stop when asked."""
+    if os.name == "nt":
+        raise LabError(f"the lab (pid {pid}) did not stop: {why or 'it is still running'}")
+    with contextlib.suppress(ProcessLookupError):  # it may exit just now, on its own
+        os.kill(pid, signal.SIGTERM)
+        _wait_exit(pid, time.monotonic() + 10)
+        if pids.alive(pid):
+            os.kill(pid, signal.SIGKILL)
+            _wait_exit(pid, time.monotonic() + 5)
+
+
+def _wait_exit(pid: int, deadline: float) -> None:
+    while pids.alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+def _forget(home: Path, state: dict[str, Any] | None) -> None:
+    """Remove lab.json if it still is the one we judged (a lab starting meanwhile keeps its)."""
+    path = _state_file(home)
     try:
-        state = json.loads(_state_file(home).read_text())
-    except (FileNotFoundError, ValueError):
-        return False
-    pid = int(state["pid"])
-    if not _alive(pid):
-        _state_file(home).unlink(missing_ok=True)
-        return False
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.time() + timeout
-    while time.time() < deadline and _alive(pid):
-        time.sleep(0.05)
-        try:
-            os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
-    if _alive(pid):
-        os.kill(pid, signal.SIGKILL)
-    _state_file(home).unlink(missing_ok=True)
-    return True
+        if state is None or json.loads(path.read_text()) == state:
+            path.unlink()
+    except (OSError, ValueError):
+        pass
+
+
+def _home_flag(home: Path) -> str:
+    return "" if home == config.home() else f" --home {home}"
 
 
 def ensure(home: Path | None = None, **kwargs: Any) -> Lab:
