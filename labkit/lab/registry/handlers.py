@@ -85,9 +85,14 @@ class RegistryApp:
     def __init__(self, storage: Storage, control: ControlPlane, signer: Signer,
                  public_url: Callable[[dict[str, Any]], str] | None = None, *,
                  url_ttl: int = DEFAULT_TTL, clock: Callable[[], float] = time.time,
-                 redirect_blobs: bool = True):
+                 redirect_blobs: bool = True,
+                 repository_factory: Callable[[str], bool] | None = None):
         self.storage = storage
         self.control = control
+        # ECR's create on push: asked, on a push to a missing repository, to create it (from a
+        # repository creation template); answers whether it did. None: never (NAME_UNKNOWN).
+        self.repository_factory = repository_factory
+        self.clock = clock  # the lab's clock: push times (lifecycle ages) and URL expiry
         self.presigner = Presigner(signer, url_ttl, clock)
         self.public_url = public_url
         self.redirect_blobs = redirect_blobs
@@ -125,7 +130,8 @@ class RegistryApp:
             return self.storage_get(request, m["hex"])
         if route == "catalog":
             return self.catalog(request)
-        name = self.repository(m["name"])
+        pushing = route in ("upload", "manifest") and method in ("POST", "PUT")
+        name = self.repository(m["name"], pushing)
         if route == "upload":
             upload = m["upload"] or ""
             if method == "POST":
@@ -149,12 +155,16 @@ class RegistryApp:
             return self.tags_list(request, name)
         return self.referrers(request, name, m["digest"])
 
-    def repository(self, name: str) -> str:
-        """A valid name of an existing repository: ECR never creates one on push."""
+    def repository(self, name: str, pushing: bool = False) -> str:
+        """A valid name of an existing repository.  ECR creates one on push only when a
+        repository creation template applied for CREATE_ON_PUSH covers the name; else the push
+        fails with NAME_UNKNOWN, as a pull of a missing repository does."""
         check_name(name)
-        if not self.control.repository_exists(name):
-            raise errors.NameUnknown.for_repo(name, self.control.registry_id)
-        return name
+        if self.control.repository_exists(name):
+            return name
+        if pushing and self.repository_factory is not None and self.repository_factory(name):
+            return name
+        raise errors.NameUnknown.for_repo(name, self.control.registry_id)
 
     # ---- responses ----
 
@@ -411,7 +421,7 @@ class RegistryApp:
         # digest (ImageTagAlreadyExistsException / TAG_INVALID): aws/containers-roadmap#2179
         # and #2380, aws/aws-sdk#750 ask for exactly that to be relaxed.  So the lab refuses too.
         immutable = tag is not None and self.control.tags_immutable(name)
-        pushed_at = time.time()
+        pushed_at = self.clock()
         stored = self.storage.put_manifest(name, manifest, tag, immutable, pushed_at)
         self.control.image_pushed(name, manifest, tag, stored.pushed_at)
         headers = {"Location": f"{self.base_url(request)}/v2/{name}/manifests/{stored.digest}",
