@@ -66,6 +66,7 @@ def serve(settings: LabSettings) -> BaseWSGIServer:
                          request_handler=QuietHandler)
     settings.port = server.server_address[1]
     server.app = app  # type: ignore[attr-defined]
+    app.housekeeping.start()  # issue 11: garbage at start, lifecycle policies on a schedule
     return server
 
 

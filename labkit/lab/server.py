@@ -87,13 +87,21 @@ class LabApp:
                                        settings.account_id, settings.region)
         self.control.load()
         self.trace = Trace()
+        # issue 11 (lifecycle): clock, creation templates, lifecycle schedule, garbage.
+        from .housekeeping import Housekeeping
+
+        self.housekeeping = Housekeeping(home, self.storage, settings.account_id,
+                                         settings.region)
         registry = RegistryApp(self.storage, self.control, self.signer,
-                               public_url=lambda environ: f"http://{self._host(environ)}")
+                               public_url=lambda environ: f"http://{self._host(environ)}",
+                               clock=self.housekeeping.clock.now,
+                               repository_factory=self.housekeeping.create_on_push)
         self.registry = traced(self._gate(registry), self.trace, self._auth_kind)
         moto_app = DomainDispatcherApplication(create_backend_app)
         self.api = EcrApi(moto_app, self.control, self.issuer,
                           token_ttl=lambda: self.settings.token_ttl,
                           proxy_endpoint=lambda: f"http://{self.settings.registry_host}")
+        self.api = self.housekeeping.wrap_api(self.api)  # issue 11: template actions
         self._lock = threading.Lock()
 
     def _host(self, environ: Environ) -> str:
@@ -107,11 +115,16 @@ class LabApp:
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
-        if path == "/v2" or path.startswith(("/v2/", "/_storage/")):
-            return self.registry(environ, start_response)
         if path.startswith("/_labkit/"):
             return self._admin(environ, start_response)
-        return self.api(environ, start_response)
+
+        def observed(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            self.housekeeping.observe(environ, status)  # issue 11: GC after deletes
+            return start_response(status, headers, exc_info)
+
+        if path == "/v2" or path.startswith(("/v2/", "/_storage/")):
+            return self.registry(environ, observed)
+        return self.api(environ, observed)
 
     def _gate(self, registry: Callable[[Environ, StartResponse], Iterable[bytes]]
               ) -> Callable[[Environ, StartResponse], Iterable[bytes]]:
@@ -161,7 +174,19 @@ class LabApp:
                 return _json(start_response, "400 Bad Request", {"error": str(e)})
             self.settings.token_ttl = ttl
             return _json(start_response, "200 OK", self.status())
+        answer = self._housekeeping_admin(environ, path, method)  # issue 11
+        if answer is not None:
+            return _json(start_response, *answer)
         return _json(start_response, "404 Not Found", {"error": f"no such lab endpoint {path}"})
+
+    def _housekeeping_admin(self, environ: Environ, path: str, method: str
+                            ) -> tuple[str, Any] | None:
+        from urllib.parse import parse_qs
+
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if 0 < length <= 1 << 16 else b""
+        return self.housekeeping.admin(path, method, body,
+                                       parse_qs(environ.get("QUERY_STRING", "")))
 
     def status(self) -> dict[str, Any]:
         s = self.settings
