@@ -213,3 +213,25 @@ def test_duplicate_priorities_are_refused():
 def test_every_guide_example_is_valid():
     for text in (AGE, COUNT, MULTI):
         validate(text)
+
+
+# --- images inside an index, and the preview's shape -------------------------------------
+
+def test_an_image_listed_by_an_index_is_counted_but_not_expired():
+    text = policy({"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 1})
+    child = image("child", [], 3 * DAY)
+    child.referenced_by = ["sha256:index"]
+    images = [child, image("old", ["v1"], 2 * DAY), image("index", ["v2"], DAY)]
+    assert expired(text, images) == ["old"]
+
+
+def test_preview_results_have_ecr_shape():
+    from labkit.lab.control.lifecycle import preview_results
+
+    images = [image("u1", [], 3 * DAY), image("u2", [], 2 * DAY)]
+    doc = preview_results(evaluate(COUNT, images, NOW), images)
+    assert doc == {"previewResults": [{"imageTags": [], "imageDigest": "sha256:u1",
+                                       "imagePushedAt": NOW - 3 * DAY,
+                                       "action": {"type": "EXPIRE"},
+                                       "appliedRulePriority": 1}],
+                   "summary": {"expiringImageTotalCount": 1}}

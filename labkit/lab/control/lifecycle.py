@@ -75,6 +75,10 @@ class ImageFacts:
     tags: list[str]
     pushed_at: float
     size: int
+    # Digests of image indexes (manifest lists) in the repository that list this image: ECR
+    # never expires such an image before the index is gone ("can't be expired without the
+    # manifest list being deleted first"); rules still count it.
+    referenced_by: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -235,12 +239,23 @@ def evaluate(policy_text: str, images: list[ImageFacts], now: float) -> list[Ver
     for rule in parse(policy_text):
         identified = [i for i in images if rule.identifies(i)]
         for image in rule.marks(identified, now):
-            if image.digest not in claimed and image.digest not in expired:
+            if (image.digest not in claimed and image.digest not in expired
+                    and not image.referenced_by):
                 expired[image.digest] = Verdict(image.digest, sorted(image.tags), rule.priority)
         claimed.update(i.digest for i in identified)
     pushed = {i.digest: i.pushed_at for i in images}
     return sorted(expired.values(), key=lambda v: (pushed[v.digest], v.digest))
 
 
+def preview_results(verdicts: list[Verdict], images: list[ImageFacts]) -> dict[str, Any]:
+    """GetLifecyclePolicyPreview's `previewResults` and `summary` for these verdicts."""
+    pushed = {i.digest: i.pushed_at for i in images}
+    return {"previewResults": [
+        {"imageTags": v.tags, "imageDigest": v.digest, "imagePushedAt": pushed.get(v.digest),
+         "action": {"type": v.action}, "appliedRulePriority": v.rule_priority}
+        for v in verdicts],
+        "summary": {"expiringImageTotalCount": len(verdicts)}}
+
+
 __all__ = ["ImageFacts", "LifecyclePolicyError", "Rule", "Verdict", "evaluate", "invalid",
-           "parse", "policy_not_found", "preview_not_found", "validate"]
+           "parse", "policy_not_found", "preview_not_found", "preview_results", "validate"]
