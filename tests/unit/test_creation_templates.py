@@ -136,3 +136,18 @@ def test_create_on_push_race_the_repository_already_exists(store):
     api = RecordingApi(exists=True)
     assert CreateOnPush(store, api)("prod/app") is True
     assert [a for a, _ in api.calls] == ["CreateRepository"]  # the winner set the policy
+
+
+def test_create_on_push_refused_by_the_api_is_a_clear_denied(store):
+    from labkit.lab.registry.errors import Denied
+
+    store.create({"prefix": "prod", "appliedFor": ["CREATE_ON_PUSH"]})
+
+    def refuse(action: str, params: dict) -> dict:
+        raise ApiCallError("LimitExceededException", "too many repositories")
+
+    with pytest.raises(Denied) as e:
+        CreateOnPush(store, refuse)("prod/app")
+    [err] = json.loads(e.value.body())["errors"]
+    assert err["code"] == "DENIED"
+    assert "template 'prod'" in err["message"] and "LimitExceededException" in err["message"]

@@ -85,7 +85,13 @@ class CreateOnPush:
         if template is None:
             return False
         with self._lock:
-            self._create(name, template)
+            try:
+                self._create(name, template)
+            except ApiCallError as e:  # a clear 403 for docker, not a 500
+                from ..registry.errors import Denied
+
+                raise Denied(f"ECR could not create the repository '{name}' from the repository "
+                             f"creation template '{template.prefix}': {e}") from None
         log.info("create on push: created %s from the template with prefix %s", name,
                  template.prefix)
         return True
