@@ -235,3 +235,19 @@ def test_preview_results_have_ecr_shape():
                                        "action": {"type": "EXPIRE"},
                                        "appliedRulePriority": 1}],
                    "summary": {"expiringImageTotalCount": 1}}
+
+
+def test_a_higher_priority_rule_protects_what_it_identifies():
+    """The 'keep stable images' idiom: rule 10 identifies 16.x and keeps 9999 of them, so rule
+    20 (16_x, keep 2) counts them but can never expire them."""
+    text = json.dumps({"rules": [
+        {"rulePriority": 10, "selection": {"tagStatus": "tagged", "tagPrefixList": ["16."],
+                                           "countType": "imageCountMoreThan",
+                                           "countNumber": 9999}, "action": {"type": "expire"}},
+        {"rulePriority": 20, "selection": {"tagStatus": "tagged", "tagPrefixList": ["16"],
+                                           "countType": "imageCountMoreThan", "countNumber": 2},
+         "action": {"type": "expire"}}]})
+    images = [image("stable-old", ["16.1"], 9 * DAY), image("u1", ["16_1"], 8 * DAY),
+              image("u2", ["16_2"], 7 * DAY), image("stable-new", ["16.2"], 6 * DAY),
+              image("u3", ["16_3"], 5 * DAY)]
+    assert expired(text, images) == ["u1", "u2"]
