@@ -181,3 +181,97 @@ def test_deleted_images_leave_no_blobs_behind(private_lab, tmp_path, require_doc
         time.sleep(0.2)
     assert count() == before, "the deleted image's blobs are still on disk"
     sh(f"docker rmi -f {lab.registry}/{name}:1.0", env, check=False)
+
+
+@pytest.fixture()
+def graced_lab(tmp_path, monkeypatch):
+    """A lab of its own with a 30 s garbage grace and no lifecycle schedule."""
+    monkeypatch.setenv("LABKIT_GC_GRACE", "30")
+    monkeypatch.setenv("LABKIT_LIFECYCLE_INTERVAL", "0")
+    home = tmp_path / "graced-lab"
+    lab = process.start(home, port=free_port())
+    yield lab
+    process.stop(home)
+
+
+def test_concurrent_pushes_keep_their_blobs_while_garbage_is_collected(
+        graced_lab, tmp_path) -> None:
+    """Four real pushes (the built-in engine's registry client) race a garbage collection
+    loop; an orphan older than the grace goes, every pushed image pulls back intact.
+    (With LABKIT_GC_GRACE=0 this fails: MANIFEST_BLOB_UNKNOWN, layers collected mid-push.)"""
+    import os
+    import threading
+
+    import boto3
+
+    from labkit import config, sample
+    from labkit.engine.builtin import BuiltinEngine
+    from tests.conftest import registry_credentials
+
+    lab = graced_lab
+    ecr = boto3.client("ecr", endpoint_url=lab.endpoint_url, region_name=lab.region,
+                       aws_access_key_id=config.LAB_ACCESS_KEY,
+                       aws_secret_access_key=config.LAB_SECRET_KEY)
+    _, password = registry_credentials(ecr)
+    engine = BuiltinEngine(home=tmp_path / "engine")
+    sample.ensure_base(engine)
+    engine.login(lab.registry, "AWS", password)
+
+    def build(name: str, text: str) -> str:
+        ctx = tmp_path / "ctx" / name.replace("/", "_")
+        ctx.mkdir(parents=True)
+        (ctx / "note.txt").write_text(text)
+        (ctx / "Dockerfile").write_text(f"FROM {sample.BASE_REF}\nCOPY note.txt /note.txt\n")
+        ref = f"{lab.registry}/{name}:1"
+        engine.build(ctx, ref)
+        return ref
+
+    # an orphan: pushed, deleted, and (by its files' times) unused for decades
+    ecr.create_repository(repositoryName="gc/orphan")
+    orphan = engine.push(build("gc/orphan", "orphan " + os.urandom(8).hex()), progress=False)
+    ecr.batch_delete_image(repositoryName="gc/orphan", imageIds=[{"imageDigest": orphan.digest}])
+    ecr.delete_repository(repositoryName="gc/orphan", force=True)
+    root = lab.home / "registry"
+    for dirpath, _, files in os.walk(root / "blobs"):
+        for f in files:
+            os.utime(os.path.join(dirpath, f), (1_000_000_000, 1_000_000_000))
+    orphan_layer = [x.digest for x in orphan.layers if x.kind == "layer"][-1]
+
+    names = [f"gc/app{i}" for i in range(4)]
+    refs = {}
+    for name in names:
+        ecr.create_repository(repositoryName=name)
+        refs[name] = build(name, f"{name} {os.urandom(64 * 1024).hex()}")
+    stop, removed, failures = threading.Event(), [], []
+
+    def collect() -> None:
+        while not stop.is_set():
+            r = requests.post(f"{lab.endpoint_url}/_labkit/gc", timeout=30)
+            removed.append(r.json()["removed"])
+
+    def push_all(name: str) -> None:
+        try:
+            for _ in range(3):  # again and again: the "Layer already exists" path too
+                engine.push(refs[name], progress=False)
+        except Exception as e:  # noqa: BLE001
+            failures.append((name, e))
+
+    gc = threading.Thread(target=collect)
+    gc.start()
+    pushers = [threading.Thread(target=push_all, args=(n,)) for n in names]
+    for t in pushers:
+        t.start()
+    for t in pushers:
+        t.join()
+    stop.set()
+    gc.join()
+    assert not failures, failures
+    assert removed, "the collection loop never ran"
+    # (the lab's own collection after the delete, or the loop, took it)
+    assert not (root / "blobs" / "sha256" / orphan_layer[7:9] / orphan_layer[7:]).exists()
+    puller = BuiltinEngine(home=tmp_path / "puller")
+    puller.login(lab.registry, "AWS", password)
+    for name, ref in refs.items():
+        report = puller.pull(ref, progress=False)  # verifies every digest it downloads
+        assert report.digest == ecr.describe_images(repositoryName=name)["imageDetails"][0][
+            "imageDigest"]

@@ -81,7 +81,7 @@ class Storage:
         self._sessions: dict[str, _Session] = {}
         self._sessions_lock = threading.Lock()
         self._repo_locks: dict[str, threading.Lock] = {}
-        self._blob_lock = threading.Lock()  # blob use (touch, link) vs garbage deletion
+        self._blob_lock = threading.RLock()  # blob use (write, touch, link) vs GC deletion
 
     # ---- paths (every one validated and kept under root) ----
 
@@ -177,8 +177,11 @@ class Storage:
         """Store small bytes (a manifest) content-addressed; returns the digest."""
         digest = dg.of_bytes(data)
         path = self.blob_path(digest)
-        if not path.exists():
-            self._write_atomic(path, data)
+        with self._blob_lock:  # exists-then-use must not straddle a garbage deletion
+            if not path.exists():
+                self._write_atomic(path, data)
+            else:
+                os.utime(path, None)
         return digest
 
     # ---- uploads ----
@@ -275,10 +278,12 @@ class Storage:
             target = self.blob_path(digest)
             target.parent.mkdir(parents=True, exist_ok=True)
             # Two uploads of the same bytes may both land here: each replace is atomic and the
-            # bytes are identical, so both succeed and one blob remains.
-            os.replace(session.data, target)
+            # bytes are identical, so both succeed and one blob remains.  Under the blob lock:
+            # garbage collection must not unlink the new file it did not check.
             try:
-                self.link_blob(name, digest)  # may fail on a full disk: the session is spent
+                with self._blob_lock:
+                    os.replace(session.data, target)
+                    self.link_blob(name, digest)  # may fail on a full disk: the session is spent
             finally:
                 self._drop(session)
             return session.offset
