@@ -251,8 +251,10 @@ def test_concurrent_pushes_keep_their_blobs_while_garbage_is_collected(
 
     def push_all(name: str) -> None:
         try:
+            mine = BuiltinEngine(home=tmp_path / "engine")  # one client per thread, one store
+            mine.login(lab.registry, "AWS", password)
             for _ in range(3):  # again and again: the "Layer already exists" path too
-                engine.push(refs[name], progress=False)
+                mine.push(refs[name], progress=False)
         except Exception as e:  # noqa: BLE001
             failures.append((name, e))
 
