@@ -2,9 +2,9 @@
 on a schedule, and garbage collection of the registry's storage; plus their `/_labkit/`
 endpoints (`clock`, `lifecycle/run`, `gc`).
 
-One daemon thread does the scheduled work: every LABKIT_LIFECYCLE_INTERVAL seconds it applies
-the lifecycle policies, and soon after any deletion (an API or /v2/ delete, an expiry) it
-collects garbage.  Garbage is also collected once at start.
+Two daemon threads: the lifecycle runner's schedule (every LABKIT_LIFECYCLE_INTERVAL seconds)
+and a collector that removes garbage soon after any deletion (an API or /v2/ delete, an
+expiry).  Garbage is also collected once at start.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from typing import Any
 from ..config import LAB_ACCESS_KEY
 from .clock import ClockError, LabClock, parse_duration
 from .control.api_backend import ApiLifecycleBackend
-from .control.create_on_push import CreateOnPush, wsgi_caller
+from .control.create_on_push import CreateOnPush
+from .control.inprocess import wsgi_caller
 from .control.lifecycle_runner import LifecycleRunner, UnknownRepository, interval_from_env
 from .control.templates import TemplateStore
 from .control.templates_api import TemplateApi
@@ -50,12 +51,10 @@ class Housekeeping:
         call = wsgi_caller(self._call_api, region, LAB_ACCESS_KEY)
         self.create_on_push = CreateOnPush(self.templates, call)
         self.runner = LifecycleRunner(ApiLifecycleBackend(call), self.clock.now,
-                                      interval=0, after_expiry=self.deleted)
-        self.interval = interval_from_env()
+                                      interval=interval_from_env(), after_expiry=self.deleted)
         self.grace = gc_grace()
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._dirty = threading.Event()
         self._thread: threading.Thread | None = None
 
     # ---- wiring ----
@@ -81,42 +80,35 @@ class Housekeeping:
             self.deleted()
 
     def deleted(self) -> None:
-        self._dirty.set()
+        """Something was deleted: collect garbage soon (in the background, not in a request)."""
         self._wake.set()
 
     # ---- the schedule ----
 
     def start(self) -> None:
+        """Collect garbage now, then run the lifecycle schedule and collect after deletes."""
         self.collect_garbage()
-        self._thread = threading.Thread(target=self._loop, name="labkit-housekeeping",
-                                        daemon=True)
+        self.runner.start()
+        self._thread = threading.Thread(target=self._collector, name="labkit-gc", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
+        self.runner.stop()
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
             self._thread.join(10)
 
-    def _loop(self) -> None:
-        import time
-
-        next_run = time.monotonic() + self.interval if self.interval > 0 else float("inf")
-        while not self._stop.is_set():
-            timeout = None if next_run == float("inf") else max(next_run - time.monotonic(), 0)
-            self._wake.wait(timeout)
+    def _collector(self) -> None:
+        while True:
+            self._wake.wait()
             self._wake.clear()
             if self._stop.is_set():
                 return
             try:
-                if time.monotonic() >= next_run:
-                    next_run = time.monotonic() + self.interval
-                    self.runner.run()
-                if self._dirty.is_set():
-                    self._dirty.clear()
-                    self.collect_garbage()
-            except Exception:  # noqa: BLE001 - the schedule outlives one bad run
-                log.exception("housekeeping: scheduled work failed")
+                self.collect_garbage()
+            except Exception:  # noqa: BLE001 - the next delete tries again
+                log.exception("garbage collection failed")
 
     def collect_garbage(self) -> int:
         removed = self.storage.garbage_collect(min_age_seconds=self.grace)
@@ -134,18 +126,21 @@ class Housekeeping:
                 return "200 OK", self.clock.status()
             if method != "POST":
                 return "405 Method Not Allowed", {"error": "GET or POST /_labkit/clock"}
+            usage = 'POST {"advance": "15d"} (or a number of seconds), or {"reset": true}'
             try:
                 doc = json.loads(body or b"{}")
+                if not isinstance(doc, dict) or not ("advance" in doc or doc.get("reset")):
+                    raise ClockError(usage)
                 if doc.get("reset"):
                     self.clock.reset()
                 else:
-                    advance = doc.get("advance")
+                    advance = doc["advance"]
                     seconds = (parse_duration(advance) if isinstance(advance, str)
                                else float(advance))
                     self.clock.advance(seconds)
-            except (ClockError, ValueError, TypeError, AttributeError) as e:
-                return "400 Bad Request", {"error": str(e) or "POST {\"advance\": \"15d\"} or "
-                                           "{\"reset\": true}"}
+            except (ClockError, ValueError, TypeError) as e:
+                message = str(e) if isinstance(e, ClockError) else f"{e}; {usage}"
+                return "400 Bad Request", {"error": message}
             return "200 OK", self.clock.status()
         if path == "/_labkit/lifecycle/run":
             if method != "POST":

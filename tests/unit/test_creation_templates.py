@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from labkit.lab.control.create_on_push import ApiCallError, CreateOnPush
+from labkit.lab.control.create_on_push import CreateOnPush
+from labkit.lab.control.inprocess import ApiCallError
 from labkit.lab.control.templates import TemplateError, TemplateStore
 
 KEEP_ONE = json.dumps({"rules": [{"rulePriority": 1, "selection": {

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from .create_on_push import ApiCallError, Caller
+from .inprocess import ApiCallError, Caller
 from .lifecycle import ImageFacts
 
 BATCH = 100  # BatchDeleteImage's limit of image ids per call
