@@ -189,6 +189,8 @@ def test_tag_patterns_wildcards_only(pattern: str, tag: str, matches: bool):
              "countUnit": "days", "countNumber": 1}), "unique set of tag prefixes"),
     (policy({"tagStatus": "any", "countType": "sinceImagePulled", "countUnit": "days",
              "countNumber": 1}), "not supported by the lab"),
+    (policy({"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 1,
+             "tagPrefix": ["v"]}), 'not allowed by the schema: ["tagPrefix"]'),
 ])
 def test_invalid_policies_are_refused_as_ecr_does(text: str, words: str):
     with pytest.raises(LifecyclePolicyError) as e:

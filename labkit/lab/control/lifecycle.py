@@ -124,6 +124,20 @@ class Rule:
         return sorted(doomed, key=lambda i: (i.pushed_at, i.digest))
 
 
+RULE_KEYS = {"rulePriority", "description", "selection", "action"}
+SELECTION_KEYS = {"tagStatus", "tagPrefixList", "tagPatternList", "countType", "countUnit",
+                  "countNumber", "storageClass"}
+ACTION_KEYS = {"type", "targetStorageClass"}
+
+
+def _only(doc: dict[str, Any], allowed: set[str], where: str) -> None:
+    """A misspelt key is an error, as in ECR's schema (not silently ignored)."""
+    extra = sorted(set(doc) - allowed)
+    if extra:
+        raise invalid(f"object instance has properties which are not allowed by the schema: "
+                      f"{json.dumps(extra)} in {where}")
+
+
 def _pattern_regex(pattern: str) -> re.Pattern[str]:
     """A tagPatternList entry: `*` matches any run of characters, everything else literally."""
     return re.compile(".*".join(re.escape(part) for part in pattern.split("*")))
@@ -162,6 +176,9 @@ def _rule(doc: Any, index: int) -> Rule:
         raise invalid(f"object has missing required properties ([\"selection\"]) in {where}")
     if not isinstance(action, dict):
         raise invalid(f"object has missing required properties ([\"action\"]) in {where}")
+    _only(doc, RULE_KEYS, where)
+    _only(selection, SELECTION_KEYS, f"the selection of the {where}")
+    _only(action, ACTION_KEYS, f"the action of the {where}")
     if action.get("type") != "expire":
         if action.get("type") == "transition":
             raise invalid(f"action type 'transition' (archive storage) is not supported by the "
@@ -212,6 +229,7 @@ def parse(policy_text: str) -> list[Rule]:
     rules_doc = doc.get("rules") if isinstance(doc, dict) else None
     if not isinstance(rules_doc, list) or not rules_doc:
         raise invalid("object has missing required properties ([\"rules\"])")
+    _only(doc, {"rules"}, "the policy")
     rules = sorted((_rule(r, i) for i, r in enumerate(rules_doc)), key=lambda r: r.priority)
     priorities = [r.priority for r in rules]
     if len(set(priorities)) != len(priorities):
