@@ -277,3 +277,42 @@ def test_concurrent_pushes_keep_their_blobs_while_garbage_is_collected(
         report = puller.pull(ref, progress=False)  # verifies every digest it downloads
         assert report.digest == ecr.describe_images(repositoryName=name)["imageDetails"][0][
             "imageDigest"]
+
+
+def test_the_lab_applies_policies_on_its_own_schedule(tmp_path, monkeypatch) -> None:
+    """No command: with LABKIT_LIFECYCLE_INTERVAL=1 the lab expires by itself."""
+    import boto3
+
+    from labkit import config, sample
+    from labkit.engine.builtin import BuiltinEngine
+    from tests.conftest import registry_credentials
+
+    monkeypatch.setenv("LABKIT_LIFECYCLE_INTERVAL", "1")
+    home = tmp_path / "scheduled-lab"
+    lab = process.start(home, port=free_port())
+    try:
+        ecr = boto3.client("ecr", endpoint_url=lab.endpoint_url, region_name=lab.region,
+                           aws_access_key_id=config.LAB_ACCESS_KEY,
+                           aws_secret_access_key=config.LAB_SECRET_KEY)
+        ecr.create_repository(repositoryName="scheduled")
+        keep_one = KEEP_TWO.replace('"countNumber": 2', '"countNumber": 1')
+        ecr.put_lifecycle_policy(repositoryName="scheduled", lifecyclePolicyText=keep_one)
+        engine = BuiltinEngine(home=tmp_path / "engine")
+        sample.ensure_base(engine)
+        engine.login(lab.registry, "AWS", registry_credentials(ecr)[1])
+        for version in sample.VERSIONS:  # v1, then v2 a moment later
+            ref = f"{lab.registry}/scheduled:v{version}"
+            engine.build(sample.context(version), ref)
+            engine.push(ref, progress=False)
+            time.sleep(1.1)
+        deadline = time.monotonic() + 60
+        tags: list[str] = []
+        while time.monotonic() < deadline:
+            details = ecr.describe_images(repositoryName="scheduled")["imageDetails"]
+            tags = sorted(t for d in details for t in d.get("imageTags", []))
+            if tags == ["v2"]:
+                break
+            time.sleep(0.5)
+        assert tags == ["v2"], f"the schedule never expired v1: {tags}"
+    finally:
+        process.stop(home)
