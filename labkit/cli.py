@@ -126,6 +126,9 @@ def build_parser(optional: bool = True) -> argparse.ArgumentParser:
     env.add_argument("--format", choices=["sh", "powershell"], default="sh")
     env.add_argument("--no-start", action="store_true", help="fail instead of starting a lab")
     env.set_defaults(func=lab_env)
+    from .lab.housekeeping_cli import register as register_housekeeping  # issue 11
+
+    register_housekeeping(lab)
 
     if optional:
         register_course_commands(sub)

@@ -118,3 +118,17 @@ def cleanup_spared(c: Any, name: str, gone: list[str]) -> Passed:
     left = [r.name for r in c.target.course_repositories()]
     _need(not left, f"course repositories are still there: {left}")
     return Passed(f"clean-up removed only what the course made; {name} is still there")
+
+
+def lifecycle_expired(c: Any, repository: str, gone: list[str], kept: list[str]) -> Passed:
+    """05b: a lifecycle policy expired the images tagged `gone` and left those tagged `kept`."""
+    images = c.target.images(repository)
+    tags = {t for row in images for t in row.tags}
+    still = [t for t in gone if t in tags]
+    _need(not still, f"{', '.join(still)} still in {repository}: is the lifecycle policy put "
+          "(aws ecr get-lifecycle-policy), has the lab's clock moved far enough "
+          "(labkit lab clock show), and did it run (labkit lab lifecycle run)?")
+    lost = [t for t in kept if t not in tags]
+    _need(not lost, f"{', '.join(lost)} should have been kept in {repository}")
+    return Passed(f"the lifecycle policy expired {', '.join(gone) or 'nothing'}"
+                  + (f" and kept {', '.join(kept)}" if kept else ""))

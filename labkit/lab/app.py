@@ -84,15 +84,25 @@ class LabApp:
         self.whoami = whoami.WhoamiRoutes(self.signer, home)
         self.storage = Storage(home / "registry")
         self.storage.cleanup_uploads(older_than_seconds=0)
+        # The lab clock, creation templates, the lifecycle schedule and garbage collection.
+        from .housekeeping import Housekeeping
+
+        self.housekeeping = Housekeeping(home, self.storage, settings.account_id,
+                                         settings.region)
         # One store: the ECR API's backend and the registry read and write the same records.
         self.control = EcrBackend(self.storage, home, settings.account_id, settings.region,
-                                  lambda: self.settings.registry_host, self.signer)
+                                  lambda: self.settings.registry_host, self.signer,
+                                  clock=self.housekeeping.clock.now)
         self.trace = Trace()
         registry = RegistryApp(self.storage, self.control, self.signer,
-                               public_url=lambda environ: f"http://{self._host(environ)}")
+                               public_url=lambda environ: f"http://{self._host(environ)}",
+                               clock=self.housekeeping.clock.now)
+        self.control.create_on_push = self.housekeeping.create_on_push
         self.registry = traced(self._gate(registry), self.trace, self._auth_kind)
         self.api = EcrApi(self.control, self.issuer, token_ttl=lambda: self.settings.token_ttl,
                           proxy_endpoint=lambda: f"http://{self.settings.registry_host}")
+        self.api = self.housekeeping.wrap_api(self.api)  # repository creation templates
+        self.control.template_api = self.api
         self.others = OtherServices(moto_sts, self._challenge,
                                     lambda h: self.issuer.check_header(h) is Verdict.OK)
         self._lock = threading.Lock()
@@ -108,12 +118,17 @@ class LabApp:
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
-        if path == "/v2" or path.startswith(("/v2/", "/_storage/")):
-            return self.registry(environ, start_response)
         if path.startswith("/_labkit/"):
             return self._admin(environ, start_response)
+
+        def observed(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            self.housekeeping.observe(environ, status)  # a successful delete schedules GC
+            return start_response(status, headers, exc_info)
+
+        if path == "/v2" or path.startswith(("/v2/", "/_storage/")):
+            return self.registry(environ, observed)
         if is_ecr_request(environ):
-            return self.api(environ, start_response)
+            return self.api(environ, observed)
         return self.others(environ, start_response)
 
     def _challenge(self) -> str:
@@ -169,7 +184,19 @@ class LabApp:
                 return _json(start_response, "400 Bad Request", {"error": str(e)})
             self.settings.token_ttl = ttl
             return _json(start_response, "200 OK", self.status())
+        answer = self._housekeeping_admin(environ, path, method)  # issue 11
+        if answer is not None:
+            return _json(start_response, *answer)
         return _json(start_response, "404 Not Found", {"error": f"no such lab endpoint {path}"})
+
+    def _housekeeping_admin(self, environ: Environ, path: str, method: str
+                            ) -> tuple[str, Any] | None:
+        from urllib.parse import parse_qs
+
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if 0 < length <= 1 << 16 else b""
+        return self.housekeeping.admin(path, method, body,
+                                       parse_qs(environ.get("QUERY_STRING", "")))
 
     def status(self) -> dict[str, Any]:
         s = self.settings

@@ -25,9 +25,11 @@ log = logging.getLogger("labkit.lab")
 
 def serve(settings: LabSettings) -> FrontDoor:
     """Build the app and its front door, bound to its port (not yet serving)."""
-    server = FrontDoor(LabApp(settings), settings.host, settings.port)
+    app = LabApp(settings)
+    server = FrontDoor(app, settings.host, settings.port)
     server.prepare()
     settings.port = server.port
+    app.housekeeping.start()  # garbage at start, lifecycle policies on their schedule
     return server
 
 

@@ -101,6 +101,30 @@ class Lab:
         if r.status_code != 200:
             raise LabError(r.json().get("error", r.text))
 
+    # --- issue 11: the lab's clock and its lifecycle policies --------------------------------
+    def _post(self, path: str, doc: dict[str, Any] | None = None,
+              params: dict[str, str] | None = None) -> dict[str, Any]:
+        import requests
+
+        r = requests.post(f"{self.endpoint_url}{path}", json=doc or {}, params=params,
+                          timeout=60)
+        if r.status_code != 200:
+            raise LabError(r.json().get("error", r.text))
+        return r.json()
+
+    def advance_clock(self, days: float = 0, hours: float = 0) -> dict[str, Any]:
+        """Make time pass for the lab (image ages, lifecycle rules); returns the clock's state."""
+        return self._post("/_labkit/clock", {"advance": days * 86400 + hours * 3600})
+
+    def reset_clock(self) -> dict[str, Any]:
+        """Put the lab's clock back on the wall clock."""
+        return self._post("/_labkit/clock", {"reset": True})
+
+    def run_lifecycle(self, repository: str | None = None) -> list[dict[str, Any]]:
+        """Apply the lifecycle policies now (the lab's schedule would, within a minute)."""
+        params = {"repository": repository} if repository else None
+        return self._post("/_labkit/lifecycle/run", params=params)["results"]
+
     def __str__(self) -> str:
         return f"lab at {self.endpoint_url} (home {self.home}, pid {self.pid})"
 

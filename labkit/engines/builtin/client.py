@@ -186,7 +186,8 @@ class RegistryClient:
         if code == "NAME_UNKNOWN" or (status == 404 and "/blobs/uploads" in url and not code):
             return EngineError(
                 f"name unknown: {message or f'repository {repo} not found'}",
-                hint="create the repository first: step 1 (ECR never creates one on push)",
+                hint="create the repository first: step 1 (ECR creates one on push only under a "
+                     "repository creation template for CREATE_ON_PUSH)",
                 command=f"aws ecr create-repository --repository-name {repo}")
         if code == "MANIFEST_UNKNOWN" or (status == 404 and "/manifests/" in url):
             return EngineError(

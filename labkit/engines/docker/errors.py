@@ -70,7 +70,8 @@ def explain(message: str, action: str, ref: str = "", registry: str = "",
     if any(s in low for s in ("name unknown", "does not exist in the registry",
                               "repository does not exist", "name_unknown")):
         return err(f"create the repository first: step 1, target.create_repository({repo!r}) "
-                   "(ECR never creates a repository on push)",
+                   "(ECR creates one on push only under a repository creation template "
+                   "for CREATE_ON_PUSH)",
                    f"aws ecr create-repository --repository-name {repo}")
     if "manifest unknown" in low or ("manifest for" in low and "not found" in low):
         return err(f"the repository {repo} has no image with that tag: list what it holds "

@@ -14,7 +14,6 @@ The same object is the registry's ControlPlane (`repository_exists`, `tag_immuta
 from __future__ import annotations
 
 import contextlib
-import importlib
 import json
 import logging
 import re
@@ -31,6 +30,7 @@ from ..registry.storage import Storage, StoredImage
 from ..signing import Signer
 from . import errors as E
 from . import images as img
+from . import lifecycle
 from .errors import EcrError
 from .layers import LayerApi
 from .mutability import check_settings, tag_is_immutable
@@ -42,12 +42,8 @@ Params = dict[str, Any]
 PAGE = 100
 
 
-def optional_module(name: str) -> Any:
-    """A sibling module another part of the lab provides (lifecycle, templates, scanning)."""
-    try:
-        return importlib.import_module(f"{__package__}.{name}")
-    except ModuleNotFoundError:
-        return None
+def _first_tag(image: StoredImage) -> Params:
+    return {"imageTag": image.tags[0]} if image.tags else {}
 
 
 def _page(items: list[Any], params: Params, limit: int = PAGE) -> tuple[list[Any], str | None]:
@@ -90,8 +86,10 @@ class EcrBackend:
                                lambda: f"http://{self.registry_host()}")
         self.lock = threading.RLock()
         self._previews: dict[str, Params] = {}
-        # TODO(integrator): set to ecr-lifecycle's CreateOnPush(templates, caller).
+        self._scans: dict[tuple[str, str], Params] = {}  # (repository, digest) -> last scan
+        # ECR's create on push: the lab sets it to CreateOnPush over its creation templates.
         self.create_on_push: Callable[[str], bool] | None = None
+        self.template_api: Any = None  # the lab's TemplateApi, for the template operations
         self._import_legacy(home / "control.json")
 
     # ---- the registry's ControlPlane --------------------------------------------------------
@@ -117,20 +115,18 @@ class EcrBackend:
 
     def image_pushed(self, name: str, manifest: Manifest, tag: str | None,
                      pushed_at: float) -> None:
-        """Nothing to copy: the store already holds it.  Scan on push is the scanner's hook."""
-        scanning = optional_module("scanning")
-        hook = getattr(scanning, "on_push", None) if scanning else None
-        if callable(hook):
-            with contextlib.suppress(Exception):
-                hook(self, name, manifest.digest)
+        """Nothing to copy: the store already holds it.  Scan on push when the repository asks."""
+        record = self.storage.repository_record(name) or {}
+        if not (record.get("imageScanningConfiguration") or {}).get("scanOnPush"):
+            return
+        image = self.storage.get_manifest(name, manifest.digest)
+        if image is not None:
+            with contextlib.suppress(OSError, ValueError):
+                self._scan(name, image)
 
     # ---- lifecycle seam (ecr-lifecycle's evaluate() calls into these) -----------------------
     def images_for_lifecycle(self, repository: str) -> list[Any]:
         """The repository's images as lifecycle.ImageFacts (what `lifecycle.evaluate` takes)."""
-        lifecycle = optional_module("lifecycle")
-        if lifecycle is None:
-            raise E.unsupported("lifecycle policies yet", "lifecycle policy evaluation is not "
-                                "in this build of the lab.")
         facts = lifecycle.ImageFacts
         return [facts(digest=i.digest, tags=list(i.tags), pushed_at=i.pushed_at,
                       size=img.image_size(self.storage, i))
@@ -183,12 +179,8 @@ class EcrBackend:
         return image
 
     def _scan_status(self, name: str, image: StoredImage) -> Params | None:
-        scanning = optional_module("scanning")
-        status = getattr(scanning, "scan_status", None) if scanning else None
-        if callable(status):
-            with contextlib.suppress(Exception):
-                return status(self, name, image.digest)
-        return None
+        done = self._scans.get((name, image.digest))
+        return done["status"] if done else None
 
     def _resource_name(self, arn: str) -> str:
         prefix = f"arn:aws:ecr:{self.region}:{self.registry_id}:repository/"
@@ -309,15 +301,7 @@ class EcrBackend:
         name, _ = self._record(params)
         text = params["lifecyclePolicyText"]
         _json_text(text, "lifecyclePolicyText")
-        lifecycle = optional_module("lifecycle")
-        if lifecycle is not None and hasattr(lifecycle, "validate"):
-            try:
-                lifecycle.validate(text)
-            except EcrError:
-                raise
-            except Exception as e:  # noqa: BLE001 - its own error type: answer ECR's
-                raise E.invalid_parameter(f"Invalid parameter at 'LifecyclePolicyText' failed "
-                                          f"to satisfy constraint: '{e}'") from None
+        lifecycle.validate(text)
         self.storage.update_repository(name, {"lifecyclePolicy": text})
         return {"registryId": self.registry_id, "repositoryName": name,
                 "lifecyclePolicyText": text}
@@ -344,11 +328,6 @@ class EcrBackend:
     def start_lifecycle_policy_preview(self, params: Params) -> Params:
         name, record = self._record(params)
         text = params.get("lifecyclePolicyText") or self._lifecycle_policy(name, record)
-        lifecycle = optional_module("lifecycle")
-        if lifecycle is None or not hasattr(lifecycle, "evaluate"):
-            # TODO(integrator): lifecycle.evaluate comes from the ecr-lifecycle branch.
-            raise E.unsupported("lifecycle policy previews yet",
-                                "lifecycle policy evaluation is not in this build of the lab.")
         lifecycle.validate(text)
         verdicts = lifecycle.evaluate(text, self.images_for_lifecycle(name), self.clock())
         self._previews[name] = {"text": text, "verdicts": verdicts}
@@ -596,23 +575,39 @@ class EcrBackend:
             raise E.image_not_found(params["imageId"], name, self.registry_id)
         return name, image
 
-    def _scanner(self, operation: str) -> Any:
-        scanning = optional_module("scanning")
-        fn = getattr(scanning, operation, None) if scanning else None
-        if not callable(fn):
-            # TODO(integrator): scanning.start_image_scan / describe_image_scan_findings come
-            # from the ecr-lifecycle branch.
-            raise E.unsupported("image scanning", "the lab has no vulnerability database "
-                                "offline, so it scans nothing and invents no findings.")
-        return fn
+    def _scan(self, name: str, image: StoredImage) -> Params:
+        """Scan now (scanning.py: never an invented finding) and keep the result."""
+        from . import scanning
+
+        def layers() -> Any:
+            doc = json.loads(image.raw)
+            for layer in doc.get("layers") or []:
+                yield open(self.storage.blob_path(layer["digest"]), "rb")  # noqa: SIM115
+
+        result = scanning.scan(layers)
+        done = {"status": result.image_scan_status(),
+                "findings": result.image_scan_findings(self.clock())}
+        self._scans[(name, image.digest)] = done
+        return done
 
     def start_image_scan(self, params: Params) -> Params:
         name, image = self._image_or_fail(params)
-        return self._scanner("start_image_scan")(self, name, image, params)
+        done = self._scan(name, image)
+        return {"registryId": self.registry_id, "repositoryName": name,
+                "imageId": {"imageDigest": image.digest, **_first_tag(image)},
+                "imageScanStatus": done["status"]}
 
     def describe_image_scan_findings(self, params: Params) -> Params:
         name, image = self._image_or_fail(params)
-        return self._scanner("describe_image_scan_findings")(self, name, image, params)
+        done = self._scans.get((name, image.digest))
+        if done is None:
+            raise EcrError("ScanNotFoundException",
+                           f"Image scan does not exist for the image with '{{imageDigest:"
+                           f"'{image.digest}'}}' in the repository with name '{name}' in the "
+                           f"registry with id '{self.registry_id}'")
+        return {"registryId": self.registry_id, "repositoryName": name,
+                "imageId": {"imageDigest": image.digest, **_first_tag(image)},
+                "imageScanStatus": done["status"], "imageScanFindings": done["findings"]}
 
     def get_registry_scanning_configuration(self, params: Params) -> Params:
         return {"registryId": self.registry_id,
@@ -761,26 +756,24 @@ class EcrBackend:
                 "registryId": self.registry_id, "signingStatuses": []}
 
     # ---- creation templates (the data lives in ecr-lifecycle's templates.py) ---------------
-    def _templates(self, operation: str) -> Any:
-        templates = optional_module("templates")
-        fn = getattr(templates, operation, None) if templates else None
-        if not callable(fn):
-            # TODO(integrator): point these at templates.py from the ecr-lifecycle branch.
-            raise E.unsupported("repository creation templates yet",
-                                "creation templates are not in this build of the lab.")
-        return fn
+    def _templates(self, action: str, params: Params) -> Params:
+        """The lab's TemplateApi (templates.py holds the records) answers; set by the lab."""
+        if self.template_api is None:
+            raise E.unsupported("repository creation templates here",
+                                "this backend was built without the lab's template store.")
+        return self.template_api.handle(action, params)
 
     def create_repository_creation_template(self, params: Params) -> Params:
-        return self._templates("create_template")(self, params)
+        return self._templates("CreateRepositoryCreationTemplate", params)
 
     def delete_repository_creation_template(self, params: Params) -> Params:
-        return self._templates("delete_template")(self, params)
+        return self._templates("DeleteRepositoryCreationTemplate", params)
 
     def describe_repository_creation_templates(self, params: Params) -> Params:
-        return self._templates("describe_templates")(self, params)
+        return self._templates("DescribeRepositoryCreationTemplates", params)
 
     def update_repository_creation_template(self, params: Params) -> Params:
-        return self._templates("update_template")(self, params)
+        return self._templates("UpdateRepositoryCreationTemplate", params)
 
     # ---- state from before the one store --------------------------------------------------
     def _import_legacy(self, path: Path) -> None:

@@ -88,7 +88,7 @@ class NameUnknown(RegistryError):
 
     @classmethod
     def for_repo(cls, name: str, registry_id: str) -> NameUnknown:
-        """ECR's wording: ECR never creates a repository on push."""
+        """ECR's wording for a missing repository (pull, or push with no creation template)."""
         return cls(f"The repository with name '{name}' does not exist in the registry with id "
                    f"'{registry_id}'")
 

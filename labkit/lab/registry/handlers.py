@@ -88,6 +88,7 @@ class RegistryApp:
                  redirect_blobs: bool = True):
         self.storage = storage
         self.control = control
+        self.clock = clock  # the lab's clock: push times (lifecycle ages) and URL expiry
         self.presigner = Presigner(signer, url_ttl, clock)
         self.public_url = public_url
         self.redirect_blobs = redirect_blobs
@@ -421,7 +422,7 @@ class RegistryApp:
         # digest (ImageTagAlreadyExistsException / TAG_INVALID): aws/containers-roadmap#2179
         # and #2380, aws/aws-sdk#750 ask for exactly that to be relaxed.  So the lab refuses too.
         immutable = tag is not None and self.control.tag_immutable(name, tag)
-        pushed_at = time.time()
+        pushed_at = self.clock()
         stored = self.storage.put_manifest(name, manifest, tag, immutable, pushed_at)
         self.control.image_pushed(name, manifest, tag, stored.pushed_at)
         headers = {"Location": f"{self.base_url(request)}/v2/{name}/manifests/{stored.digest}",

@@ -35,6 +35,7 @@ from pathlib import Path
 from ...oci import digest as dg
 from ...oci import mediatypes as mt
 from ...oci.manifest import Manifest
+from ...oci.manifest import parse as parse_manifest
 from . import errors
 from .names import check_digest, check_name, check_tag, check_upload_id, is_name
 from .pump import Source, pump
@@ -87,6 +88,7 @@ class Storage:
         self._sessions: dict[str, _Session] = {}
         self._sessions_lock = threading.Lock()
         self._repo_locks: dict[str, threading.Lock] = {}
+        self._blob_lock = threading.RLock()  # blob use (write, touch, link) vs GC deletion
 
     # ---- paths (every one validated and kept under root) ----
 
@@ -155,15 +157,23 @@ class Storage:
 
     def repo_blob_size(self, name: str, digest: str) -> int | None:
         """Size of a blob that is visible in this repository, else None."""
-        if not self._layer_link(name, digest).exists():
+        link = self._layer_link(name, digest)
+        if not link.exists():
             return None
+        self._touch(link, self.blob_path(digest))  # in use: not garbage (see garbage_collect)
         return self.blob_size(digest)
 
     def link_blob(self, name: str, digest: str) -> None:
         """Make an existing blob visible in a repository (after a push or a mount)."""
         link = self._layer_link(name, digest)
-        if not link.exists():
-            self._write_atomic(link, digest.encode())
+        with self._blob_lock:  # never between garbage collection's check and its unlink
+            blob = self.blob_path(digest)
+            with contextlib.suppress(FileNotFoundError):
+                os.utime(blob, None)
+            if link.exists():
+                os.utime(link, None)
+            else:
+                self._write_atomic(link, digest.encode())
 
     def unlink_blob(self, name: str, digest: str) -> bool:
         """Forget a blob in one repository (the bytes stay for other repositories)."""
@@ -177,8 +187,11 @@ class Storage:
         """Store small bytes (a manifest) content-addressed; returns the digest."""
         digest = dg.of_bytes(data)
         path = self.blob_path(digest)
-        if not path.exists():
-            self._write_atomic(path, data)
+        with self._blob_lock:  # exists-then-use must not straddle a garbage deletion
+            if not path.exists():
+                self._write_atomic(path, data)
+            else:
+                os.utime(path, None)
         return digest
 
     # ---- uploads ----
@@ -275,10 +288,12 @@ class Storage:
             target = self.blob_path(digest)
             target.parent.mkdir(parents=True, exist_ok=True)
             # Two uploads of the same bytes may both land here: each replace is atomic and the
-            # bytes are identical, so both succeed and one blob remains.
-            os.replace(session.data, target)
+            # bytes are identical, so both succeed and one blob remains.  Under the blob lock:
+            # garbage collection must not unlink the new file it did not check.
             try:
-                self.link_blob(name, digest)  # may fail on a full disk: the session is spent
+                with self._blob_lock:
+                    os.replace(session.data, target)
+                    self.link_blob(name, digest)  # may fail on a full disk: the session is spent
             finally:
                 self._drop(session)
             return session.offset
@@ -541,27 +556,64 @@ class Storage:
             current = current.parent
 
     def garbage_collect(self, min_age_seconds: float = 3600) -> int:
-        """Delete blobs no repository links to any more (deleted images, deleted repositories).
+        """Delete what no image refers to any more; returns how many blobs were removed.
 
-        Only blobs older than `min_age_seconds` go, so a blob that was just committed and is
-        about to be linked is never taken.  Returns how many blobs were removed.
+        First, in each repository, layer links no manifest there refers to (the layers of
+        deleted images) are dropped; then blobs no repository links to are deleted.  Uploads
+        in flight are safe: a link or blob younger than `min_age_seconds` is never taken, and
+        every use of a blob (HEAD, GET, mount, manifest check, upload) refreshes its time under
+        the same lock the deletion takes, so a push that was just told "Layer already exists"
+        still finds the layer when its manifest arrives.
         """
+        cutoff = time.time() - min_age_seconds
+        for name in self.repositories():
+            self._prune_links(name, cutoff)
         linked: set[str] = set()
         for dirpath, dirnames, filenames in os.walk(self.root / "repositories"):
             if Path(dirpath).name in ("_layers", "revisions"):
                 linked.update(f for f in filenames if not f.startswith("."))
                 dirnames[:] = []
-        cutoff = time.time() - min_age_seconds
         removed = 0
         for prefix in (self.root / "blobs" / "sha256").iterdir():
             for path in prefix.iterdir():
                 if path.name in linked or path.name.startswith("."):
                     continue
-                with contextlib.suppress(FileNotFoundError):
-                    if path.stat().st_mtime < cutoff:
+                with self._blob_lock, contextlib.suppress(FileNotFoundError):
+                    if path.stat().st_mtime < cutoff:  # re-read under the lock: not in use
                         path.unlink()
                         removed += 1
         return removed
+
+    def _prune_links(self, name: str, cutoff: float) -> None:
+        """Drop this repository's old layer links that none of its manifests refers to."""
+        with self._repo_lock(name):
+            wanted: set[str] = set()
+            for image in self.images(name):
+                wanted.add(image.digest.removeprefix("sha256:"))
+                try:
+                    refs = parse_manifest(image.raw, image.media_type).references()
+                except Exception:  # noqa: BLE001 - an unreadable manifest keeps all its links
+                    return
+                wanted.update(d.digest.removeprefix("sha256:") for d in refs)
+            layers = self._repo_dir(name) / "_layers"
+            try:
+                links = [p for p in layers.iterdir() if not p.name.startswith(".")]
+            except FileNotFoundError:
+                return
+            for link in links:
+                if link.name in wanted:
+                    continue
+                with self._blob_lock, contextlib.suppress(FileNotFoundError):
+                    if link.stat().st_mtime < cutoff:
+                        link.unlink()
+
+    def _touch(self, *paths: Path) -> None:
+        """Mark a blob (and its link) as in use now: garbage collection leaves it alone."""
+        now = time.time()
+        with self._blob_lock:
+            for path in paths:
+                with contextlib.suppress(FileNotFoundError):
+                    os.utime(path, (now, now))
 
     def repositories(self) -> list[str]:
         """Names of the repositories that have a record or hold anything, sorted."""
