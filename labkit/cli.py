@@ -1,4 +1,5 @@
-"""The `labkit` command: `lab up|down|status|env`, `course run`, `doctor`, `figures`."""
+"""The `labkit` command: `lab up|down|status|env`, `docker` (the built-in engine as a docker CLI),
+`course run`, `doctor`, `figures`, `sample build|path`, `trace`."""
 
 from __future__ import annotations
 
@@ -88,15 +89,12 @@ def lab_env(args: argparse.Namespace) -> int:
             print(f"labkit: no lab running for {home}", file=sys.stderr)
             return 3
         lab = process.start(home)
-    env = lab.env()
-    if args.format == "powershell":
-        for k, v in env.items():
-            print(f"$env:{k} = '{v}'")
-    else:
-        for k, v in env.items():
-            print(f"export {k}={shlex.quote(v)}")
-        print("# then: aws ecr get-login-password --region "
-              f"{lab.region} | docker login --username AWS --password-stdin {lab.registry}")
+    from .ecr.login import login_command
+    from .lab.env import render, variables
+
+    shell = "powershell" if args.format == "powershell" else "bash"
+    print(render(variables(lab), shell))
+    print(f"# then: {login_command(lab.region, lab.registry, shell)}")
     return 0
 
 
@@ -130,6 +128,8 @@ def build_parser(optional: bool = True) -> argparse.ArgumentParser:
 
     register_housekeeping(lab)
 
+    sub.add_parser("docker", help="the built-in engine as a docker CLI (login, build, tag, "
+                                   "push, pull, images, image rm, ...)", add_help=False)
     if optional:
         register_course_commands(sub)
     return p
@@ -139,15 +139,21 @@ def register_course_commands(sub: argparse._SubParsersAction) -> None:
     """`course`, `doctor` and `figures`: each module adds its own parser. Imported here, not at
     the top, so `labkit lab up` (whose start time counts) does not load the course's modules."""
     from .course import cli as course_cli
-    from .course import doctor_cli, figures_cli
+    from .course import doctor_cli, figures_cli, sample_cli, trace_cli
 
     course_cli.register(sub)
     doctor_cli.register(sub)
     figures_cli.register(sub)
+    sample_cli.register(sub)
+    trace_cli.register(sub)
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["docker"]:  # the built-in engine's docker CLI takes its arguments raw
+        from .engines.builtin import cli as docker_cli
+
+        return docker_cli.main(argv[1:])
     # `labkit lab ...` must start fast (the lab's start time is measured): skip loading the
     # other commands' modules unless they are asked for.
     args = build_parser(optional=not (argv[:1] == ["lab"])).parse_args(argv)

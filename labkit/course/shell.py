@@ -1,0 +1,95 @@
+"""A notebook's kernel gets the terminal's environment: `!aws ...` and `!docker ...` cells reach
+the lab exactly as a terminal does after `eval "$(labkit lab env)"`.
+
+`activate()` sets the variables `labkit lab env` prints and, when the course runs on the
+built-in engine (no Docker Engine, or LABKIT_ENGINE=builtin), puts a `docker` command first on
+PATH that runs it (`python -m labkit.engines.builtin.cli`). It never sets DOCKER_CONFIG: the
+learner's notebook and terminal share one docker config (`~/.docker/config.json`), so a login in
+one is a login in the other.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import sysconfig
+from pathlib import Path
+from typing import Any
+
+from ..lab.env import variables
+
+SHIM_DIR = "bin"  # under the lab's home
+
+
+def uses_builtin(engine: Any = None) -> bool:
+    """True when `docker` commands should run through the built-in engine."""
+    if engine is not None:
+        return getattr(engine, "name", "") == "builtin"
+    choice = (os.environ.get("LABKIT_ENGINE") or "auto").strip().lower()
+    if choice in ("builtin", "docker"):
+        return choice == "builtin"
+    from ..engines.docker.engine import docker_available
+
+    return not docker_available()
+
+
+def write_shim(directory: Path, engine_home: Path | None = None) -> Path:
+    """`docker` (POSIX) or `docker.cmd` (Windows) in `directory` that runs the built-in engine
+    with this Python; returns the directory."""
+    directory.mkdir(parents=True, exist_ok=True)
+    python = sys.executable
+    if os.name == "nt":
+        env = f'set "LABKIT_ENGINE_HOME={engine_home}"\r\n' if engine_home else ""
+        text = f'@echo off\r\n{env}"{python}" -m labkit.engines.builtin.cli %*\r\n'
+        (directory / "docker.cmd").write_text(text)
+        return directory
+    env = f"LABKIT_ENGINE_HOME={_sh_quote(str(engine_home))} " if engine_home else ""
+    path = directory / "docker"
+    path.write_text("#!/bin/sh\n# labkit's built-in engine as a `docker` command (written by "
+                    "labkit.course.shell.activate)\n"
+                    f"{env}exec {_sh_quote(python)} -m labkit.engines.builtin.cli \"$@\"\n")
+    path.chmod(0o755)
+    return directory
+
+
+def _sh_quote(text: str) -> str:
+    import shlex
+
+    return shlex.quote(text)
+
+
+def _path_without(directory: Path) -> list[str]:
+    return [p for p in os.environ.get("PATH", "").split(os.pathsep)
+            if p and Path(p) != directory]
+
+
+def activate(lab: Any = None, engine: Any = None) -> dict[str, str]:
+    """Point this process's `!aws` and `!docker` at the lab; returns the variables set.
+
+    `lab` defaults to the running lab for LABKIT_HOME (started if needed), except on real AWS
+    (LABKIT_TARGET=aws), where no lab variable is set: the learner's own AWS profile applies,
+    as in their terminal. `engine` decides which `docker` runs (default: what
+    `labkit.engines.select()` would pick). `aws` and `labkit` (installed next to this Python)
+    are put on PATH too: a kernel started from a venv never activated would miss them."""
+    on_aws = (os.environ.get("LABKIT_TARGET") or "lab").strip().lower() == "aws"
+    if lab is None and not on_aws:
+        from ..lab import ensure
+
+        lab = ensure()
+    env = variables(lab) if lab is not None else {}
+    os.environ.update(env)
+    from .. import config
+
+    shims = (Path(lab.home) if lab is not None else config.home()) / SHIM_DIR
+    path = _path_without(shims)
+    scripts = sysconfig.get_path("scripts")
+    if scripts and scripts not in path:
+        path.insert(0, scripts)
+    if uses_builtin(engine):
+        home = getattr(engine, "home", None)
+        write_shim(shims, Path(home) if home else None)
+        path.insert(0, str(shims))
+    joined = os.pathsep.join(path)
+    if joined != os.environ.get("PATH"):
+        os.environ["PATH"] = env["PATH"] = joined
+    return env
