@@ -1,0 +1,141 @@
+"""Headless Chromium (Debian's `chromium` + `chromium-driver`) driving JupyterLab via Selenium.
+
+The driver path is passed explicitly, so Selenium Manager never downloads a browser or a
+driver. Used by the browser test and the time-to-JupyterLab benchmark.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--disable-dev-shm-usage", "--window-size=1400,1800")
+
+
+def missing() -> str:
+    """Why a browser test cannot run here ('' when it can)."""
+    for path, pkg in ((CHROMIUM, "chromium"), (CHROMEDRIVER, "chromium-driver")):
+        if not (os.path.exists(path) or shutil.which(os.path.basename(path))):
+            return f"{path} is missing (apt-get install {pkg})"
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        return "selenium is not installed (pip install -e '.[test]')"
+    return ""
+
+
+def settings_dir(root: Path) -> Path:
+    """JupyterLab user settings for the test only: every cell stays in the page (no windowing),
+    so the DOM holds the whole notebook; what is drawn is the same as a learner's default."""
+    tracker = root / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
+    tracker.parent.mkdir(parents=True, exist_ok=True)
+    tracker.write_text(json.dumps({"windowingMode": "none"}))
+    return root
+
+
+def chromium(profile: Path) -> Any:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={profile}")
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver.set_script_timeout(30)
+    return driver
+
+
+def wait_for(driver: Any, js: str, timeout: float, what: str) -> Any:
+    """Poll `return <js>` until it is truthy."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = driver.execute_script(f"return {js}")
+        except Exception as e:  # noqa: BLE001 - the page may be mid-load
+            last = e
+        if last and not isinstance(last, Exception):
+            return last
+        time.sleep(0.25)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")
+
+
+NOTEBOOK_READY = ("document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell') "
+                  "!== null && document.querySelector("
+                  "'.jp-NotebookPanel:not(.lm-mod-hidden) "
+                  ".jp-Notebook-ExecutionIndicator[data-status=\"idle\"]') !== null")
+
+
+def open_notebook(driver: Any, url: str, timeout: float = 120) -> None:
+    """Load a notebook URL and wait until its cells are drawn and its kernel is idle."""
+    driver.get(url)
+    wait_for(driver, NOTEBOOK_READY, timeout, "the notebook and an idle kernel")
+
+
+def run_all(driver: Any, timeout: float = 600) -> None:
+    """Run > Run All Cells, as a learner clicks it, then wait until every code cell ran."""
+    from selenium.webdriver.common.by import By
+
+    menus = driver.find_elements(By.CSS_SELECTOR, ".lm-MenuBar-item")
+    run = next(m for m in menus if m.text.strip() == "Run")
+    run.click()
+    item = wait_for(driver, "document.querySelector("
+                    "'.lm-Menu-item[data-command=\"notebook:run-all-cells\"]')", 10,
+                    "the Run All Cells menu item")
+    item.click()
+    wait_for(driver, """(() => {
+        const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
+        const prompts = [...panel.querySelectorAll('.jp-CodeCell .jp-InputPrompt')];
+        const ind = panel.querySelector('.jp-Notebook-ExecutionIndicator');
+        return prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent))
+               && ind && ind.dataset.status === 'idle';
+    })()""", timeout, "every code cell to run (execution counts, kernel idle)")
+
+
+INSPECT = """
+const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
+const cells = [...panel.querySelectorAll('.jp-Cell')].map(cell => ({
+  code: cell.classList.contains('jp-CodeCell'),
+  source: (cell.querySelector('.cm-content') || {}).textContent || '',
+  inputHidden: !!cell.querySelector('.jp-InputPlaceholder'),
+  tables: [...cell.querySelectorAll('.jp-OutputArea-output table')].map(t => t.innerText),
+  images: [...cell.querySelectorAll('.jp-OutputArea-output img, .jp-MarkdownOutput img')].map(
+      i => ({src: i.getAttribute('src').slice(0, 80), w: i.naturalWidth, h: i.naturalHeight,
+             complete: i.complete})),
+  details: [...cell.querySelectorAll('details')].map(d => ({open: d.open,
+      summary: (d.querySelector('summary') || {}).textContent || ''})),
+  stderr: [...cell.querySelectorAll(
+      '.jp-RenderedText[data-mime-type="application/vnd.jupyter.stderr"]')].map(
+      e => e.textContent),
+  text: [...cell.querySelectorAll('.jp-OutputArea-output')].map(o => o.textContent).join('\\n'),
+  progress: cell.querySelectorAll('.labkit-progress progress').length,
+}));
+return cells;
+"""
+
+
+def inspect(driver: Any) -> list[dict[str, Any]]:
+    """What a learner sees in the open notebook, cell by cell."""
+    return list(driver.execute_script(INSPECT))
+
+
+def screenshot(driver: Any, path: Path, selector: str | None = None) -> Path:
+    """Scroll `selector` (the first match) into view, then save the window as a PNG."""
+    if selector:
+        driver.execute_script(
+            "const e = document.querySelector(arguments[0]); if (e) e.scrollIntoView("
+            "{block: 'center'});", selector)
+        time.sleep(0.5)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    driver.save_screenshot(str(path))
+    return path
