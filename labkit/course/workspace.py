@@ -42,7 +42,7 @@ class Copied:
             lines.append(f"kept your {len(self.kept)} notebook(s) as they are: "
                          f"{', '.join(self.kept)}")
         if self.figures:
-            lines.append(f"updated {len(self.figures)} figure(s) in images/")
+            lines.append(f"copied {len(self.figures)} figure(s) into images/")
         return lines
 
 

@@ -19,7 +19,8 @@ from labkit.course.runner import isolated
 CELLS = [
     "from labkit import course\nc = course.prepare('04-push')",
     "pushed = c.engine.push(c.uri('v1'))",
-    "c.engine.remove(c.uri('v1'))\npulled = c.engine.pull(c.uri('v1'))",
+    # as 06-pull does: forget the course's images (the base stays), so the app layer travels
+    "course.clean_local(c, base=False)\npulled = c.engine.pull(c.uri('v1'))",
 ]
 
 
