@@ -7,6 +7,7 @@ An editable install (`pip install -e .`) copies nothing: `labkit.course.runner.n
 finds the checkout's own `notebooks/` next to the package.
 """
 
+import shutil
 from pathlib import Path
 
 from setuptools import setup
@@ -26,6 +27,7 @@ class BuildPyWithCourse(build_py):
             return
         for folder, patterns in COURSE_FILES.items():
             dest = Path(self.build_lib, "labkit", "course", folder)
+            shutil.rmtree(dest, ignore_errors=True)  # a notebook removed upstream must not linger
             self.mkpath(str(dest))
             for pattern in patterns:
                 for src in sorted((ROOT / folder).glob(pattern)):

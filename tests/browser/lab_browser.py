@@ -82,24 +82,50 @@ def open_notebook(driver: Any, url: str, timeout: float = 120) -> None:
     wait_for(driver, NOTEBOOK_READY, timeout, "the notebook and an idle kernel")
 
 
-def run_all(driver: Any, timeout: float = 600) -> None:
-    """Run > Run All Cells, as a learner clicks it, then wait until every code cell ran."""
+def menu(driver: Any, label: str, commands: tuple[str, ...]) -> None:
+    """Click a menu bar entry, then the first of `commands` it shows (JupyterLab's ids)."""
     from selenium.webdriver.common.by import By
 
     menus = driver.find_elements(By.CSS_SELECTOR, ".lm-MenuBar-item")
-    run = next(m for m in menus if m.text.strip() == "Run")
-    run.click()
-    item = wait_for(driver, "document.querySelector("
-                    "'.lm-Menu-item[data-command=\"notebook:run-all-cells\"]')", 10,
-                    "the Run All Cells menu item")
+    next(m for m in menus if m.text.strip() == label).click()
+    css = ", ".join(f'.lm-Menu-item[data-command="{c}"]' for c in commands)
+    item = wait_for(driver, f"document.querySelector({json.dumps(css)})", 10,
+                    f"{label} > {commands[0]}")
     item.click()
-    wait_for(driver, """(() => {
-        const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
-        const prompts = [...panel.querySelectorAll('.jp-CodeCell .jp-InputPrompt')];
-        const ind = panel.querySelector('.jp-Notebook-ExecutionIndicator');
-        return prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent))
-               && ind && ind.dataset.status === 'idle';
-    })()""", timeout, "every code cell to run (execution counts, kernel idle)")
+
+
+RUN_STATE = r"""(() => {
+    const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
+    const prompts = [...panel.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]
+        .map(p => p.textContent.trim()).filter(t => t !== '');  // a collapsed input shows none
+    const ind = panel.querySelector('.jp-Notebook-ExecutionIndicator');
+    const idle = ind && ind.dataset.status === 'idle';
+    if (prompts.some(t => t.includes('*')) || !idle) return 'running';
+    return prompts.every(t => /\[\d+\]/.test(t)) ? 'done' : 'stopped';
+})()"""
+
+
+def run_all(driver: Any, timeout: float = 600) -> None:
+    """Edit > Clear Outputs of All Cells (so what is checked comes from this run), then
+    Run > Run All Cells, as a learner clicks them; wait until every code cell has run."""
+    menu(driver, "Edit", ("editmenu:clear-all", "notebook:clear-all-cell-outputs"))
+    wait_for(driver, "[...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) "
+             ".jp-OutputArea-output')].length === 0", 30, "the outputs to clear")
+    menu(driver, "Run", ("runmenu:run-all", "notebook:run-all-cells"))
+    deadline = time.monotonic() + timeout
+    stopped_since: float | None = None
+    while time.monotonic() < deadline:
+        state = driver.execute_script(f"return {RUN_STATE}")
+        if state == "done":
+            return
+        if state == "stopped":  # idle with cells never run: an error stopped Run All (or it
+            stopped_since = stopped_since or time.monotonic()  # has not started yet)
+            if time.monotonic() - stopped_since > 10:
+                raise AssertionError("Run All stopped before the last cell (an error?)")
+        else:
+            stopped_since = None
+        time.sleep(0.5)
+    raise AssertionError(f"Run All did not finish within {timeout:.0f}s")
 
 
 INSPECT = """
