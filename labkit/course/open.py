@@ -97,7 +97,9 @@ def start(root: Path, port: int, timeout: float = READY_TIMEOUT,
     log = root / LOG_NAME
     cmd = [python, "-m", "jupyterlab", "--no-browser", f"--ServerApp.ip={HOST}",
            f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-           f"--ServerApp.root_dir={root}"]
+           f"--ServerApp.root_dir={root}",
+           # the course is offline: no news feed or update check from the internet
+           "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")  # containers and CI run as root; JupyterLab refuses otherwise
     env = {**os.environ, "JUPYTER_TOKEN": token}

@@ -20,6 +20,7 @@ Saves build/screenshots/00-setup-first-open.png.
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -66,7 +67,8 @@ def kit(wheel: Path, base: Path) -> float:
     print("kit: fresh venv -> pip install wheel -> labkit course open -> browser shows 00-setup")
     clock = Clock()
     bin_dir = fresh_venv(base / "kit-venv", [str(wheel)], clock)
-    env = learner_env(LABKIT_HOME=str(base / "lab-home"), LABKIT_PORT=str(free_port()))
+    env = learner_env(LABKIT_HOME=str(base / "lab-home"), LABKIT_PORT=str(free_port()),
+                      JUPYTERLAB_WORKSPACES_DIR=str(base / "layouts-kit"))  # not ~/.jupyter
     opened = OpenCourse([str(bin_dir / "labkit"), "course", "open", "--dir", str(base / "ws"),
                          "--port", str(free_port()), "--no-browser"], env, cwd=base)
     driver = None
@@ -91,6 +93,7 @@ def peer(base: Path) -> float:
     clock = Clock()
     bin_dir = fresh_venv(base / "peer-venv", ["jupyterlab>=4.1,<5"], clock)
     (base / "empty").mkdir(exist_ok=True)
+    os.environ["JUPYTERLAB_WORKSPACES_DIR"] = str(base / "layouts-peer")  # not ~/.jupyter
     server = course_open.start(base / "empty", free_port(), python=str(bin_dir / "python"))
     driver = None
     try:

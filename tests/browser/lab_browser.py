@@ -32,13 +32,16 @@ def missing() -> str:
     return ""
 
 
-def settings_dir(root: Path) -> Path:
-    """JupyterLab user settings for the test only: every cell stays in the page (no windowing),
-    so the DOM holds the whole notebook; what is drawn is the same as a learner's default."""
-    tracker = root / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
+def jupyterlab_env(root: Path) -> dict[str, str]:
+    """JupyterLab settings and layouts of its own under `root`, so a run neither reads nor
+    writes the user's (~/.jupyter/lab): no tabs restored from another run. Every cell stays in
+    the page (no windowing), so the DOM holds the whole notebook; what is drawn is the same as
+    with a learner's defaults."""
+    tracker = root / "settings" / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
     tracker.parent.mkdir(parents=True, exist_ok=True)
     tracker.write_text(json.dumps({"windowingMode": "none"}))
-    return root
+    return {"JUPYTERLAB_SETTINGS_DIR": str(root / "settings"),
+            "JUPYTERLAB_WORKSPACES_DIR": str(root / "workspaces")}
 
 
 def chromium(profile: Path) -> Any:

@@ -37,7 +37,7 @@ def course(tmp_path_factory: pytest.TempPathFactory) -> Any:
     base = tmp_path_factory.mktemp("browser")
     env = learner_env(LABKIT_HOME=str(base / "lab-home"), LABKIT_PORT=str(free_port()),
                       LABKIT_ENGINE=os.environ.get("LABKIT_ENGINE", "builtin"),
-                      JUPYTERLAB_SETTINGS_DIR=str(lab_browser.settings_dir(base / "settings")))
+                      **lab_browser.jupyterlab_env(base / "jupyterlab"))
     ws = base / "workspace"
     opened = OpenCourse([sys.executable, "-m", "labkit", "course", "open", "--dir", str(ws),
                          "--port", str(free_port()), "--no-browser"], env, cwd=base)
