@@ -164,6 +164,8 @@ class LayerBar:
         self._draw()
 
     def done(self, status: str) -> None:
+        if not self.total:  # docker's push events give no total: a finished layer moved n of n
+            self.total = self.n
         self._draw(status, final=True)
 
     def __enter__(self) -> LayerBar:

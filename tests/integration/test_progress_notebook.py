@@ -1,8 +1,8 @@
 """Progress bars in a notebook executed headless (nbclient): plain text, never escape codes.
 
-A real kernel pushes and pulls against a real lab with the built-in engine, with progress left
-on (as outside `labkit course run`): the saved notebook must hold one plain line per layer and
-no `\\x1b` or carriage return anywhere in its outputs.
+A real kernel pushes and pulls against a real lab, with each engine, with progress left on (as
+outside `labkit course run`): the saved notebook must hold one plain line per layer and no
+`\\x1b` or carriage return anywhere in its outputs.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 import nbformat
+import pytest
 from nbclient import NotebookClient
 
 from labkit.course.runner import isolated
@@ -34,9 +35,16 @@ def _texts(nb: nbformat.NotebookNode) -> list[str]:
     return out
 
 
-def test_push_and_pull_progress_saves_plain_lines(tmp_path: Path) -> None:
+@pytest.fixture(params=["builtin", pytest.param("docker", marks=pytest.mark.docker)])
+def engine(request: pytest.FixtureRequest) -> str:
+    if request.param == "docker":
+        request.getfixturevalue("require_docker")
+    return str(request.param)
+
+
+def test_push_and_pull_progress_saves_plain_lines(engine: str, tmp_path: Path) -> None:
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in CELLS])
-    with isolated(engine="builtin"):
+    with isolated(engine=engine):
         os.environ.pop("LABKIT_PROGRESS")  # on by default in a kernel, as in JupyterLab
         NotebookClient(nb, timeout=300, kernel_name="python3",
                        resources={"metadata": {"path": str(tmp_path)}}).execute()
@@ -46,12 +54,12 @@ def test_push_and_pull_progress_saves_plain_lines(tmp_path: Path) -> None:
     texts = _texts(nb)
     assert not any("\x1b" in t or "\r" in t for t in texts)
     push_cell, pull_cell = nb.cells[1], nb.cells[2]
-    for cell, action in ((push_cell, "Pushing"), (pull_cell, "")):
+    for cell, action in ((push_cell, "push"), (pull_cell, "")):
         lines = [o["data"]["text/plain"] for o in cell.outputs
                  if o["output_type"] == "display_data"]
         assert lines, f"no progress shown for {cell.source!r}: {cell.outputs}"
         for line in lines:  # one final plain line per layer, e.g. `1a2b... Pushing 1.2kB / ...`
             assert re.fullmatch(r"[0-9a-f]{12}.* / .*\(100%\).*", line), line
-            assert action in line
+            assert action in line.lower()
         html = [o["data"]["text/html"] for o in cell.outputs if o["output_type"] == "display_data"]
         assert all("<progress" in h for h in html)
