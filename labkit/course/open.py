@@ -151,7 +151,6 @@ def course_open(args: argparse.Namespace) -> int:
     for line in copied.summary():
         print(f"  {line}", flush=True)
     try:
-        require_jupyterlab()
         server = start(root, port)
     except OpenError as e:
         print(f"labkit: {e}", file=sys.stderr)
@@ -165,7 +164,9 @@ def course_open(args: argparse.Namespace) -> int:
         webbrowser.open(url)
     try:
         signal.signal(signal.SIGTERM, _interrupt)  # `kill PID` stops JupyterLab too
-        server.process.wait()
+        code = server.process.wait()
+        print(f"JupyterLab stopped (exit code {code}); see {server.log}", flush=True)
+        return 0 if code == 0 else 1
     except KeyboardInterrupt:
         print("\nstopping JupyterLab", flush=True)
     finally:

@@ -10,6 +10,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from labkit.lab.process import free_port
 from tests.course_open import OpenCourse, learner_env
 
@@ -45,9 +47,9 @@ def test_open_serves_the_workspace_and_keeps_the_learners_work(tmp_path: Path) -
         assert "added 8 notebook(s)" in first.output
     finally:
         assert first.stop() == 0
-    # Ctrl-C stopped JupyterLab: the port is free again
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", port))
+    # Ctrl-C stopped JupyterLab: nothing listens on its port any more
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
 
     mine = ws / "notebooks" / "03-tag.ipynb"
     nb = json.loads(mine.read_text())
