@@ -73,14 +73,19 @@ def wait_for(driver: Any, js: str, timeout: float, what: str) -> Any:
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")
 
 
-NOTEBOOK_READY = ("document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell') "
-                  "!== null && document.querySelector("
-                  "'.jp-NotebookPanel:not(.lm-mod-hidden) "
-                  ".jp-Notebook-ExecutionIndicator[data-status=\"idle\"]') !== null")
+NOTEBOOK_READY = r"""(() => {
+    const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
+    if (!panel || panel.querySelector('.jp-Spinner')) return false;  // still loading
+    const text = [...panel.querySelectorAll('.jp-MarkdownCell .jp-RenderedMarkdown')]
+        .map(m => m.textContent.trim()).join('');
+    const bar = document.querySelector('#jp-main-statusbar');
+    return text.length > 0 && !!bar && /\|\s*Idle/.test(bar.textContent);
+})()"""
 
 
 def open_notebook(driver: Any, url: str, timeout: float = 120) -> None:
-    """Load a notebook URL and wait until its cells are drawn and its kernel is idle."""
+    """Load a notebook URL and wait until its markdown is drawn (no loading spinner) and the
+    status bar says its kernel is idle."""
     driver.get(url)
     wait_for(driver, NOTEBOOK_READY, timeout, "the notebook and an idle kernel")
 
