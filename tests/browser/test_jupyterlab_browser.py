@@ -41,11 +41,13 @@ def course(tmp_path_factory: pytest.TempPathFactory) -> Any:
     ws = base / "workspace"
     opened = OpenCourse([sys.executable, "-m", "labkit", "course", "open", "--dir", str(ws),
                          "--port", str(free_port()), "--no-browser"], env, cwd=base)
-    driver = lab_browser.chromium(base / "chromium-profile")
+    driver = None
     try:
+        driver = lab_browser.chromium(base / "chromium-profile")
         yield opened, driver, ws
     finally:
-        driver.quit()
+        if driver is not None:
+            driver.quit()
         opened.stop()
         from labkit.lab import process
 
