@@ -36,6 +36,10 @@ class OpenError(Exception):
     """Why JupyterLab could not be opened, worded for the learner."""
 
 
+class PortTaken(OpenError):
+    """The port was free when chosen but taken before JupyterLab could listen on it."""
+
+
 def _port_free(port: int) -> bool:
     with socket.socket() as s:
         try:
@@ -112,7 +116,9 @@ def start(root: Path, port: int, timeout: float = READY_TIMEOUT,
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             tail = log.read_text(errors="replace").strip().splitlines()[-8:]
-            raise OpenError(f"JupyterLab exited (code {proc.returncode}) before answering; "
+            error = PortTaken if any(f"port {port} is not available" in t for t in tail) \
+                else OpenError
+            raise error(f"JupyterLab exited (code {proc.returncode}) before answering; "
                             f"the end of {log}:\n  " + "\n  ".join(tail))
         if _answers(f"{server.base}/api/status?token={token}"):
             return server
@@ -128,6 +134,18 @@ def _answers(url: str) -> bool:
             return bool(r.status == 200)
     except (urllib.error.URLError, OSError):
         return False
+
+
+def _start_on_a_free_port(root: Path, port: int, asked: bool, tries: int = 3) -> Server:
+    """start(); a port we picked ourselves that someone took meanwhile is picked again."""
+    for attempt in range(tries):
+        try:
+            return start(root, port)
+        except PortTaken:
+            if asked or attempt == tries - 1:
+                raise
+            port = choose_port(None)
+    raise AssertionError("unreachable")
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -151,7 +169,7 @@ def course_open(args: argparse.Namespace) -> int:
     for line in copied.summary():
         print(f"  {line}", flush=True)
     try:
-        server = start(root, port)
+        server = _start_on_a_free_port(root, port, asked=args.port is not None)
     except OpenError as e:
         print(f"labkit: {e}", file=sys.stderr)
         return 1

@@ -70,7 +70,7 @@ def kit(wheel: Path, base: Path) -> float:
     env = learner_env(LABKIT_HOME=str(base / "lab-home"), LABKIT_PORT=str(free_port()),
                       JUPYTERLAB_WORKSPACES_DIR=str(base / "layouts-kit"))  # not ~/.jupyter
     opened = OpenCourse([str(bin_dir / "labkit"), "course", "open", "--dir", str(base / "ws"),
-                         "--port", str(free_port()), "--no-browser"], env, cwd=base)
+                         "--no-browser"], env, cwd=base)
     driver = None
     try:
         clock.lap("open")

@@ -40,7 +40,7 @@ def course(tmp_path_factory: pytest.TempPathFactory) -> Any:
                       **lab_browser.jupyterlab_env(base / "jupyterlab"))
     ws = base / "workspace"
     opened = OpenCourse([sys.executable, "-m", "labkit", "course", "open", "--dir", str(ws),
-                         "--port", str(free_port()), "--no-browser"], env, cwd=base)
+                         "--no-browser"], env, cwd=base)
     driver = None
     try:
         driver = lab_browser.chromium(base / "chromium-profile")

@@ -19,7 +19,6 @@ from pathlib import Path
 import pytest
 
 from labkit.course.state import NOTEBOOKS
-from labkit.lab.process import free_port
 from tests.course_open import OpenCourse, learner_env
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,7 +92,7 @@ def test_course_run_from_the_wheel(installed: Path, tmp_path: Path) -> None:
 def test_course_open_from_the_wheel(installed: Path, tmp_path: Path) -> None:
     ws = tmp_path / "ws"
     opened = OpenCourse([str(installed / "labkit"), "course", "open", "--dir", str(ws),
-                         "--port", str(free_port()), "--no-browser"], learner_env(),
+                         "--no-browser"], learner_env(),
                         cwd=tmp_path)
     try:
         with urllib.request.urlopen(opened.url, timeout=30) as page:
