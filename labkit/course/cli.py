@@ -1,4 +1,5 @@
-"""`labkit course run`: the whole course headless, one line per notebook, like a test run."""
+"""`labkit course run` (the whole course headless, one line per notebook, like a test run) and
+`labkit course open` (registered from labkit.course.open)."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ def course_run(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add `course run` to the `labkit` command (called by labkit.cli)."""
+    """Add `course run` and `course open` to the `labkit` command (called by labkit.cli)."""
     course = sub.add_parser("course", help="the course's notebooks").add_subparsers(
         dest="course_cmd", required=True)
     run = course.add_parser("run", help="run the notebooks headless, in order, in a private lab")
@@ -53,6 +54,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--kernel", default="python3", help="Jupyter kernel name")
     run.add_argument("--timeout", type=int, default=300, help="seconds per cell")
     run.set_defaults(func=_run_entry)
+    from . import open as course_open
+
+    course_open.register(course)
 
 
 def _run_entry(args: argparse.Namespace) -> int:

@@ -23,13 +23,35 @@ ISOLATION_VARS = ("LABKIT_HOME", "LABKIT_PORT", "LABKIT_PROGRESS", "LABKIT_ENGIN
                   "LABKIT_ENGINE_HOME", "LABKIT_TARGET", "LABKIT_REGION")
 
 
+PACKAGE = Path(__file__).resolve().parent
+
+
+def _course_folder(name: str) -> Path | None:
+    """The course's `name` folder (notebooks, images) shipped inside the installed package (a
+    wheel), else the one at the top of a source checkout (an editable install)."""
+    for base in (PACKAGE, PACKAGE.parents[1]):
+        if (base / name).is_dir():
+            return base / name
+    return None
+
+
 def notebooks_dir() -> Path:
-    """`notebooks/` in the current directory, else next to the package (a source checkout)."""
-    for base in (Path.cwd(), Path(__file__).resolve().parents[1]):
-        if (base / "notebooks" / f"{NOTEBOOKS[0]}.ipynb").exists():
-            return base / "notebooks"
-    raise FileNotFoundError("no notebooks/ folder here or next to labkit: run from a checkout "
-                            "of the kit, or pass --notebooks DIR")
+    """`notebooks/` in the current directory (a learner's workspace or a checkout), else the
+    course installed with the package, else the checkout next to the package."""
+    here = Path.cwd() / "notebooks"
+    if (here / f"{NOTEBOOKS[0]}.ipynb").exists():
+        return here
+    found = _course_folder("notebooks")
+    if found is not None and (found / f"{NOTEBOOKS[0]}.ipynb").exists():
+        return found
+    raise FileNotFoundError("the course's notebooks are missing: neither ./notebooks nor the "
+                            f"copy installed with labkit ({PACKAGE / 'notebooks'}) exists; "
+                            "reinstall labkit, or pass --notebooks DIR")
+
+
+def images_dir() -> Path | None:
+    """The figures the notebooks show (`images/`), installed or in the checkout; None if absent."""
+    return _course_folder("images")
 
 
 @contextmanager

@@ -53,3 +53,26 @@ def test_disabled_bar_counts_silently(capsys: pytest.CaptureFixture[str]) -> Non
     bar.done("Pull complete")
     assert bar.n == 10
     assert capsys.readouterr() == ("", "")
+
+
+def test_outside_a_terminal_progress_is_plain_lines(monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """Switched on into a log or a pipe: one finished line per layer, no redraw codes."""
+    monkeypatch.setenv("LABKIT_PROGRESS", "1")
+    bars = progress.Progress()
+    with bars.layer("sha256:" + "cd" * 32, 3000, "Downloading") as one, \
+            bars.layer("sha256:" + "ef" * 32, 1000, "Downloading") as two:
+        for _ in range(3):
+            one.update(1000)
+        two.update(1000)
+        one.done("Pull complete")
+        two.done("Pull complete")
+    err = capsys.readouterr().err
+    assert "\r" not in err and "\x1b" not in err
+    assert err.splitlines() == [
+        "cdcdcdcdcdcd Downloading  3.00kB / 3.00kB (100%)  Pull complete",
+        "efefefefefef Downloading  1.00kB / 1.00kB (100%)  Pull complete"]
+
+
+def test_plain_line_without_a_known_size() -> None:
+    assert progress.plain_line("abc push", 1500, 0) == "abc push  1.50kB"
