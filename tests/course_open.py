@@ -19,8 +19,10 @@ URL = re.compile(r"(http://127\.0\.0\.1:\d+/lab/tree/\S+\?token=[0-9a-f]+)")
 
 
 def learner_env(**extra: str) -> dict[str, str]:
-    """The caller's environment without labkit/AWS settings, plus `extra`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LABKIT_", "AWS_"))}
+    """The caller's environment without labkit/AWS settings or PYTHONPATH (a learner's shell
+    has neither), plus `extra`."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("LABKIT_", "AWS_")) and k != "PYTHONPATH"}
     env.update(extra)
     return env
 
