@@ -170,7 +170,8 @@ def immutable_kept(c: Any, repository: str, tag: str, like: str) -> Passed:
 def terminal_pull(c: Any, since: int, repository: str, tag: str) -> Passed:
     """06: a pull of `repository:tag` reached the lab after `since` (typed in a terminal)."""
     records = c.trace(since)
-    got = [r for r in records if r.get("method") == "GET" and r.get("status") == 200
+    # docker asks for the tag (GET, or HEAD and then GET by digest when it may have the image)
+    got = [r for r in records if r.get("method") in ("GET", "HEAD") and r.get("status") == 200
            and r.get("path") == f"/v2/{repository}/manifests/{tag}"]
     _need(bool(got), f"no pull of {repository}:{tag} reached the lab since the mark: in a "
           f"terminal, docker pull $REGISTRY/{repository}:{tag}")
