@@ -12,6 +12,7 @@ import logging
 import os
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,6 +88,7 @@ class LabApp:
                                        settings.account_id, settings.region)
         self.control.load()
         self.trace = Trace()
+        self.operations: Counter[str] = Counter()  # AWS API operations answered (X-Amz-Target)
         registry = RegistryApp(self.storage, self.control, self.signer,
                                public_url=lambda environ: f"http://{self._host(environ)}")
         self.registry = traced(self._gate(registry), self.trace, self._auth_kind)
@@ -111,6 +113,10 @@ class LabApp:
             return self.registry(environ, start_response)
         if path.startswith("/_labkit/"):
             return self._admin(environ, start_response)
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if target:  # e.g. AmazonEC2ContainerRegistry_V20150921.CreateRepository
+            with self._lock:
+                self.operations[target.rsplit(".", 1)[-1]] += 1
         return self.api(environ, start_response)
 
     def _gate(self, registry: Callable[[Environ, StartResponse], Iterable[bytes]]
@@ -150,6 +156,9 @@ class LabApp:
             since = int((qs.get("since") or ["0"])[0] or 0)
             return _json(start_response, "200 OK",
                          {"last": self.trace.last_seq(), "requests": self.trace.since(since)})
+        if path == "/_labkit/operations":  # which AWS API operations the lab answered
+            with self._lock:
+                return _json(start_response, "200 OK", {"operations": dict(self.operations)})
         if path == "/_labkit/settings" and method == "POST":
             length = int(environ.get("CONTENT_LENGTH") or 0)
             try:
