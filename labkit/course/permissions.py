@@ -26,6 +26,9 @@ _REGISTRY_ACTIONS = (
     ("DELETE", re.compile(r"^/v2/.+/manifests/.+$"), "BatchDeleteImage"),
     ("GET", re.compile(r"^/v2/.+/tags/list$"), "ListImages"),
 )
+# AWS authorizes some calls with a second action: the kit's CreateRepository carries the
+# course's resource tag (labkit:course=true), and creating with tags needs ecr:TagResource too.
+_IMPLIED = {"CreateRepository": ("TagResource",)}
 _BLOCK = re.compile(r"<!-- iam-permissions -->\s*```json\s*(?P<doc>.*?)```\s*<!-- /iam-permissions -->",
                     re.S)
 
@@ -40,6 +43,8 @@ def registry_action(method: str, path: str) -> str | None:
 def used(operations: Iterable[str], trace: Iterable[dict[str, Any]]) -> list[str]:
     """`ecr:Action` for every ECR API operation answered and registry request made."""
     actions = set(operations)
+    for op in list(actions):
+        actions.update(_IMPLIED.get(op, ()))
     for r in trace:
         action = registry_action(str(r.get("method", "")), str(r.get("path", "")))
         if action:

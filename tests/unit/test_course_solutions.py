@@ -71,4 +71,4 @@ def test_registry_requests_map_to_ecr_actions(method: str, path: str, action: st
 def test_used_merges_api_operations_and_registry_requests() -> None:
     got = permissions.used(["CreateRepository"], [{"method": "PUT",
                                                    "path": "/v2/x/manifests/v1"}])
-    assert got == ["ecr:CreateRepository", "ecr:PutImage"]
+    assert got == ["ecr:CreateRepository", "ecr:PutImage", "ecr:TagResource"]
