@@ -81,15 +81,12 @@ def lab_env(args: argparse.Namespace) -> int:
             print(f"labkit: no lab running for {home}", file=sys.stderr)
             return 3
         lab = process.start(home)
-    env = lab.env()
-    if args.format == "powershell":
-        for k, v in env.items():
-            print(f"$env:{k} = '{v}'")
-    else:
-        for k, v in env.items():
-            print(f"export {k}={shlex.quote(v)}")
-        print("# then: aws ecr get-login-password --region "
-              f"{lab.region} | docker login --username AWS --password-stdin {lab.registry}")
+    from .ecr.login import login_command
+    from .lab.env import render, variables
+
+    shell = "powershell" if args.format == "powershell" else "bash"
+    print(render(variables(lab), shell))
+    print(f"# then: {login_command(lab.region, lab.registry, shell)}")
     return 0
 
 
@@ -120,6 +117,8 @@ def build_parser(optional: bool = True) -> argparse.ArgumentParser:
     env.add_argument("--no-start", action="store_true", help="fail instead of starting a lab")
     env.set_defaults(func=lab_env)
 
+    sub.add_parser("docker", help="the built-in engine as a docker CLI (login, build, tag, "
+                                   "push, pull, images, image rm, ...)", add_help=False)
     if optional:
         register_course_commands(sub)
     return p
@@ -139,6 +138,10 @@ def register_course_commands(sub: argparse._SubParsersAction) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["docker"]:  # the built-in engine's docker CLI takes its arguments raw
+        from .engines.builtin import cli as docker_cli
+
+        return docker_cli.main(argv[1:])
     # `labkit lab ...` must start fast (the lab's start time is measured): skip loading the
     # other commands' modules unless they are asked for.
     args = build_parser(optional=not (argv[:1] == ["lab"])).parse_args(argv)

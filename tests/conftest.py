@@ -58,6 +58,21 @@ def require_aws_cli() -> None:
     need(shutil.which("aws") is not None, "the AWS CLI is not installed (pip install awscli)")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def docker_config_isolated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Logins made by tests (docker CLI, built-in engine, notebooks) go to a session's own
+    DOCKER_CONFIG, never to the user's ~/.docker/config.json. A learner's notebook does not
+    set it: the notebook and the terminal share one login."""
+    previous = os.environ.get("DOCKER_CONFIG")
+    path = tmp_path_factory.mktemp("docker-config")
+    os.environ["DOCKER_CONFIG"] = str(path)
+    yield path
+    if previous is None:
+        os.environ.pop("DOCKER_CONFIG", None)
+    else:
+        os.environ["DOCKER_CONFIG"] = previous
+
+
 @pytest.fixture()
 def tmp_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A fresh LABKIT_HOME (and engine home inside it) for one test."""

@@ -1,13 +1,25 @@
+<<<<<<< HEAD
 """The kernel's environment as a terminal's after `eval "$(labkit lab env)"`.
 
 Minimal stand-in (course-notebooks branch) for the course-hands-on helper's `activate()`:
 same signature, environment variables only. On merge the integrator keeps theirs (which also
 puts the built-in engine's `docker` shim first on PATH).
+=======
+"""A notebook's kernel gets the terminal's environment: `!aws ...` and `!docker ...` cells reach
+the lab exactly as a terminal does after `eval "$(labkit lab env)"`.
+
+`activate()` sets the variables `labkit lab env` prints and, when the course runs on the
+built-in engine (no Docker Engine, or LABKIT_ENGINE=builtin), puts a `docker` command first on
+PATH that runs it (`python -m labkit.engines.builtin.cli`). It never sets DOCKER_CONFIG: the
+learner's notebook and terminal share one docker config (`~/.docker/config.json`), so a login in
+one is a login in the other.
+>>>>>>> e292277 (Hands-on tooling (issue 8): labkit.course.shell.activate() sets the kernel's env from the one set labkit lab env prints (plus REGISTRY) and puts the built-in engine's docker first on PATH; python -m labkit.engines.builtin.cli / labkit docker: docker's commands, flags, output and exit codes for the course's subset; logins live in the docker CLI's config.json (DOCKER_CONFIG); one login command (labkit.ecr.login) and one error-to-hint table (labkit.engines.hints))
 """
 
 from __future__ import annotations
 
 import os
+<<<<<<< HEAD
 import sysconfig
 from typing import Any
 
@@ -29,4 +41,77 @@ def activate(lab: Any = None, engine: Any = None) -> dict[str, str]:
     if scripts and scripts not in path.split(os.pathsep):
         env["PATH"] = os.pathsep.join([scripts, path]) if path else scripts
     os.environ.update(env)
+=======
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..lab.env import variables
+
+SHIM_DIR = "bin"  # under the lab's home
+
+
+def uses_builtin(engine: Any = None) -> bool:
+    """True when `docker` commands should run through the built-in engine."""
+    if engine is not None:
+        return getattr(engine, "name", "") == "builtin"
+    choice = (os.environ.get("LABKIT_ENGINE") or "auto").strip().lower()
+    if choice in ("builtin", "docker"):
+        return choice == "builtin"
+    from ..engines.docker.engine import docker_available
+
+    return not docker_available()
+
+
+def write_shim(directory: Path, engine_home: Path | None = None) -> Path:
+    """`docker` (POSIX) or `docker.cmd` (Windows) in `directory` that runs the built-in engine
+    with this Python; returns the directory."""
+    directory.mkdir(parents=True, exist_ok=True)
+    python = sys.executable
+    if os.name == "nt":
+        env = f'set "LABKIT_ENGINE_HOME={engine_home}"\r\n' if engine_home else ""
+        text = f'@echo off\r\n{env}"{python}" -m labkit.engines.builtin.cli %*\r\n'
+        (directory / "docker.cmd").write_text(text)
+        return directory
+    env = f"LABKIT_ENGINE_HOME={_sh_quote(str(engine_home))} " if engine_home else ""
+    path = directory / "docker"
+    path.write_text("#!/bin/sh\n# labkit's built-in engine as a `docker` command (written by "
+                    "labkit.course.shell.activate)\n"
+                    f"{env}exec {_sh_quote(python)} -m labkit.engines.builtin.cli \"$@\"\n")
+    path.chmod(0o755)
+    return directory
+
+
+def _sh_quote(text: str) -> str:
+    import shlex
+
+    return shlex.quote(text)
+
+
+def _path_without(directory: Path) -> list[str]:
+    return [p for p in os.environ.get("PATH", "").split(os.pathsep)
+            if p and Path(p) != directory]
+
+
+def activate(lab: Any = None, engine: Any = None) -> dict[str, str]:
+    """Point this process's `!aws` and `!docker` at the lab; returns the variables set.
+
+    `lab` defaults to the running lab for LABKIT_HOME (started if needed); `engine` decides
+    which `docker` runs (default: what `labkit.engines.select()` would pick)."""
+    if lab is None:
+        from ..lab import ensure
+
+        lab = ensure()
+    env = variables(lab)
+    os.environ.update(env)
+    shims = Path(lab.home) / SHIM_DIR
+    path = _path_without(shims)
+    if uses_builtin(engine):
+        home = getattr(engine, "home", None)
+        write_shim(shims, Path(home) if home else None)
+        path.insert(0, str(shims))
+    joined = os.pathsep.join(path)
+    if joined != os.environ.get("PATH"):
+        os.environ["PATH"] = env["PATH"] = joined
+>>>>>>> e292277 (Hands-on tooling (issue 8): labkit.course.shell.activate() sets the kernel's env from the one set labkit lab env prints (plus REGISTRY) and puts the built-in engine's docker first on PATH; python -m labkit.engines.builtin.cli / labkit docker: docker's commands, flags, output and exit codes for the course's subset; logins live in the docker CLI's config.json (DOCKER_CONFIG); one login command (labkit.ecr.login) and one error-to-hint table (labkit.engines.hints))
     return env

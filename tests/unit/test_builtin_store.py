@@ -13,7 +13,7 @@ import pytest
 from labkit.course import sample
 from labkit.engines.base import EngineError
 from labkit.engines.builtin import BuiltinEngine, refs
-from labkit.engines.builtin.auth import Credentials, CredentialStore, parse_challenge
+from labkit.engines.builtin.auth import Credentials, DockerConfig, parse_challenge
 from labkit.engines.builtin.store import Store, default_home
 from labkit.oci import digest as dg
 from labkit.oci import manifest as mf
@@ -109,14 +109,17 @@ def test_credentials_are_kept_private(tmp_path: Path) -> None:
     secret = "eyJwYXlsb2FkIjoic2VjcmV0LXBhc3N3b3JkIn0="
     creds = Credentials("AWS", secret)
     assert secret not in repr(creds) and secret not in str(creds)
-    store = CredentialStore(tmp_path / "auth.json")
+    path = tmp_path / "config.json"
+    path.write_text('{"auths": {}, "HttpHeaders": {"X-Kept": "yes"}}')
+    store = DockerConfig(path)
     store.save("https://127.0.0.1:5400/", creds)
-    assert stat.S_IMODE(os.stat(tmp_path / "auth.json").st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert secret not in repr(store)
-    again = CredentialStore(tmp_path / "auth.json").get("127.0.0.1:5400")
+    assert '"X-Kept": "yes"' in path.read_text()  # docker's other settings are kept
+    again = DockerConfig(path).get("127.0.0.1:5400")
     assert again == creds
     store.erase("127.0.0.1:5400")
-    assert CredentialStore(tmp_path / "auth.json").get("127.0.0.1:5400") is None
+    assert DockerConfig(path).get("127.0.0.1:5400") is None
     engine = BuiltinEngine(home=tmp_path / "e")
     assert secret not in repr(engine)
 

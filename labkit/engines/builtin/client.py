@@ -8,27 +8,18 @@ tell a learner what to do next. It never puts the password into a message.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 from urllib.parse import urlencode, urljoin, urlsplit
 
 import requests
 
-from ... import config
 from ..base import EngineError
+from ..hints import for_message
 from ..report import Step
 from .auth import Credentials, parse_challenge, registry_key
 from .refs import is_loopback
 
 TIMEOUT = (10, 300)  # connect, read (seconds)
-LOGIN_COMMAND = ("aws ecr get-login-password --region {region} | "
-                 "docker login --username AWS --password-stdin {registry}")
-_ECR_HOST_RE = re.compile(r"\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com")
-
-
-def login_command(registry: str) -> str:
-    m = _ECR_HOST_RE.search(registry)
-    return LOGIN_COMMAND.format(region=m.group(1) if m else config.region(), registry=registry)
 
 
 def _errors(resp: requests.Response) -> list[dict[str, Any]]:
@@ -60,7 +51,9 @@ class RegistryClient:
         self._authorization: str | None = None
         self.last_step: Step | None = None
         self._scheme: str | None = None  # "basic", "bearer" or "" (no auth needed)
-        self.repository = ""  # for error hints
+        self.repository = ""  # for error messages and hints
+        self.action = ""  # "push" or "pull": docker words some errors differently
+        self.reference = ""  # the tag or digest being pushed or pulled
 
     def __repr__(self) -> str:
         return f"<RegistryClient {self.base} user={self.creds.username if self.creds else None}>"
@@ -161,49 +154,41 @@ class RegistryClient:
 
     # -- errors ---------------------------------------------------------------------------
     def error(self, resp: requests.Response, method: str, url: str) -> EngineError:
-        """The spec's error code as guidance a learner can act on (never with the password)."""
+        """The failure in docker's words, plus the course's one hint (never with the password)."""
         errs = _errors(resp)
         code = str(errs[0].get("code", "")) if errs else ""
         message = str(errs[0].get("message", "")) if errs else ""
         status = resp.status_code
-        repo = self.repository or "<name>"
-        login = login_command(self.registry)
-        if status == 401 or code == "UNAUTHORIZED":
-            if self.creds is None:
-                return EngineError(
-                    f"no basic auth credentials for {self.registry} "
-                    f"({status} {code or 'UNAUTHORIZED'})",
-                    hint="log in first: step 2 (authenticate)", command=login)
-            return EngineError(
-                f"unauthorized: {message or 'incorrect username or password'} "
-                f"({status} {code or 'UNAUTHORIZED'})",
-                hint="the registry refused the credentials; log in again: step 2 "
-                     "(a fresh password comes from get-login-password)", command=login)
-        if code == "DENIED" and "expired" in message.lower():
-            return EngineError(f"denied: {message}",
-                               hint="your authorization token has expired; log in again: step 2",
-                               command=login)
-        if code == "NAME_UNKNOWN" or (status == 404 and "/blobs/uploads" in url and not code):
-            return EngineError(
-                f"name unknown: {message or f'repository {repo} not found'}",
-                hint="create the repository first: step 1 (ECR never creates one on push)",
-                command=f"aws ecr create-repository --repository-name {repo}")
-        if code == "MANIFEST_UNKNOWN" or (status == 404 and "/manifests/" in url):
-            return EngineError(
-                f"manifest unknown: {message or 'no such tag or digest'} ({url})",
-                hint="check the tag: list the repository's images "
-                     f"(aws ecr list-images --repository-name {repo}), or push it first")
-        if code == "TAG_INVALID":
-            return EngineError(
-                f"tag invalid: {message or 'the tag already exists'}",
-                hint="the repository's tags are IMMUTABLE: an existing tag cannot be "
-                     "overwritten; push under a new tag (for example v2)")
-        if code == "DENIED" or status == 403:
-            return EngineError(f"denied: {message or 'access denied'} ({status})",
-                               hint="the credentials lack permission for this repository, or "
-                                    "the token expired: log in again (step 2)", command=login)
-        detail = f"{code}: {message}" if code else (resp.text[:200] or resp.reason)
-        return EngineError(f"{method} {urlsplit(url).path} failed with {status}: {detail}")
+        repo = self.repository
+        if status == 401 and self.creds is None:
+            text = "no basic auth credentials"
+        elif code:
+            text = f"{code.lower().replace('_', ' ')}: {message}".rstrip(": ")
+        elif status == 401:
+            text = "unauthorized: authentication required"
+        elif status == 404 and "/manifests/" in url:
+            text = "manifest unknown: Requested image not found"
+        else:
+            text = f"{method} {urlsplit(url).path} failed with {status}: " \
+                   f"{resp.text[:200] or resp.reason}"
+        if self.action == "pull":  # docker names what it was resolving
+            name = f"{self.registry}/{repo}"
+            if code == "MANIFEST_UNKNOWN" or (status == 404 and not code):
+                text = f"manifest for {name}:{self.reference} not found: {text}"
+            elif code == "NAME_UNKNOWN":
+                text = f"repository {name} not found: {text}"
+            elif status in (401, 403):
+                text = f'Head "{self.base}/v2/{repo}/manifests/{self.reference}": {text}'
+        return guided(text, repo, self.registry, self.action)
+
+
+def guided(text: str, repository: str = "", registry: str = "", action: str = ""
+           ) -> EngineError:
+    """An EngineError with docker's text and the hints table's line for it."""
+    hint = for_message(text, repository, registry, action)
+    if hint is None:
+        return EngineError(text)
+    return EngineError(text, hint.advice(), hint.command)
 
 
 def config_insecure() -> set[str]:

@@ -14,8 +14,8 @@ from ..report import TransferReport
 from . import builder, refs
 from . import pull as _pull
 from . import push as _push
-from .auth import Credentials, CredentialStore, registry_key
-from .client import RegistryClient
+from .auth import Credentials, DockerConfig, registry_key
+from .client import RegistryClient, guided
 from .store import Store
 
 
@@ -24,10 +24,13 @@ class BuiltinEngine(Engine):
 
     name = "builtin"
 
-    def __init__(self, home: str | Path | None = None, chunk_size: int | None = None):
+    def __init__(self, home: str | Path | None = None, chunk_size: int | None = None,
+                 docker_config: str | Path | None = None):
+        """`docker_config`: the config.json holding logins (default: where the docker CLI
+        keeps them, $DOCKER_CONFIG/config.json or ~/.docker/config.json)."""
         self.store = Store(home)
         self.home = self.store.root
-        self.credentials = CredentialStore(self.home / "auth.json")
+        self.credentials = DockerConfig(Path(docker_config) if docker_config else None)
         self.chunk_size = chunk_size or _push.CHUNK_SIZE
 
     def __repr__(self) -> str:
@@ -46,22 +49,24 @@ class BuiltinEngine(Engine):
         return self._local(name)
 
     def login(self, registry: str, username: str, password: str) -> str:
-        """Check the credentials with GET /v2/ and keep them; returns "Login Succeeded"."""
+        """Check the credentials with GET /v2/ and keep them in the docker config, where the
+        docker CLI and later processes find them; returns "Login Succeeded"."""
         creds = Credentials(username, password)
         client = RegistryClient(registry, creds)
+        client.action = "login"
         try:
             client.ping()
-        except EngineError as e:
-            hint, command = e.hint, e.command
-            if "unauthorized" in str(e.args[0]).lower():
-                hint = ("check the user name (AWS for ECR) and the password: it must be a fresh "
-                        "one from get-login-password, passed with --password-stdin")
-            raise EngineError(f"login to {registry_key(registry)} failed: {e.args[0]}",
-                              hint=hint, command=command) from None
+        except EngineError:
+            status = client.last_step.status if client.last_step else 0
+            if status != 401:
+                raise
+            raise guided(f"login attempt to {client.base}/v2/ failed with status: "
+                         "401 Unauthorized", registry=client.registry, action="login") from None
         self.credentials.save(registry, creds)
         return "Login Succeeded"
 
     def logout(self, registry: str) -> str:
+        """Forget the login (in the docker config, for every process)."""
         self.credentials.erase(registry)
         return f"Removing login credentials for {registry_key(registry)}"
 
@@ -73,16 +78,19 @@ class BuiltinEngine(Engine):
                 command=self.command("tag", str(ref), f"<registry>/{ref.repository}:{ref.tag}"))
         return RegistryClient(ref.registry, self.credentials.get(ref.registry))
 
-    def push(self, ref: str, progress: bool = True) -> TransferReport:
+    def push(self, ref: str, progress: bool = True, notify: _push.Notify | None = None
+             ) -> TransferReport:
         """Upload the image like `docker push`: only layers the registry lacks travel."""
         parsed = refs.parse(ref)
         self.store.resolve(str(parsed))  # a clear "No such image" before any network
-        return _push.push(self.store, self._client(parsed), parsed, progress, self.chunk_size)
+        return _push.push(self.store, self._client(parsed), parsed, progress, self.chunk_size,
+                          notify)
 
-    def pull(self, ref: str, progress: bool = True) -> TransferReport:
+    def pull(self, ref: str, progress: bool = True, notify: _pull.Notify | None = None
+             ) -> TransferReport:
         """Download the image like `docker pull`: only layers the store lacks travel."""
         parsed = refs.parse(ref)
-        return _pull.pull(self.store, self._client(parsed), parsed, progress)
+        return _pull.pull(self.store, self._client(parsed), parsed, progress, notify)
 
     def images(self) -> list[LocalImage]:
         return self.store.images()

@@ -11,6 +11,7 @@ written last, so a failed pull leaves nothing half-written in the store.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -120,13 +121,21 @@ def _manifest(client: RegistryClient, repo: str, reference: str) -> tuple[bytes,
     return raw, media
 
 
-def pull(store: Store, client: RegistryClient, ref: Ref, progress: bool = True
-         ) -> TransferReport:
-    """Pull `ref` into the store and report each layer's outcome."""
+Notify = Callable[[str, str], None]  # (docker's status words, digest)
+
+
+def pull(store: Store, client: RegistryClient, ref: Ref, progress: bool = True,
+         notify: Notify | None = None) -> TransferReport:
+    """Pull `ref` into the store and report each layer's outcome.
+
+    `notify(status, digest)` hears docker's words as they happen: first ("manifest", digest of
+    the image manifest), then per layer "Already exists" or "Pulling fs layer", then
+    "Download complete" and "Pull complete" for each layer that travels."""
+    tell = notify or (lambda status, digest: None)
     start = time.monotonic()
     report = TransferReport("pull", str(ref), "builtin", steps=client.steps,
                             command=f"docker pull {ref}")
-    client.repository = ref.repository
+    client.repository, client.action, client.reference = ref.repository, "pull", ref.reference
     bars = Progress(progress)
     client.ping()
     raw, media = _manifest(client, ref.repository, ref.reference)
@@ -141,9 +150,12 @@ def pull(store: Store, client: RegistryClient, ref: Ref, progress: bool = True
         raise EngineError(f"cannot use the manifest of {ref}: {e}") from None
     if m.config is None or m.is_index:
         raise EngineError(f"{ref} does not resolve to an image manifest")
+    tell("manifest", dg.of_bytes(raw))
     with store.busy():
         todo = [(m.config, "config"), *((x, "layer") for x in m.layers)]
         outcomes: dict[str, LayerOutcome] = {}
+        for desc in m.layers:
+            tell(EXISTS_LOCAL if store.has_blob(desc.digest) else "Pulling fs layer", desc.digest)
         for desc, kind in todo:
             if store.has_blob(desc.digest):
                 outcomes[desc.digest + kind] = LayerOutcome(desc.digest, desc.size,
@@ -152,6 +164,10 @@ def pull(store: Store, client: RegistryClient, ref: Ref, progress: bool = True
             with bars.layer(desc.digest, desc.size, "Downloading") as bar:
                 moved = download(client, store, ref.repository, desc, bar)
                 bar.done(PULLED)
+            if kind == "layer":
+                tell("Verifying Checksum", desc.digest)
+                tell("Download complete", desc.digest)
+                tell(PULLED, desc.digest)
             outcomes[desc.digest + kind] = LayerOutcome(desc.digest, desc.size, PULLED, moved,
                                                         kind)
         report.layers = [outcomes[x.digest + "layer"] for x in m.layers]

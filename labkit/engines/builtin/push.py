@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from typing import BinaryIO
 
 from ...oci import digest as dg
@@ -124,21 +125,30 @@ def push_blob(client: RegistryClient, store: Store, ref: Ref, desc: mf.Descripto
     return LayerOutcome(desc.digest, desc.size, PUSHED, sent, kind)
 
 
+Notify = Callable[[str, str], None]  # (docker's status word, blob digest)
+
+
 def push(store: Store, client: RegistryClient, ref: Ref, progress: bool = True,
-         chunk_size: int = CHUNK_SIZE) -> TransferReport:
-    """Push the local image `ref` (which names its registry) and report what travelled."""
+         chunk_size: int = CHUNK_SIZE, notify: Notify | None = None) -> TransferReport:
+    """Push the local image `ref` (which names its registry) and report what travelled.
+
+    `notify(status, digest)` hears each layer's outcome as it happens (the `docker` CLI prints
+    it)."""
     start = time.monotonic()
     image = store.resolve(str(ref))
     report = TransferReport("push", str(ref), "builtin", steps=client.steps,
                             command=f"docker push {ref}")
-    client.repository = ref.repository
+    client.repository, client.action, client.reference = ref.repository, "push", ref.reference
     bars = Progress(progress)
     client.ping()
     m = image.manifest
     assert m.config is not None
     with store.busy():  # keeps a concurrent `remove` from collecting the blobs being sent
         for layer in m.layers:
-            report.layers.append(push_blob(client, store, ref, layer, "layer", bars, chunk_size))
+            outcome = push_blob(client, store, ref, layer, "layer", bars, chunk_size)
+            report.layers.append(outcome)
+            if notify:
+                notify(outcome.status, outcome.digest)
         report.layers.append(push_blob(client, store, ref, m.config, "config", bars, chunk_size))
     resp = client.request("PUT", f"/v2/{ref.repository}/manifests/{ref.reference}",
                           data=m.raw, headers={"Content-Type": m.media_type}, ok=(201, 200),

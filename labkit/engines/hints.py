@@ -1,0 +1,101 @@
+"""One table from a registry failure to the learner's next move, for both engines.
+
+Docker's (or the registry's) own message stays as it is; this adds ONE short line: what to do,
+the notebook that teaches it (names from `labkit.course.NOTEBOOKS`, never typed twice), and the
+command to type. `classify` reads the message text, so the Docker Engine's errors, the built-in
+engine's and the `docker` CLI's all land in the same row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..ecr.login import for_registry
+
+
+@dataclass(frozen=True)
+class Hint:
+    text: str  # what to do, short
+    step: int | None = None  # index into NOTEBOOKS of the notebook that teaches it
+    command: str = ""  # what to type
+
+    @property
+    def notebook(self) -> str:
+        if self.step is None:
+            return ""
+        from ..course.state import NOTEBOOKS  # late: the course is not loaded for `docker ...`
+
+        return NOTEBOOKS[self.step]
+
+    def line(self) -> str:
+        """`hint: create the repository first (notebook 01-create-repository): aws ecr ...`"""
+        where = f" (notebook {self.notebook})" if self.notebook else ""
+        tail = f": {self.command}" if self.command else ""
+        return f"hint: {self.text}{where}{tail}"
+
+    def advice(self) -> str:
+        """The hint without the command (GuidedError shows that on its own `try:` line)."""
+        return f"{self.text} (notebook {self.notebook})" if self.notebook else self.text
+
+
+# (kind, substrings of the lowercased message, any of which selects it); first match wins
+_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("expired", ("token has expired", "token expired", "authorization token has expired",
+                 "expired token", "token is expired")),
+    ("no-login", ("no basic auth credentials",)),
+    ("bad-login", ("incorrect username or password", "unauthorized", "authentication required",
+                   "401 unauthorized")),
+    ("immutable", ("tag invalid", "cannot be overwritten because the repository is immutable")),
+    ("no-repository", ("name unknown", "does not exist in the registry", "name_unknown",
+                       "repositorynotfoundexception")),
+    ("missing-tag", ("manifest unknown", "requested image not found", "manifest_unknown")),
+    ("no-local-image", ("does not exist locally", "no such image", "reference does not exist")),
+    ("https", ("server gave http response to https client",)),
+    ("unreachable", ("connection refused", "no such host", "i/o timeout", "cannot reach",
+                     "connection reset")),
+    ("denied", ("denied",)),
+)
+
+
+def classify(message: str) -> str:
+    """The kind of learner mistake a failure message shows, or "" if none."""
+    low = message.lower()
+    for kind, needles in _RULES:
+        if any(n in low for n in needles):
+            return kind
+    return ""
+
+
+def hint(kind: str, repository: str = "", registry: str = "", action: str = "") -> Hint | None:
+    """The one hint for a kind of failure (None for failures the course does not invite)."""
+    repo = repository or "hello-app"
+    login = for_registry(registry) if registry else ""
+    if kind == "bad-login" and action != "login":
+        kind = "no-login"  # a push or pull refused for credentials: log in (again)
+    table = {
+        "no-login": Hint("log in first", 2, login),
+        "bad-login": Hint("the registry refused the user name or password: the user is AWS, "
+                          "the password a fresh get-login-password", 2, login),
+        "expired": Hint("the login expired (an ECR token lasts 12 h): log in again", 2, login),
+        "immutable": Hint(f"{repo} is IMMUTABLE, a pushed tag never moves: push a new tag",
+                          5, ""),
+        "no-repository": Hint("create the repository first (ECR never creates one on push)", 1,
+                              f"aws ecr create-repository --repository-name {repo}"),
+        "missing-tag": Hint("no such tag in the repository: list what it holds", 6,
+                            f"aws ecr describe-images --repository-name {repo}"),
+        "no-local-image": Hint("build or tag the image first; `docker images` lists what is "
+                               "there", 3, ""),
+        "https": Hint(f"list {registry or 'the registry'} under insecure-registries in the "
+                      "Docker Engine's daemon.json (127.0.0.0/8 is insecure by default)"),
+        "unreachable": Hint("nothing answers at the registry: start the lab", None,
+                            "labkit lab up"),
+        "denied": Hint("the registry denied the request: log in again, to this registry", 2,
+                       login),
+    }
+    return table.get(kind)
+
+
+def for_message(message: str, repository: str = "", registry: str = "", action: str = ""
+                ) -> Hint | None:
+    """classify() then hint(): the line to print under a failure's own message."""
+    return hint(classify(message), repository, registry, action)
