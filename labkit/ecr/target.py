@@ -17,6 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from .. import config
 from .errors import TargetError, translate
+from .login import login_command
 from .models import COURSE_TAG, ImageRow, ImageTable, Login, LoginCommand, Repository
 from .sessions import LAB_CLIENT_CONFIG, aws_session, lab_session
 
@@ -119,11 +120,9 @@ class Target:
     def login_command(self, region: str | None = None) -> LoginCommand:
         """The seed's login line (bash) and its PowerShell variant, for display."""
         region = region or self.region
-        shell = (f"aws ecr get-login-password --region {region} | "
-                 f"docker login --username AWS --password-stdin {self.registry}")
-        powershell = (f"(Get-ECRLoginCommand -Region {region}).Password | "
-                      f"docker login --username AWS --password-stdin {self.registry}")
-        return LoginCommand(shell, powershell)
+        lab = self.kind == "lab"  # the lab's PowerShell line names AWS_ENDPOINT_URL
+        return LoginCommand(login_command(region, self.registry, "bash", lab),
+                            login_command(region, self.registry, "powershell", lab))
 
     # -- repositories ---------------------------------------------------------------------------
 

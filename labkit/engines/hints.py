@@ -77,17 +77,20 @@ def hint(kind: str, repository: str = "", registry: str = "", action: str = "") 
         "bad-login": Hint("the registry refused the user name or password: the user is AWS, "
                           "the password a fresh get-login-password", 2, login),
         "expired": Hint("the login expired (an ECR token lasts 12 h): log in again", 2, login),
-        "immutable": Hint(f"{repo} is IMMUTABLE, a pushed tag never moves: push a new tag",
-                          5, ""),
-        "no-repository": Hint("create the repository first (ECR never creates one on push)", 1,
+        "immutable": Hint(f"{repo} is IMMUTABLE, a pushed tag never moves: push under a new tag, "
+                          "or make the repository MUTABLE", 5,
+                          f"aws ecr put-image-tag-mutability --repository-name {repo} "
+                          "--image-tag-mutability MUTABLE"),
+        "no-repository": Hint("create the repository first, ECR never creates one on push", 1,
                               f"aws ecr create-repository --repository-name {repo}"),
         "missing-tag": Hint("no such tag in the repository: list what it holds", 6,
                             f"aws ecr describe-images --repository-name {repo}"),
         "no-local-image": Hint("build or tag the image first; `docker images` lists what is "
-                               "there", 3, ""),
+                               "there", 3, f"docker tag hello-app:v1 {registry}/{repo}:v1"
+                               if registry and action == "push" else ""),
         "https": Hint(f"list {registry or 'the registry'} under insecure-registries in the "
                       "Docker Engine's daemon.json (127.0.0.0/8 is insecure by default)"),
-        "unreachable": Hint("nothing answers at the registry: start the lab", None,
+        "unreachable": Hint("nothing answers at the registry: is the lab running? Start it", None,
                             "labkit lab up"),
         "denied": Hint("the registry denied the request: log in again, to this registry", 2,
                        login),

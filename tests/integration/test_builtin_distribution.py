@@ -172,13 +172,13 @@ def test_pull_what_skopeo_pushed(require_skopeo: None, pushed: dict[str, Any],
 def test_wrong_password_and_no_login(distribution: Distribution, pushed: dict[str, Any],
                                      tmp_path: Path) -> None:
     R = distribution.registry
-    engine = BuiltinEngine(home=tmp_path / "e")
+    engine = BuiltinEngine(home=tmp_path / "e", docker_config=tmp_path / "fresh" / "config.json")
     with pytest.raises(EngineError) as info:
         engine.login(R, USER, "not-the-password")
     text = str(info.value)
-    assert "unauthorized" in text and "get-login-password" in text
+    assert "401 Unauthorized" in text and "get-login-password" in text
     assert "not-the-password" not in text
-    with pytest.raises(EngineError, match="log in first: step 2"):
+    with pytest.raises(EngineError, match=r"log in first \(notebook 02-authenticate\)"):
         engine.pull(f"{R}/hello-app:v1", progress=False)
     assert engine.images() == [] and list(engine.store.blobs.iterdir()) == []
 

@@ -129,13 +129,14 @@ def test_errors_carry_hints(engine: DockerEngine, registry: str, images: dict[st
         engine.remove(gone)
     with pytest.raises(EngineError) as err:
         engine.pull(f"{registry}/course/never-pushed:v9", progress=False)
-    assert "target.images('course/never-pushed')" in err.value.hint
+    assert "(notebook 06-pull)" in err.value.hint
+    assert "describe-images --repository-name course/never-pushed" in err.value.command
     with pytest.raises(EngineError) as err:
         engine.push(f"{registry}/course/not-tagged:v1", progress=False)
-    assert "step 4" in err.value.hint and "docker tag" in err.value.command
+    assert "(notebook 03-tag)" in err.value.hint and "docker tag" in err.value.command
     with pytest.raises(EngineError) as err:
         engine.tag("labkit-test/no-such-image:0", f"{registry}/x/y:1")
-    assert "step 3" in err.value.hint
+    assert "(notebook 03-tag)" in err.value.hint
 
 
 def test_build_refuses_to_pull_a_missing_base(engine: DockerEngine, tmp_path: Path) -> None:

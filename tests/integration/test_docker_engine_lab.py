@@ -149,18 +149,18 @@ def test_lab_errors_become_guidance(target: Target, fresh: DockerEngine, tmp_pat
     try:
         with pytest.raises(EngineError) as err:  # no login yet
             engine.push(refs["v1"], progress=False)
-        assert "log in first: step 2" in err.value.hint
+        assert "log in first (notebook 02-authenticate)" in err.value.hint
         assert f"--password-stdin {target.registry}" in err.value.command
 
         with pytest.raises(EngineError) as err:
             engine.login(target.registry, "AWS", "not-the-password")
-        assert "username is always AWS" in err.value.hint
+        assert "the user is AWS" in err.value.hint
         assert "not-the-password" not in str(err.value)
 
         login = target.login(engine)
         with pytest.raises(EngineError) as err:  # repository not created
             engine.push(refs["v1"], progress=False)
-        assert "create the repository first: step 1" in err.value.hint
+        assert "create the repository first" in err.value.hint
         assert login.password not in str(err.value)
 
         target.create_repository(name, immutable=True)

@@ -18,24 +18,24 @@ REF = f"{REG}/hello-app:v1"
 
 
 @pytest.mark.parametrize(("action", "message", "hint", "command"), [
-    ("push", "no basic auth credentials", "log in first: step 2",
+    ("push", "no basic auth credentials", "log in first (notebook 02-authenticate)",
      f"docker login --username AWS --password-stdin {REG}"),
     ("push", "denied: Your authorization token has expired. Reauthenticate and try again.",
      "log in again", "aws ecr get-login-password"),
     ("push", "name unknown: The repository with name 'hello-app' does not exist in the registry "
-             "with id '123456789012'", "create the repository first: step 1",
+             "with id '123456789012'", "create the repository first",
      "aws ecr create-repository --repository-name hello-app"),
     ("push", "tag invalid: The image tag 'v1' already exists in the 'hello-app' repository and "
              "cannot be overwritten because the repository is immutable.",
      "IMMUTABLE", "--image-tag-mutability MUTABLE"),
     ("pull", f"manifest for {REF} not found: manifest unknown: Requested image not found",
-     "target.images('hello-app')", "describe-images --repository-name hello-app"),
+     "(notebook 06-pull)", "describe-images --repository-name hello-app"),
     ("push", f'Get "http://{REG}/v2/": dial tcp {REG}: connect: connection refused',
      "lab running", "labkit lab up"),
     ("login", f'Get "http://{REG}/v2/": unauthorized: authentication required',
-     "username is always AWS", "get-login-password"),
+     "the user is AWS", "get-login-password"),
     ("push", f"An image does not exist locally with the tag: {REG}/hello-app",
-     "step 3", "docker images"),
+     "(notebook 03-tag)", ""),
 ])
 def test_messages_become_guidance(action: str, message: str, hint: str, command: str) -> None:
     err = explain(message, action, REF, REG)

@@ -74,7 +74,7 @@ class BuiltinEngine(Engine):
         if not ref.registry:
             raise EngineError(
                 f"{ref} names no registry, and the built-in engine never talks to Docker Hub",
-                hint="tag the image with the registry address first: step 3 (tag)",
+                hint=f"tag the image with the registry address first (notebook {_tag_step()})",
                 command=self.command("tag", str(ref), f"<registry>/{ref.repository}:{ref.tag}"))
         return RegistryClient(ref.registry, self.credentials.get(ref.registry))
 
@@ -112,3 +112,9 @@ class BuiltinEngine(Engine):
             if image.ref == name:
                 return image
         raise EngineError(f"No such image: {name}")  # pragma: no cover - just written
+
+
+def _tag_step() -> str:
+    from ...course.state import NOTEBOOKS
+
+    return NOTEBOOKS[3]

@@ -1,8 +1,10 @@
 """The real Docker Engine through the `docker` SDK: the seed's steps, with reports and guidance.
 
 Each call records the docker CLI command a learner would type (`report.command`, `last_command`).
-Logins are kept per process (not per engine object), so a notebook that makes a new engine in a
-later cell still pushes with the credentials of `target.login(engine)`.
+Logins live where the docker CLI keeps them (`labkit.engines.dockerconfig`): `login()` writes
+the config a terminal's `docker` reads, and pushes and pulls pass the stored credentials to the
+daemon per call (docker-py's public `auth_config`), so a `docker login` typed in a terminal
+serves this engine too, and the reverse.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import re
 import time
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import docker
 import requests
@@ -20,6 +22,7 @@ from docker.utils import parse_repository_tag
 
 from ...oci.digest import short
 from ..base import Engine, EngineError, LocalImage
+from ..dockerconfig import Credentials, DockerConfig
 from ..progress import Progress
 from ..report import EXISTS_LOCAL, EXISTS_REMOTE, PULLED, PUSHED, LayerOutcome, TransferReport
 from . import manifest as docker_manifest
@@ -52,16 +55,18 @@ class DockerEngine(Engine):
     """build, tag, login, push, pull, images, remove on the Docker Engine."""
 
     name = "docker"
-    _logins: ClassVar[dict[str, dict[str, str]]] = {}  # registry -> auth config, never shown
 
     def __init__(self, client: docker.DockerClient | None = None, timeout: int = 600,
-                 **_ignored: Any):
-        """`_ignored` takes the built-in engine's options (home, ...) so select() passes both."""
+                 docker_config: str | Path | None = None, **_ignored: Any):
+        """`docker_config`: the config.json holding logins (default: the docker CLI's own).
+        `_ignored` takes the built-in engine's options (home, ...) so select() passes both."""
         try:
             self.client = client or docker.from_env(timeout=timeout)
             self.api = self.client.api
         except DockerException as e:
             raise daemon_down(str(e)) from None
+        self.credentials = DockerConfig(Path(docker_config) if docker_config else None)
+        self._passwords: set[str] = set()  # seen this session: scrubbed from every message
         self.last_command = ""
 
     # -- helpers --------------------------------------------------------------------------------
@@ -71,7 +76,7 @@ class DockerEngine(Engine):
         return self.last_command
 
     def _secrets(self) -> list[str]:
-        return [a["password"] for a in self._logins.values()]
+        return sorted(self._passwords)
 
     def _fail(self, e: Exception, action: str, ref: str = "", registry: str = "") -> EngineError:
         if isinstance(e, APIError):
@@ -84,27 +89,29 @@ class DockerEngine(Engine):
         return explain(text, action, ref, registry, self._secrets())
 
     def _auth(self, registry: str) -> dict[str, str] | None:
-        return self._logins.get(registry)
+        """The stored login for `registry` as docker-py's per-call `auth_config`."""
+        creds = self._credentials(registry)
+        if creds is None:
+            return None
+        return {"username": creds[0], "password": creds[1], "serveraddress": registry}
 
     def _credentials(self, registry: str) -> tuple[str, str] | None:
-        """What to read the manifest with: our login, else what docker's config holds."""
-        auth = self._auth(registry)
-        if auth is None:
-            try:
-                auth = self.api._auth_configs.resolve_authconfig(registry)  # docker's own config
-            except Exception:  # noqa: BLE001 - no stored credentials is fine
-                auth = None
-        if not auth or not auth.get("username"):
+        """(user, password) from the docker config, or None if not logged in."""
+        try:
+            creds = self.credentials.get(registry)
+        except Exception as e:  # noqa: BLE001 - a broken helper: say so, as docker does
+            raise EngineError(str(e), "fix or remove credsStore in " + str(self.credentials.path)
+                              ) from None
+        if creds is None or not creds.username:
             return None
-        return auth["username"], auth.get("password", "")
+        self._passwords.add(creds.password)
+        return creds.username, creds.password
 
     def _local(self, ref: str) -> LocalImage:
         try:
             info = self.api.inspect_image(ref)
         except ImageNotFound:
-            raise EngineError(f"No such image: {ref}",
-                              "build it (step 3) or tag it (step 4) first",
-                              self.command("images")) from None
+            raise explain(f"No such image: {ref}", "inspect", ref) from None
         except (APIError, requests.RequestException) as e:
             raise self._fail(e, "inspect", ref) from None
         return LocalImage(ref=ref, id=info["Id"], size=int(info.get("Size") or 0))
@@ -156,14 +163,12 @@ class DockerEngine(Engine):
 
     def tag(self, source: str, target: str) -> LocalImage:
         """`docker tag source target`: a second name for the same image, no bytes copied."""
-        cmd = self.command("tag", source, target)
+        self.command("tag", source, target)
         repo, tag = _split(target)
         try:
             self.api.tag(source, repo, tag)
         except ImageNotFound:
-            raise EngineError(f"No such image: {source}",
-                              "build it first (step 3); `docker images` lists what is there",
-                              cmd) from None
+            raise explain(f"No such image: {source}", "tag", source) from None
         except (APIError, requests.RequestException) as e:
             raise self._fail(e, "tag", target) from None
         return self._local(target)
@@ -179,17 +184,13 @@ class DockerEngine(Engine):
         except (APIError, requests.RequestException) as e:
             raise explain(str(getattr(e, "explanation", None) or e), "login", "", registry,
                           [*self._secrets(), password]) from None
-        self._logins[registry] = {"username": username, "password": password,
-                                  "serveraddress": registry}
+        self._passwords.add(password)
+        self.credentials.save(registry, Credentials(username, password))
         return str(answer.get("Status") or "Login Succeeded")
 
     def logout(self, registry: str) -> None:
-        """Forget the process's credentials for `registry` (tests and exercises use this)."""
-        self._logins.pop(registry, None)
-        try:
-            self.api._auth_configs.auths.pop(registry, None)
-        except AttributeError:  # pragma: no cover - older SDKs
-            pass
+        """Forget the login for `registry` in the docker config (as `docker logout` does)."""
+        self.credentials.erase(registry)
 
     def _stream(self, action: str, ref: str, repo: str, tag: str, registry: str,
                 progress: bool) -> EventFold:
@@ -198,7 +199,8 @@ class DockerEngine(Engine):
         call = self.api.push if action == "push" else self.api.pull
         try:
             events = call(repo, tag=tag, stream=True, decode=True,
-                          auth_config=self._auth(registry))
+                          auth_config=self._auth(registry) or {})  # {}: no login, never
+            # docker-py's in-process memory of an earlier login
             for event in events:
                 fold.feed(event)
         except (APIError, requests.RequestException) as e:
@@ -217,9 +219,8 @@ class DockerEngine(Engine):
         try:
             diff_ids = self.api.inspect_image(ref)["RootFS"]["Layers"]
         except ImageNotFound:
-            raise EngineError(f"An image does not exist locally with the tag: {ref}",
-                              "tag the image with the repository's URI first (step 4)",
-                              f"docker tag hello-app:v1 {ref}") from None
+            raise explain(f"An image does not exist locally with the tag: {ref}", "push", ref,
+                          registry) from None
         except (APIError, requests.RequestException) as e:
             raise self._fail(e, "push", ref, registry) from None
         start = time.monotonic()
