@@ -128,12 +128,13 @@ def register_course_commands(sub: argparse._SubParsersAction) -> None:
     """`course`, `doctor` and `figures`: each module adds its own parser. Imported here, not at
     the top, so `labkit lab up` (whose start time counts) does not load the course's modules."""
     from .course import cli as course_cli
-    from .course import doctor_cli, figures_cli, sample_cli
+    from .course import doctor_cli, figures_cli, sample_cli, trace_cli
 
     course_cli.register(sub)
     doctor_cli.register(sub)
     figures_cli.register(sub)
     sample_cli.register(sub)
+    trace_cli.register(sub)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -174,3 +174,11 @@ def figure_png(fig: Any) -> Any:
     if not data.startswith(b"\x89PNG") or len(data) < 1000:
         raise ValueError("the figure did not render to a PNG")
     return Image(data=data, format="png")
+
+
+def last_pull(lab: Any, since: int = 0, repository: str | None = None) -> Any:
+    """The most recent pull the lab served after mark `since` (a terminal's `docker pull` too):
+    `.table()`, `.figure()`; see `labkit.course.lastpull`."""
+    from .lastpull import last_pull as pick
+
+    return pick(lab, since, repository)
