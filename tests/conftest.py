@@ -96,8 +96,10 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
 
 def lab_environ(lab: object, docker_config: Path | None = None) -> dict[str, str]:
     """os.environ plus the lab's exports (what `eval "$(labkit lab env)"` gives a shell)."""
+    from labkit.lab.env import variables
+
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(lab.env())  # type: ignore[attr-defined]
+    env.update(variables(lab))  # type: ignore[arg-type]
     if docker_config is not None:
         env["DOCKER_CONFIG"] = str(docker_config)
     return env
