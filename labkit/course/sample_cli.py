@@ -3,7 +3,9 @@ terminal, named as in the notebooks (`hello-app:v1`, `hello-app:v2`).
 
 `docker build -t hello-app:v1 "$(labkit sample path v1)"` works in a terminal: `path` makes sure
 the sample's base image (`labkit/base:1.0`, shipped with the kit, never pulled from Docker Hub)
-is in the engine first, saying so on stderr, and prints the build context on stdout.
+is in the engine first, saying so on stderr, and prints the build context on stdout: the lab
+home's stamped copy of the sample (`labkit.course.state.context`), the same one the notebooks
+build, so its app layers are this lab's own even on a shared Docker Engine.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import argparse
 import sys
 
 from . import sample
+from .state import context
 
 
 def _versions(which: str) -> list[int]:
@@ -46,7 +49,7 @@ def build(args: argparse.Namespace) -> int:
         engine = _engine()
         _ensure_base(engine)
         for v in _versions(args.version):
-            image = engine.build(sample.context(v), f"{sample.APP_NAME}:v{v}")
+            image = engine.build(context(v), f"{sample.APP_NAME}:v{v}")
             print(f"Successfully built {image.id.split(':')[-1][:12]} ({engine.name} engine)")
             print(f"Successfully tagged {sample.APP_NAME}:v{v}")
     except EngineError as e:
@@ -68,7 +71,7 @@ def path(args: argparse.Namespace) -> int:
         except EngineError as e:
             print(f"labkit sample: {e}", file=sys.stderr)
             return 1
-    print(sample.context(versions[0]))
+    print(context(versions[0]))
     return 0
 
 

@@ -43,6 +43,7 @@ def activate(lab: Any = None, engine: Any = None) -> dict[str, str]:
     os.environ.update(env)
 =======
 import sys
+import sysconfig
 from pathlib import Path
 from typing import Any
 
@@ -96,16 +97,25 @@ def _path_without(directory: Path) -> list[str]:
 def activate(lab: Any = None, engine: Any = None) -> dict[str, str]:
     """Point this process's `!aws` and `!docker` at the lab; returns the variables set.
 
-    `lab` defaults to the running lab for LABKIT_HOME (started if needed); `engine` decides
-    which `docker` runs (default: what `labkit.engines.select()` would pick)."""
-    if lab is None:
+    `lab` defaults to the running lab for LABKIT_HOME (started if needed), except on real AWS
+    (LABKIT_TARGET=aws), where no lab variable is set: the learner's own AWS profile applies,
+    as in their terminal. `engine` decides which `docker` runs (default: what
+    `labkit.engines.select()` would pick). `aws` and `labkit` (installed next to this Python)
+    are put on PATH too: a kernel started from a venv never activated would miss them."""
+    on_aws = (os.environ.get("LABKIT_TARGET") or "lab").strip().lower() == "aws"
+    if lab is None and not on_aws:
         from ..lab import ensure
 
         lab = ensure()
-    env = variables(lab)
+    env = variables(lab) if lab is not None else {}
     os.environ.update(env)
-    shims = Path(lab.home) / SHIM_DIR
+    from .. import config
+
+    shims = (Path(lab.home) if lab is not None else config.home()) / SHIM_DIR
     path = _path_without(shims)
+    scripts = sysconfig.get_path("scripts")
+    if scripts and scripts not in path:
+        path.insert(0, scripts)
     if uses_builtin(engine):
         home = getattr(engine, "home", None)
         write_shim(shims, Path(home) if home else None)
