@@ -11,6 +11,11 @@ class GuidedError(RuntimeError):
         self.hint = hint
         self.command = command
 
+    def _render_traceback_(self) -> list[str]:
+        """What IPython shows instead of a traceback: a learner's mistake (push before login,
+        a missing repository) is not a bug in the kit, so its internals stay out of sight."""
+        return [f"{type(self).__name__}: {self}"]
+
     def __str__(self) -> str:
         out = super().__str__()
         if self.hint:

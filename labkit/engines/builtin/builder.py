@@ -63,8 +63,9 @@ def _from(ins: dfile.Instruction, store: Store, st: _State) -> None:
     except EngineError:
         raise ins.error(
             f"base image {words[0]!r} is not in the built-in engine's store",
-            hint="build it first (for the kit's base: labkit.course.sample.ensure_base(engine)); "
-                 "the built-in engine never pulls from Docker Hub") from None
+            hint="build it first (the kit's base: `labkit sample path v1` builds it, or "
+                 "labkit.course.sample.ensure_base(engine)); the built-in engine never pulls "
+                 "from Docker Hub") from None
     for layer in parent.manifest.layers:
         media = _LAYER_TYPES.get(layer.media_type)
         if media is None:
