@@ -1,10 +1,3 @@
-<<<<<<< HEAD
-"""The kernel's environment as a terminal's after `eval "$(labkit lab env)"`.
-
-Minimal stand-in (course-notebooks branch) for the course-hands-on helper's `activate()`:
-same signature, environment variables only. On merge the integrator keeps theirs (which also
-puts the built-in engine's `docker` shim first on PATH).
-=======
 """A notebook's kernel gets the terminal's environment: `!aws ...` and `!docker ...` cells reach
 the lab exactly as a terminal does after `eval "$(labkit lab env)"`.
 
@@ -13,35 +6,11 @@ built-in engine (no Docker Engine, or LABKIT_ENGINE=builtin), puts a `docker` co
 PATH that runs it (`python -m labkit.engines.builtin.cli`). It never sets DOCKER_CONFIG: the
 learner's notebook and terminal share one docker config (`~/.docker/config.json`), so a login in
 one is a login in the other.
->>>>>>> e292277 (Hands-on tooling (issue 8): labkit.course.shell.activate() sets the kernel's env from the one set labkit lab env prints (plus REGISTRY) and puts the built-in engine's docker first on PATH; python -m labkit.engines.builtin.cli / labkit docker: docker's commands, flags, output and exit codes for the course's subset; logins live in the docker CLI's config.json (DOCKER_CONFIG); one login command (labkit.ecr.login) and one error-to-hint table (labkit.engines.hints))
 """
 
 from __future__ import annotations
 
 import os
-<<<<<<< HEAD
-import sysconfig
-from typing import Any
-
-
-def activate(lab: Any = None, engine: Any = None) -> dict[str, str]:
-    """Export the lab's variables into os.environ, so `!aws ...` and `!docker ...` reach it.
-
-    Returns what was set. Without a lab (real AWS) nothing is set: the learner's own AWS
-    profile and region apply, as in their terminal.
-    """
-    if lab is None:
-        return {}
-    env = dict(lab.env())
-    env["REGISTRY"] = env.get("LABKIT_REGISTRY", lab.registry)
-    # `aws` and `labkit` are installed next to this Python; a kernel started from a venv
-    # that was never activated would not find them otherwise
-    scripts = sysconfig.get_path("scripts")
-    path = os.environ.get("PATH", "")
-    if scripts and scripts not in path.split(os.pathsep):
-        env["PATH"] = os.pathsep.join([scripts, path]) if path else scripts
-    os.environ.update(env)
-=======
 import sys
 import sysconfig
 from pathlib import Path
@@ -123,5 +92,4 @@ def activate(lab: Any = None, engine: Any = None) -> dict[str, str]:
     joined = os.pathsep.join(path)
     if joined != os.environ.get("PATH"):
         os.environ["PATH"] = env["PATH"] = joined
->>>>>>> e292277 (Hands-on tooling (issue 8): labkit.course.shell.activate() sets the kernel's env from the one set labkit lab env prints (plus REGISTRY) and puts the built-in engine's docker first on PATH; python -m labkit.engines.builtin.cli / labkit docker: docker's commands, flags, output and exit codes for the course's subset; logins live in the docker CLI's config.json (DOCKER_CONFIG); one login command (labkit.ecr.login) and one error-to-hint table (labkit.engines.hints))
     return env
