@@ -189,11 +189,8 @@ def prepare(step: str) -> Course:
         target.create_repository(c.repository)
         c.ready.append(f"repository {c.repository} exists")
     if level >= 3:
-        from .terminal import DockerLogin
-
-        target.login(engine)
-        target.login(DockerLogin())  # the docker CLI's own login: the terminal shares it
-        sample.ensure_base(engine)
+        target.login(engine)  # both engines keep it in the docker CLI's config: the next
+        sample.ensure_base(engine)  # cell's `docker push` (and the terminal's) finds it
         c.ready.append(f"docker is logged in to {target.registry}")
         c.ready.append(f"the base image {sample.BASE_REF} is here")
     if level >= 4:
