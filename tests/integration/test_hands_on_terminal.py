@@ -280,3 +280,64 @@ def test_trace_draws_the_pull_typed_in_a_terminal(lab, tmp_path, require_docker,
     assert all(p == "/v2/" or p.startswith((f"/v2/{name}/", "/_storage/")) for p in paths)
     assert any(p.startswith(f"/v2/{name}/blobs/") for p in paths)  # at least the config
     sh(f"docker rmi {R}/{name}:v1 >/dev/null 2>&1", env)
+
+
+HELPER = """#!/usr/bin/env python3
+# docker's credential-helper protocol over one JSON file (a test's own store, like `pass`)
+import json, os, sys
+path = os.environ["LABKIT_TEST_CREDS"]
+try:
+    db = json.load(open(path))
+except FileNotFoundError:
+    db = {}
+action, data = sys.argv[1], sys.stdin.read()
+if action == "store":
+    doc = json.loads(data)
+    db[doc["ServerURL"]] = [doc["Username"], doc["Secret"]]
+elif action == "get":
+    if data.strip() not in db:
+        print("credentials not found in native keychain")
+        sys.exit(1)
+    user, secret = db[data.strip()]
+    print(json.dumps({"ServerURL": data.strip(), "Username": user, "Secret": secret}))
+elif action == "erase":
+    db.pop(data.strip(), None)
+elif action == "list":
+    print(json.dumps({k: v[0] for k, v in db.items()}))
+json.dump(db, open(path, "w"))
+"""
+
+
+def test_a_credential_helper_is_shared_with_docker(lab, tmp_path, require_docker,  # noqa: ANN001
+                                                   require_aws_cli) -> None:
+    """With `credsStore` in config.json, docker and the kit both go through the helper: the
+    built-in engine's login is read by the real docker CLI, and the reverse."""
+    from labkit.engines.dockerconfig import DockerConfig
+
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    helper = bindir / "docker-credential-labkittest"
+    helper.write_text(HELPER)
+    helper.chmod(0o755)
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "config.json").write_text('{"credsStore": "labkittest"}')
+    env = environ(lab, config, tmp_path / "engine")
+    env["PATH"] = f"{bindir}{os.pathsep}{env['PATH']}"
+    env["LABKIT_TEST_CREDS"] = str(tmp_path / "creds.json")
+    R = lab.registry
+    ok(sh(f"aws ecr get-login-password | {BUILTIN} login -u AWS --password-stdin {R}", env))
+    assert "auth\"" not in (config / "config.json").read_text()  # no password in the file
+    assert R in (tmp_path / "creds.json").read_text()
+    r = sh(f"docker pull {R}/no-such-repo:v1", env)  # logged in: the repository is what's missing
+    assert r.returncode == 1 and "name unknown" in r.stderr, r.stderr
+    ok(sh(f"{BUILTIN} logout {R} && aws ecr get-login-password | "
+          f"docker login -u AWS --password-stdin {R}", env))
+    old = os.environ.copy()
+    try:
+        os.environ.update(PATH=env["PATH"], LABKIT_TEST_CREDS=env["LABKIT_TEST_CREDS"])
+        creds = DockerConfig(config / "config.json").get(R)
+    finally:
+        os.environ.clear()
+        os.environ.update(old)
+    assert creds is not None and creds.username == "AWS"
