@@ -21,14 +21,23 @@ class TargetError(GuidedError):
         self.code = code
 
 
+def _notebook(step: int) -> str:
+    """The course notebook that teaches a step (names live once, in NOTEBOOKS)."""
+    from ..course.state import NOTEBOOKS  # late: the course is not needed to reach ECR
+
+    return NOTEBOOKS[step]
+
+
 def _client_hint(code: str, name: str | None) -> str:
     repo = repr(name) if name else "'NAME'"
     hints = {
         "RepositoryNotFoundException":
-            f"create it first (step 1): target.create_repository({repo})",
+            f"create it first (notebook {_notebook(1)}): aws ecr create-repository "
+            f"--repository-name {name or 'NAME'}",
         "RepositoryNotEmptyException":
             f"it still holds images: target.delete_repository({repo}, force=True)",
-        "ImageNotFoundException": "push the image first (step 5), then list it again",
+        "ImageNotFoundException": f"push the image first (notebook {_notebook(4)}), then list "
+                                  "it again",
         "InvalidParameterException": "check the repository name: lowercase letters, digits, "
                                      "'.', '_', '-' and '/' only, 2 to 256 characters",
         "LimitExceededException": "clean up repositories you no longer need: target.cleanup()",

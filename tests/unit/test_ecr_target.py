@@ -141,8 +141,8 @@ def test_errors_are_guidance(aws: Target) -> None:
     with pytest.raises(TargetError) as err:
         aws.images("nope-missing")
     assert err.value.code == "RepositoryNotFoundException"
-    assert "create it first" in str(err.value) and "create_repository('nope-missing')" in str(
-        err.value)
+    assert "create it first (notebook 01-create-repository)" in str(err.value)
+    assert "aws ecr create-repository --repository-name nope-missing" in str(err.value)
     with pytest.raises(TargetError, match="create it first"):
         aws.delete_repository("nope-missing")
     assert aws.delete_repository("nope-missing", missing_ok=True) is False
