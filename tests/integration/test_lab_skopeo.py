@@ -36,8 +36,8 @@ def test_skopeo_copies_out_of_and_into_the_lab_with_ecr_credentials(
     assert ecr_client.describe_images(repositoryName=name)["imageDetails"][0]["imageDigest"] \
         == pushed.digest
 
-    # without credentials skopeo gets the lab's 401 (--no-creds: skopeo would otherwise use a
-    # login another test of the session stored in DOCKER_CONFIG for this same lab)
+    # without credentials skopeo gets the lab's 401 (--no-creds: the engine's login above is in
+    # the docker config, which skopeo would otherwise read, as docker does)
     r = subprocess.run(["skopeo", "inspect", "--tls-verify=false", "--no-creds", src],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode != 0 and "unauthorized" in r.stderr.lower()
