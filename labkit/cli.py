@@ -1,4 +1,5 @@
-"""The `labkit` command: `lab up|down|status|env`, `course run`, `doctor`, `figures`."""
+"""The `labkit` command: `lab up|down|status|env`, `docker` (the built-in engine as a docker CLI),
+`course run`, `doctor`, `figures`, `sample build|path`, `trace`."""
 
 from __future__ import annotations
 

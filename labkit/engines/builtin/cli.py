@@ -238,11 +238,10 @@ def cmd_push(argv: list[str]) -> int:
         image = engine.store.resolve(str(parsed))
     except EngineError:
         known = [r for r in engine.store.references() if refs.parse(r).name == parsed.name]
-        if known:
-            raise Failure(f"tag does not exist: {parsed}") from None
-        raise Failure(f"An image does not exist locally with the tag: {parsed.name}", 1,
-                      "hint: tag the image with the repository's address first (notebook "
-                      f"{_notebook(3)}): docker tag hello-app:v1 {parsed}") from None
+        message = (f"tag does not exist: {parsed}" if known
+                   else f"An image does not exist locally with the tag: {parsed.name}")
+        found = hints.for_message(message, parsed.repository, parsed.registry, "push")
+        raise Failure(message, 1, found.line() if found else "") from None
     diff_ids = list(image.config.get("rootfs", {}).get("diff_ids", []))
     layers = [x.digest for x in image.manifest.layers]
     ids = {d: dg.short(diff_ids[i] if i < len(diff_ids) else d) for i, d in enumerate(layers)}
@@ -260,12 +259,6 @@ def cmd_push(argv: list[str]) -> int:
     size = image.descriptor.size
     _out(f"{parsed.reference}: digest: {report.digest} size: {size}")
     return 0
-
-
-def _notebook(step: int) -> str:
-    from ...course.state import NOTEBOOKS
-
-    return NOTEBOOKS[step]
 
 
 def cmd_pull(argv: list[str]) -> int:
