@@ -205,6 +205,10 @@ def test_every_printed_command_works_when_pasted(lab, tmp_path, require_docker, 
     assert any("docker login" in c for c in commands)
     assert any("create-repository" in c for c in commands)
     prelude = f'eval "$(labkit lab env --home {lab.home} --no-start)"'
+    from labkit.course import sample
+    from labkit.engines.docker.engine import DockerEngine
+
+    sample.ensure_base(DockerEngine())
     local = "course-hands-on-paste:v1"  # stands for hello-app:v1 on the shared Docker Engine
     ok(sh(f"docker tag labkit/base:1.0 {local}", env))
     # create-repository first, so describe-images and put-image-tag-mutability have a target
