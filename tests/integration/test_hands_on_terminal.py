@@ -248,14 +248,13 @@ def test_readme_terminal_block_runs_as_written(tmp_path, require_docker,  # noqa
         assert r.returncode == 0, f"README block failed:\n{r.stdout}\n{r.stderr}"
         assert "Login Succeeded" in r.stdout and ": Pushed" in r.stdout
     finally:
-        sh(f"labkit lab down; docker rmi -f $(docker images -q '*/{mine}' '{mine}' | sort -u) "
-           ">/dev/null 2>&1", env)
+        sh(f"labkit lab down; docker images --format '{{{{.Repository}}}}:{{{{.Tag}}}}' | "
+           f"grep -F '{mine}:' | xargs -r docker rmi >/dev/null 2>&1", env)
 
 
 def test_trace_draws_the_pull_typed_in_a_terminal(lab, tmp_path, require_docker,  # noqa: ANN001
                                                   require_aws_cli) -> None:
     from labkit.course import sample
-    from labkit.course.views import last_pull
     from labkit.engines.docker.engine import DockerEngine
 
     sample.ensure_base(DockerEngine())
@@ -271,8 +270,17 @@ def test_trace_draws_the_pull_typed_in_a_terminal(lab, tmp_path, require_docker,
           f"docker build -q -t {R}/{name}:v1 {context} && docker push {R}/{name}:v1 "
           f"&& docker rmi {R}/{name}:v1", env))
     mark = int(ok(sh(f"labkit trace --home {lab.home} --mark", env)).stdout)
-    ok(sh(f"docker pull {R}/{name}:v1", env))
-    figure = tmp_path / "pull.png"
+    try:
+        ok(sh(f"docker pull {R}/{name}:v1", env))
+        check_trace(lab, env, mark, name, tmp_path / "pull.png")
+    finally:
+        sh(f"docker rmi {R}/{name}:v1 >/dev/null 2>&1", env)
+
+
+def check_trace(lab, env: dict[str, str], mark: int, name: str, figure: Path) -> None:  # noqa: ANN001
+    """`labkit trace --last-pull` and views.last_pull show that pull's own requests."""
+    from labkit.course.views import last_pull
+
     r = ok(sh(f"labkit trace --home {lab.home} --since {mark} --last-pull --figure {figure}",
               env))
     assert figure.stat().st_size > 10_000 and f"pull of {name} by docker" in r.stdout
@@ -283,7 +291,6 @@ def test_trace_draws_the_pull_typed_in_a_terminal(lab, tmp_path, require_docker,
     assert f"/v2/{name}/manifests/v1" in paths
     assert all(p == "/v2/" or p.startswith((f"/v2/{name}/", "/_storage/")) for p in paths)
     assert any(p.startswith(f"/v2/{name}/blobs/") for p in paths)  # at least the config
-    sh(f"docker rmi {R}/{name}:v1 >/dev/null 2>&1", env)
 
 
 HELPER = """#!/usr/bin/env python3
