@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from . import config
+from .lab.housekeeping_cli import register as register_housekeeping
 
 
 def _home(args: argparse.Namespace) -> Path:
@@ -124,8 +125,6 @@ def build_parser(optional: bool = True) -> argparse.ArgumentParser:
     env.add_argument("--format", choices=["sh", "powershell"], default="sh")
     env.add_argument("--no-start", action="store_true", help="fail instead of starting a lab")
     env.set_defaults(func=lab_env)
-    from .lab.housekeeping_cli import register as register_housekeeping  # issue 11
-
     register_housekeeping(lab)
 
     sub.add_parser("docker", help="the built-in engine as a docker CLI (login, build, tag, "

@@ -1,9 +1,24 @@
 """nbval over the course: a private lab for the run, the repo's sanitize file, no progress bars.
 
 `pytest notebooks` (nbval is switched on for it), `pytest --nbval notebooks` or `--nbval-lax`
-load this file first. Before any kernel starts it
-points LABKIT_HOME at a temp dir and LABKIT_PORT at a free port (kernels inherit the
-environment), and it stops that lab at the end, exactly like `labkit course run` does.
+load this file first. Before any kernel starts it enters `labkit.course.runner.isolated()`,
+exactly like `labkit course run` does (kernels inherit the environment):
+
+- LABKIT_HOME is a temp dir and LABKIT_PORT a free port: this run's lab, whose registry
+  address `127.0.0.1:PORT` is its own, so `$REGISTRY/hello-app:v1` never names another run's
+  image on a shared Docker Engine;
+- DOCKER_CONFIG is a folder in that home: the notebooks' `docker login` does not touch the
+  user's ~/.docker (a learner's own notebook does, on purpose: their terminal shares it);
+- the sample's build context is stamped with that home (`labkit sample path v1`), so the app
+  layers are this run's own: an image left on the daemon by an earlier run or by the learner's
+  terminal cannot make 06's pull say "Already exists" where it teaches "Pull complete";
+- with the Docker Engine, course runs on one daemon take turns (`runner.engine_turn`): the
+  commands the course teaches use local names (`hello-app:v1`) that are global on a daemon,
+  and two runs at once would retag and remove each other's between two cells.
+
+What nbval compares: see sanitize.cfg. Outputs that depend on the daemon's cache or on which
+engine runs `docker` are tagged `nbval-ignore-output` (they still run; a failing command fails
+its %%bash cell), and a summary the lab derives from its own record follows each of them.
 """
 
 from __future__ import annotations

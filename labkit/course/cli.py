@@ -20,13 +20,18 @@ def course_run(args: argparse.Namespace) -> int:
     out = Path(args.out).resolve()
     where = f"to {out}" + (" and back into the notebooks (--update)" if args.update else "")
     print(f"running {len(names)} notebook(s) from {src}, writing {where}", flush=True)
-    with runner.isolated(engine=args.engine, home=args.home, port=args.port) as home:
+    if args.update and args.solutions:
+        print("labkit: --update keeps the learner's exercises unsolved; drop --solutions",
+              file=sys.stderr)
+        return 2
+    with runner.isolated(engine=args.engine, home=args.home, port=args.port,
+                         solutions=args.solutions) as home:
         from ..engines import select
 
         engine = select().name
         print(f"engine {engine}, lab home {home}", flush=True)
         results = runner.run(names, src, out, update=args.update, kernel=args.kernel,
-                             timeout=args.timeout)
+                             timeout=args.timeout, solutions=args.solutions)
     failed = [r for r in results if not r.ok]
     total = sum(r.seconds for r in results)
     print(f"{len(results) - len(failed)} passed, {len(failed)} failed in {total:.1f}s"
@@ -47,6 +52,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                      help="run only this notebook (e.g. 03 or 03-tag); repeatable")
     run.add_argument("--update", action="store_true",
                      help="maintainers: write the outputs back into the committed notebooks")
+    run.add_argument("--solutions", action="store_true",
+                     help="run each exercise's folded solution before its check, and make the "
+                          "checks strict (LABKIT_SOLUTIONS=1): proves every exercise solvable")
     run.add_argument("--notebooks", default=None, help="the notebooks folder (default notebooks/)")
     run.add_argument("--home", default=None,
                      help="use this LABKIT_HOME (and keep it) instead of a temp one")

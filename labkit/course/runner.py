@@ -20,7 +20,8 @@ from ..lab.process import free_port
 from .state import NOTEBOOKS
 
 ISOLATION_VARS = ("LABKIT_HOME", "LABKIT_PORT", "LABKIT_PROGRESS", "LABKIT_ENGINE",
-                  "LABKIT_ENGINE_HOME", "LABKIT_TARGET", "LABKIT_REGION")
+                  "LABKIT_ENGINE_HOME", "LABKIT_TARGET", "LABKIT_REGION", "LABKIT_SOLUTIONS",
+                  "DOCKER_CONFIG")
 
 
 PACKAGE = Path(__file__).resolve().parent
@@ -56,12 +57,15 @@ def images_dir() -> Path | None:
 
 @contextmanager
 def isolated(engine: str | None = None, home: str | Path | None = None,
-             port: int | None = None) -> Iterator[Path]:
+             port: int | None = None, solutions: bool = False) -> Iterator[Path]:
     """Point every labkit call (and every kernel started meanwhile) at a private lab.
 
-    Kernels inherit os.environ, so setting it here is what isolates them. On exit the lab is
-    stopped, course images named after its registry are removed from the engine, and a temp
-    home is deleted.
+    Kernels inherit os.environ, so setting it here is what isolates them: a private lab (its
+    own home and port, so its registry address `127.0.0.1:PORT` is its own), and a private
+    docker config (DOCKER_CONFIG, unless the caller chose one) so a headless run never writes
+    logins into the user's ~/.docker. With the Docker Engine, runs on one daemon take turns
+    (see `engine_turn`). On exit the lab is stopped, course images named after its registry
+    are removed from the engine, and a temp home is deleted.
     """
     saved = {k: os.environ.get(k) for k in ISOLATION_VARS}
     temp = home is None
@@ -72,10 +76,17 @@ def isolated(engine: str | None = None, home: str | Path | None = None,
     os.environ["LABKIT_TARGET"] = "lab"
     os.environ.pop("LABKIT_ENGINE_HOME", None)
     os.environ.pop("LABKIT_REGION", None)  # the committed outputs name the default region
+    if not saved["DOCKER_CONFIG"]:
+        os.environ["DOCKER_CONFIG"] = str(root / "docker-config")
+    if solutions:
+        os.environ["LABKIT_SOLUTIONS"] = "1"
+    else:
+        os.environ.pop("LABKIT_SOLUTIONS", None)
     if engine:
         os.environ["LABKIT_ENGINE"] = engine
     try:
-        yield root
+        with engine_turn():
+            yield root
     finally:
         if temp:
             _teardown(root)
@@ -86,6 +97,59 @@ def isolated(engine: str | None = None, home: str | Path | None = None,
                 os.environ[k] = v
         if temp:
             shutil.rmtree(root, ignore_errors=True)
+
+
+@contextmanager
+def engine_turn(wait: float = 1800.0) -> Iterator[None]:
+    """With the Docker Engine, hold a lock for this daemon while a course run uses it.
+
+    Why runs take turns instead of running side by side: the course teaches the names a learner
+    types, `docker build -t hello-app:v1`, `docker image rm hello-app:v1`, and local image names
+    are global on a daemon. Two runs at once would retag and remove each other's `hello-app:v1`
+    between a `build` and the next `tag`. Everything else is already per run: the registry
+    address (its own port), the app layers (the build context is stamped with the lab home, see
+    `state.context`), the docker config. The lock is per daemon (DOCKER_HOST), advisory, and
+    released when the run ends or its process dies. The built-in engine keeps its store in
+    the run's own home and needs no turn.
+    """
+    from ..engines import select
+
+    try:
+        name = select().name
+    except Exception:  # noqa: BLE001 - no engine at all: the notebooks will say so
+        name = ""
+    if name != "docker":
+        yield
+        return
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks here; runs there are one per machine
+        yield
+        return
+    import hashlib
+
+    daemon = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    key = hashlib.sha256(daemon.encode()).hexdigest()[:12]
+    path = Path(tempfile.gettempdir()) / f"labkit-course-docker-{key}.lock"
+    with open(path, "a+") as fh:
+        deadline = time.monotonic() + wait
+        told = False
+        while True:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if not told:
+                    print(f"waiting for another course run on this Docker Engine ({daemon})",
+                          flush=True)
+                    told = True
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"another course run held {path} for {wait:.0f}s") from None
+                time.sleep(0.5)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _teardown(home: Path) -> None:
@@ -128,14 +192,22 @@ def _first_error(nb: object) -> str:
     return ""
 
 
-def run_notebook(path: Path, kernel: str = "python3", timeout: int = 300
-                 ) -> tuple[Result, object]:
-    """Execute one notebook in a fresh kernel; return the result and the executed notebook."""
+def run_notebook(path: Path, kernel: str = "python3", timeout: int = 300,
+                 solutions: bool = False) -> tuple[Result, object]:
+    """Execute one notebook in a fresh kernel; return the result and the executed notebook.
+
+    With `solutions`, each folded solution's code runs right before its check (see
+    `solutions.unfold`); such a run is never written back into the committed notebooks.
+    """
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     nb = nbformat.read(path, as_version=4)
+    if solutions:
+        from .solutions import unfold
+
+        unfold(nb)
     client = NotebookClient(nb, timeout=timeout, kernel_name=kernel, record_timing=False,
                             resources={"metadata": {"path": str(path.parent)}})
     t0 = time.monotonic()
@@ -165,15 +237,20 @@ def select(only: list[str] | None) -> list[str]:
 
 
 def run(names: list[str], src: Path, out: Path | None, update: bool = False,
-        kernel: str = "python3", timeout: int = 300, echo: bool = True) -> list[Result]:
+        kernel: str = "python3", timeout: int = 300, echo: bool = True,
+        solutions: bool = False) -> list[Result]:
     """Run `names` from `src` in order; executed copies go to `out`, and with `update` back
-    into `src` (only when the notebook passed: failed outputs are never committed)."""
+    into `src` (only when the notebook passed: failed outputs are never committed, nor a run
+    with the solutions unfolded: learners get unsolved exercises)."""
     import nbformat
 
+    if update and solutions:
+        raise ValueError("--update writes the learner's notebooks: they keep their exercises "
+                         "unsolved, so it cannot be combined with --solutions")
     results = []
     for name in names:
         path = src / f"{name}.ipynb"
-        result, nb = run_notebook(path, kernel, timeout)
+        result, nb = run_notebook(path, kernel, timeout, solutions=solutions)
         if out is not None:
             out.mkdir(parents=True, exist_ok=True)
             nbformat.write(nb, out / path.name)

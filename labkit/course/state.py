@@ -44,6 +44,8 @@ class Course:
     lab: Any = None  # None on real AWS: no trace there
     repository: str = REPOSITORY
     ready: list[str] = field(default_factory=list)
+    mark: int = 0  # the lab's trace position when the notebook started (checks read after it)
+    env: dict[str, str] = field(default_factory=dict)  # what activate() exported
 
     @property
     def registry(self) -> str:
@@ -150,10 +152,14 @@ def context(version: int) -> Path:
 
 
 def build(c: Course, version: int) -> None:
-    """Build hello-app `version` (and the kit's base image) unless already built."""
+    """Build hello-app `version` (and the kit's base image) from this lab's context.
+
+    Always built, never "unless present": a `hello-app:v1` already on a shared Docker Engine
+    may be another learner's or an earlier run's (other app layers); the rebuild is a cache
+    hit when it is ours.
+    """
     sample.ensure_base(c.engine)
-    if not c.has_local(c.local(version)):
-        c.engine.build(context(version), c.local(version))
+    c.engine.build(context(version), c.local(version))
 
 
 def push(c: Course, version: int, repository: str | None = None) -> None:
@@ -162,7 +168,8 @@ def push(c: Course, version: int, repository: str | None = None) -> None:
     tag = f"v{version}"
     if c.target.images(repo).tagged(tag) is not None:
         return
-    build(c, version)
+    if not c.has_local(c.local(version)):
+        build(c, version)
     c.engine.tag(c.local(version), c.uri(tag, repo))
     c.engine.push(c.uri(tag, repo), progress=False)
 
@@ -171,28 +178,35 @@ def prepare(step: str) -> Course:
     """Bring the lab to the state `step` starts from (idempotent) and return the course."""
     level = index(step)
     lab, target, engine = connect()
+    from .shell import activate
+
     c = Course(NOTEBOOKS[level], target, engine, lab)
+    c.env = activate(lab, engine)
+    c.mark = c.trace_mark()
     where = f"lab at {target.registry}" if lab is not None else f"AWS {target.region}"
     c.ready.append(f"target: {where}")
     if level >= 2:
         target.create_repository(c.repository)
         c.ready.append(f"repository {c.repository} exists")
     if level >= 3:
-        target.login(engine)
-        build(c, 1)
-        c.ready.append(f"logged in to {target.registry}")
-        c.ready.append(f"{c.local(1)} is built")
+        target.login(engine)  # both engines keep it in the docker CLI's config: the next
+        sample.ensure_base(engine)  # cell's `docker push` (and the terminal's) finds it
+        c.ready.append(f"docker is logged in to {target.registry}")
+        c.ready.append(f"the base image {sample.BASE_REF} is here")
     if level >= 4:
+        build(c, 1)
         c.engine.tag(c.local(1), c.uri("v1"))
-        c.ready.append(f"{c.local(1)} is tagged {c.uri('v1')}")
+        c.ready.append(f"{c.local(1)} is built and tagged {c.uri('v1')}")
     if level >= 5:
         push(c, 1)
         c.ready.append(f"{c.uri('v1')} is pushed")
-        if c.target.images(c.repository).tagged("latest") is None:  # exercise 04's result
-            c.engine.tag(c.local(1), c.uri("latest"))
+        c.engine.tag(c.local(1), c.uri("latest"))  # exercise 04's result
+        if c.target.images(c.repository).tagged("latest") is None:
             c.engine.push(c.uri("latest"), progress=False)
         c.ready.append(f"{c.uri('latest')} is pushed (the same image as v1)")
     if level >= 6:
+        build(c, 2)
+        c.engine.tag(c.local(2), c.uri("v2"))
         push(c, 2)
         c.ready.append(f"{c.uri('v2')} is pushed")
     if level >= 7:

@@ -13,6 +13,7 @@ import logging
 import os
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,6 +95,7 @@ class LabApp:
                                   lambda: self.settings.registry_host, self.signer,
                                   clock=self.housekeeping.clock.now)
         self.trace = Trace()
+        self.operations: Counter[str] = Counter()  # AWS API operations answered (X-Amz-Target)
         registry = RegistryApp(self.storage, self.control, self.signer,
                                public_url=lambda environ: f"http://{self._host(environ)}",
                                clock=self.housekeeping.clock.now)
@@ -128,6 +130,9 @@ class LabApp:
         if path == "/v2" or path.startswith(("/v2/", "/_storage/")):
             return self.registry(environ, observed)
         if is_ecr_request(environ):
+            target = environ.get("HTTP_X_AMZ_TARGET", "")  # ...V20150921.CreateRepository
+            with self._lock:
+                self.operations[target.rsplit(".", 1)[-1]] += 1
             return self.api(environ, observed)
         return self.others(environ, start_response)
 
@@ -173,6 +178,9 @@ class LabApp:
             since = int((qs.get("since") or ["0"])[0] or 0)
             return _json(start_response, "200 OK",
                          {"last": self.trace.last_seq(), "requests": self.trace.since(since)})
+        if path == "/_labkit/operations":  # which AWS API operations the lab answered
+            with self._lock:
+                return _json(start_response, "200 OK", {"operations": dict(self.operations)})
         if path == "/_labkit/settings" and method == "POST":
             length = int(environ.get("CONTENT_LENGTH") or 0)
             try:

@@ -92,6 +92,14 @@ class Lab:
         r.raise_for_status()
         return int(r.json()["last"])
 
+    def operations(self) -> dict[str, int]:
+        """AWS API operations (CreateRepository, ...) the lab answered, with their counts."""
+        import requests
+
+        r = requests.get(f"{self.endpoint_url}/_labkit/operations", timeout=10)
+        r.raise_for_status()
+        return dict(r.json()["operations"])
+
     def set_token_ttl(self, seconds: float) -> None:
         """Make new authorization tokens expire after `seconds` (for the expiry exercise)."""
         import requests

@@ -45,10 +45,22 @@ def test_pull_story_from_a_trace() -> None:
     assert "1 fetched" in repr(story) and "2 skipped" in repr(story)
 
 
-def test_pull_prediction_check() -> None:
-    assert "1 layer(s) downloaded" in repr(checks.pull_prediction(V2, 1))
-    with pytest.raises(checks.CheckFailed, match="downloaded 1 layer"):
-        checks.pull_prediction(V2, 3)
+class _Course:  # what registry_address reads of a Course: only its registry address
+    registry = "127.0.0.1:5400"
+
+
+def test_an_unsolved_exercise_says_what_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LABKIT_SOLUTIONS", raising=False)
+    got = checks.registry_address(_Course(), "")
+    assert isinstance(got, checks.NotYet) and repr(got).startswith("not yet: set `answer`")
+    assert "not yet" in got._repr_html_()
+    assert repr(checks.registry_address(_Course(), "127.0.0.1:5400")).startswith("correct: ")
+
+
+def test_with_the_solutions_a_check_is_strict(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LABKIT_SOLUTIONS", "1")
+    with pytest.raises(checks.CheckFailed, match="without http"):
+        checks.registry_address(_Course(), "http://127.0.0.1:5400")
 
 
 def test_course_steps_are_found_by_name_or_number() -> None:
