@@ -13,10 +13,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from labkit.lab.frontdoor import FrontDoor
-from labkit.lab.registry.controlplane import MemoryControlPlane
 from labkit.lab.registry.handlers import RegistryApp
 from labkit.lab.registry.storage import Storage
 from labkit.lab.signing import Signer
+from tests.fakes.control_plane import MemoryControlPlane
 
 
 def make_app(root: Path, repositories: dict[str, bool] | None = None,

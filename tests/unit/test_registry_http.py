@@ -13,11 +13,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug.test import Client
 
-from labkit.lab.registry.controlplane import MemoryControlPlane
 from labkit.lab.registry.handlers import RegistryApp
 from labkit.oci import digest as dg
 from labkit.oci import manifest as mf
 from labkit.oci import mediatypes as mt
+from tests.fakes.control_plane import MemoryControlPlane
 from tests.registry_server import make_app
 
 REGISTRY_ID = "123456789012"
