@@ -34,15 +34,18 @@ def search_paths() -> list[Path]:
 
 
 def model_file(service: str = SERVICE) -> Path:
-    """The service-2 model of the newest API version, from the first search path that has one."""
-    for base in search_paths():
-        versions = sorted((d for d in (base / service).glob("*") if d.is_dir()), reverse=True)
-        for version in versions:
-            for name in ("service-2.json", "service-2.json.gz"):
-                if (version / name).is_file():
-                    return version / name
-    raise FileNotFoundError(f"no botocore model for {service!r} in "
-                            f"{', '.join(map(str, search_paths()))}")
+    """The service-2 model of the newest API version in any search path, from the first path
+    that has that version (botocore's loader decides the same way)."""
+    names = ("service-2.json", "service-2.json.gz")
+    found = [(version.name, i, version / name)
+             for i, base in enumerate(search_paths())
+             for version in (base / service).glob("*") if version.is_dir()
+             for name in names if (version / name).is_file()]
+    if not found:
+        raise FileNotFoundError(f"no botocore model for {service!r} in "
+                                f"{', '.join(map(str, search_paths()))}")
+    newest = max(v for v, _, _ in found)
+    return min((i, path) for v, i, path in found if v == newest)[1]
 
 
 class Shape:
