@@ -39,8 +39,6 @@ from _common import (  # noqa: E402 - the benchmark's own helpers, next to this 
     cpu_seconds,
     distribution,
     docker_answers,
-    ecr_client,
-    free_port,
     lab,
     load_note,
     log,
@@ -54,12 +52,12 @@ from _common import (  # noqa: E402 - the benchmark's own helpers, next to this 
     write_docker_archive,
     write_oci_layout,
 )
+from bench_startup import STARTUP_CPU_GOAL, lab_startup, moto_startup  # noqa: E402
 
 # Targets of issue 12 (keep-alive front door); the rows it does not name keep issue 2's.
 GOALS = {"curl PUT upload": 3.0, "curl PATCH upload (chunked)": 2.0, "skopeo push": 2.0,
          "curl GET download": 1.5, "skopeo pull": 1.0, "docker push": 1.0,
          "docker pull": 1.0}
-STARTUP_CPU_GOAL = 0.5  # s of the lab process's CPU, `labkit lab up` -> first CreateRepository
 RECEIVE_CPU_GOAL = 1.5  # lab CPU per GiB received <= 1.5x sha256 + a plain file write
 HEADERS = ["measure", "lab", "Distribution", "lab/Distribution", "target", ""]
 
@@ -257,67 +255,6 @@ def receive_cpu(results: Results, layer: Path, size: int, work: Path
                       "while b := f.read(1 << 20): h.update(b)", str(layer)])
     lab_cpu = median(results.cpu[("curl PUT upload", "lab")])
     return lab_cpu * per_gib, (sha + copy) * per_gib, (ossl + copy) * per_gib
-
-
-def _first_create(endpoint: str, proc: subprocess.Popen, name: str, t0: float,
-                  timeout: float = 30) -> float:
-    """Seconds from t0 until CreateRepository succeeds (polling every 10 ms)."""
-    from botocore.exceptions import EndpointConnectionError
-
-    client = ecr_client(endpoint, "us-east-1", retries=1)
-    client.meta.events  # noqa: B018 - client fully built before the clock matters
-    deadline = t0 + timeout
-    while time.perf_counter() < deadline:
-        try:
-            client.create_repository(repositoryName=name)
-            return time.perf_counter() - t0
-        except EndpointConnectionError:
-            if proc.poll() not in (None, 0):
-                raise RuntimeError(f"{proc.args[:3]} exited with {proc.returncode}") from None
-            time.sleep(0.01)
-    raise RuntimeError(f"no CreateRepository answered at {endpoint} within {timeout}s")
-
-
-def lab_startup(work: Path, i: int) -> tuple[float, float]:
-    """Wall seconds from starting `labkit lab up` to the first CreateRepository answered, and
-    the CPU seconds the lab process spent until then (the CLI that started it not counted:
-    it exits once the lab is ready)."""
-    import json
-
-    from labkit.lab import process
-
-    home, port = work / f"startup-{i}", free_port()
-    endpoint = f"http://127.0.0.1:{port}"
-    labkit = shutil.which("labkit")
-    cmd = [labkit] if labkit else [sys.executable, "-m", "labkit"]
-    t0 = time.perf_counter()
-    proc = subprocess.Popen([*cmd, "lab", "up", "--port", str(port), "--home", str(home)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wall = _first_create(endpoint, proc, f"startup-{i}", t0)
-        lab_cpu = cpu_seconds(json.loads((home / "lab.json").read_text())["pid"])
-        proc.wait(30)
-        return wall, lab_cpu
-    finally:
-        if proc.poll() is None:
-            proc.wait(30)
-        process.stop(home)
-
-
-def moto_startup(i: int) -> tuple[float, float]:
-    """The same for moto's own server (`moto_server`, the console script moto installs)."""
-    port = free_port()
-    moto = Path(sys.executable).with_name("moto_server")
-    cmd = [str(moto)] if moto.exists() else [sys.executable, "-m", "moto.server"]
-    t0 = time.perf_counter()
-    proc = subprocess.Popen([*cmd, "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wall = _first_create(f"http://127.0.0.1:{port}", proc, f"moto-{i}", t0)
-        return wall, cpu_seconds(proc.pid)
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 # --- the run ---------------------------------------------------------------------------------

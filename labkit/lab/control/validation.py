@@ -11,13 +11,14 @@ import base64
 import binascii
 import re
 from functools import cache
-from typing import Any
-
-import botocore.session
-from botocore.model import OperationModel, ServiceModel, Shape
+from typing import TYPE_CHECKING, Any
 
 from ..registry.names import NAME_MAX, NAME_MIN, NAME_PATTERN, TAG_PATTERN, is_name, is_tag
 from .errors import EcrError, constraint, validation
+from .model import Operation, Shape, ecr
+
+if TYPE_CHECKING:
+    from botocore.model import ServiceModel
 
 NAME_MEMBERS = frozenset({"repositoryName"})
 # Model patterns the lab checks: only linear ones.  Some of the model's patterns backtrack
@@ -31,12 +32,16 @@ TAG_MEMBERS = frozenset({"imageTag"})
 
 @cache
 def service_model() -> ServiceModel:
+    """botocore's own model object (for tests and tools; the lab's checks read `model.ecr()`,
+    the same file, without botocore's import cost on the lab's start)."""
+    import botocore.session
+
     return botocore.session.get_session().get_service_model("ecr")
 
 
-def operation(name: str) -> OperationModel | None:
-    model = service_model()
-    return model.operation_model(name) if name in model.operation_names else None
+def operation(name: str) -> Operation | None:
+    model = ecr()
+    return model.operation_model(name) if name in model.operations else None
 
 
 def check_repository_name(value: Any, field: str = "repositoryName") -> str:
@@ -61,7 +66,7 @@ def check_image_tag(value: str, field: str = "imageTag") -> str:
     return value
 
 
-def check(op: OperationModel, params: Any) -> None:
+def check(op: Operation, params: Any) -> None:
     """Raise the EcrError ECR would answer for input that breaks the model."""
     if op.input_shape is None:
         return

@@ -11,7 +11,6 @@ import calendar
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from xml.sax.saxutils import escape
 
 from ..signing import Signer
 
@@ -30,6 +29,8 @@ class Refusal:
     status: int = 403
 
     def xml(self, extra: Mapping[str, str] | None = None) -> bytes:
+        from xml.sax.saxutils import escape  # only on a refusal: it imports urllib.request
+
         parts = [f"<Code>{escape(self.code)}</Code>", f"<Message>{escape(self.message)}</Message>"]
         for key, value in (extra or {}).items():
             parts.append(f"<{key}>{escape(value)}</{key}>")
