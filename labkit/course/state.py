@@ -26,11 +26,15 @@ NOTEBOOKS = (
     "03-tag",
     "04-push",
     "05-push-a-second-version",
+    "05b-lifecycle-and-immutability",
     "06-pull",
     "07-clean-up",
 )
 REPOSITORY = sample.APP_NAME  # one repository per image; versions are tags
-EXERCISE_REPOSITORIES = ("notes-app", "hello-app-immutable")  # made by exercises 01 and 05
+LIFECYCLE_REPOSITORIES = ("hello-app-lifecycle", "hello-app-nightly")  # 05b's step, exercise
+# made by exercise 01, exercise 05, and notebook 05b
+EXERCISE_REPOSITORIES = ("notes-app", "hello-app-immutable", *LIFECYCLE_REPOSITORIES)
+LOCAL_VERSIONS = (*sample.VERSIONS, 3)  # 05b builds hello-app:v3 (v2 with one more label)
 MIN_SANE_TTL = 60.0  # a shorter token TTL is a leftover of the expiry exercise
 
 
@@ -208,11 +212,15 @@ def prepare(step: str) -> Course:
         if c.target.images(c.repository).tagged("latest") is None:
             c.engine.push(c.uri("latest"), progress=False)
         c.ready.append(f"{c.uri('latest')} is pushed (the same image as v1)")
-    if after("06"):
+    if after("05b"):
         build(c, 2)
         c.engine.tag(c.local(2), c.uri("v2"))
         push(c, 2)
         c.ready.append(f"{c.uri('v2')} is pushed")
+    if level == index("05b"):  # this step makes them: from scratch, also when run again
+        for name in LIFECYCLE_REPOSITORIES:
+            target.delete_repository(name, missing_ok=True)
+        c.ready.append(f"{' and '.join(LIFECYCLE_REPOSITORIES)} do not exist yet")
     if after("07"):
         for name in EXERCISE_REPOSITORIES:
             target.create_repository(name, immutable=name.endswith("immutable"))
@@ -222,7 +230,7 @@ def prepare(step: str) -> Course:
 
 def course_local_refs(c: Course) -> list[str]:
     """Every local image name the course gives: hello-app:vN and REGISTRY/REPO:TAG forms."""
-    refs = [c.local(v) for v in sample.VERSIONS]
+    refs = [c.local(v) for v in LOCAL_VERSIONS]
     prefixes = [f"{c.registry}/{r}:" for r in (c.repository, *EXERCISE_REPOSITORIES)]
     refs += sorted(img.ref for img in c.engine.images()
                    if any(img.ref.startswith(p) for p in prefixes))
