@@ -191,18 +191,27 @@ def cleanup_spared(c: Any, name: str, gone: list[str]) -> Passed:
     return Passed(f"clean-up removed only what the course made; {name} is still there")
 
 
-def lifecycle_expired(c: Any, repository: str, gone: list[str], kept: list[str]) -> Passed:
-    """05b: a lifecycle policy expired the images tagged `gone` and left those tagged `kept`."""
-    images = c.target.images(repository)
-    tags = {t for row in images for t in row.tags}
-    still = [t for t in gone if t in tags]
-    _need(not still, f"{', '.join(still)} still in {repository}: is the lifecycle policy put "
-          "(aws ecr get-lifecycle-policy), has the lab's clock moved far enough "
-          "(labkit lab clock show), and did it run (labkit lab lifecycle run)?")
-    lost = [t for t in kept if t not in tags]
-    _need(not lost, f"{', '.join(lost)} should have been kept in {repository}")
-    return Passed(f"the lifecycle policy expired {', '.join(gone) or 'nothing'}"
-                  + (f" and kept {', '.join(kept)}" if kept else ""))
+@exercise
+def lifecycle_expired(c: Any, repository: str, tag: str) -> Passed:
+    """05b: `tag` was pushed to `repository` (since the notebook started), the repository has a
+    lifecycle policy, and the tag is gone: the policy expired it, nothing else was asked to."""
+    names = {r.name for r in c.target.repositories()}
+    _need(repository in names, f"there is no repository {repository!r} yet: "
+          f"aws ecr create-repository --repository-name {repository}")
+    records = c.trace(c.mark)
+    pushed = [r for r in records if r.get("method") == "PUT" and r.get("status") == 201
+              and r.get("path") == f"/v2/{repository}/manifests/{tag}"]
+    _need(bool(pushed), f"push an image to {repository} as {tag!r} first")
+    try:
+        c.target.ecr.get_lifecycle_policy(repositoryName=repository)
+    except c.target.ecr.exceptions.LifecyclePolicyNotFoundException:
+        raise CheckFailed(f"{repository} has no lifecycle policy yet: "
+                          "aws ecr put-lifecycle-policy ...") from None
+    tags = {t for row in c.target.images(repository) for t in row.tags}
+    _need(tag not in tags, f"{tag} is still in {repository}: has the lab's clock moved far "
+          "enough (labkit lab clock advance 15d), and did the policy run (labkit lab lifecycle "
+          "run)?")
+    return Passed(f"the lifecycle policy expired {repository}:{tag} once it was old enough")
 
 
 @exercise

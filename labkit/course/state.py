@@ -26,11 +26,15 @@ NOTEBOOKS = (
     "03-tag",
     "04-push",
     "05-push-a-second-version",
+    "05b-lifecycle-and-immutability",
     "06-pull",
     "07-clean-up",
 )
 REPOSITORY = sample.APP_NAME  # one repository per image; versions are tags
-EXERCISE_REPOSITORIES = ("notes-app", "hello-app-immutable")  # made by exercises 01 and 05
+LIFECYCLE_REPOSITORIES = ("hello-app-lifecycle", "hello-app-nightly")  # 05b's step, exercise
+# made by exercise 01, exercise 05, and notebook 05b
+EXERCISE_REPOSITORIES = ("notes-app", "hello-app-immutable", *LIFECYCLE_REPOSITORIES)
+LOCAL_VERSIONS = (*sample.VERSIONS, 3)  # 05b builds hello-app:v3 (v2 with one more label)
 MIN_SANE_TTL = 60.0  # a shorter token TTL is a leftover of the expiry exercise
 
 
@@ -102,9 +106,9 @@ def has_local(engine: Any, ref: str) -> bool:
 
 
 def index(step: str) -> int:
-    """The position of `step` in the course ("04-push" or just "04")."""
+    """The position of `step` in the course ("04-push", or just its number "04", "05b")."""
     for i, name in enumerate(NOTEBOOKS):
-        if step in (name, name[:2]):
+        if step in (name, name.split("-", 1)[0]):
             return i
     raise ValueError(f"unknown course step {step!r}; steps are {', '.join(NOTEBOOKS)}")
 
@@ -177,6 +181,10 @@ def push(c: Course, version: int, repository: str | None = None) -> None:
 def prepare(step: str) -> Course:
     """Bring the lab to the state `step` starts from (idempotent) and return the course."""
     level = index(step)
+
+    def after(name: str) -> bool:  # by name: a notebook inserted later shifts no setup
+        return level >= index(name)
+
     lab, target, engine = connect()
     from .shell import activate
 
@@ -185,31 +193,35 @@ def prepare(step: str) -> Course:
     c.mark = c.trace_mark()
     where = f"lab at {target.registry}" if lab is not None else f"AWS {target.region}"
     c.ready.append(f"target: {where}")
-    if level >= 2:
+    if after("02"):
         target.create_repository(c.repository)
         c.ready.append(f"repository {c.repository} exists")
-    if level >= 3:
+    if after("03"):
         target.login(engine)  # both engines keep it in the docker CLI's config: the next
         sample.ensure_base(engine)  # cell's `docker push` (and the terminal's) finds it
         c.ready.append(f"docker is logged in to {target.registry}")
         c.ready.append(f"the base image {sample.BASE_REF} is here")
-    if level >= 4:
+    if after("04"):
         build(c, 1)
         c.engine.tag(c.local(1), c.uri("v1"))
         c.ready.append(f"{c.local(1)} is built and tagged {c.uri('v1')}")
-    if level >= 5:
+    if after("05"):
         push(c, 1)
         c.ready.append(f"{c.uri('v1')} is pushed")
         c.engine.tag(c.local(1), c.uri("latest"))  # exercise 04's result
         if c.target.images(c.repository).tagged("latest") is None:
             c.engine.push(c.uri("latest"), progress=False)
         c.ready.append(f"{c.uri('latest')} is pushed (the same image as v1)")
-    if level >= 6:
+    if after("05b"):
         build(c, 2)
         c.engine.tag(c.local(2), c.uri("v2"))
         push(c, 2)
         c.ready.append(f"{c.uri('v2')} is pushed")
-    if level >= 7:
+    if level == index("05b"):  # this step makes them: from scratch, also when run again
+        for name in LIFECYCLE_REPOSITORIES:
+            target.delete_repository(name, missing_ok=True)
+        c.ready.append(f"{' and '.join(LIFECYCLE_REPOSITORIES)} do not exist yet")
+    if after("07"):
         for name in EXERCISE_REPOSITORIES:
             target.create_repository(name, immutable=name.endswith("immutable"))
         c.ready.append("the exercise repositories exist: " + ", ".join(EXERCISE_REPOSITORIES))
@@ -218,7 +230,7 @@ def prepare(step: str) -> Course:
 
 def course_local_refs(c: Course) -> list[str]:
     """Every local image name the course gives: hello-app:vN and REGISTRY/REPO:TAG forms."""
-    refs = [c.local(v) for v in sample.VERSIONS]
+    refs = [c.local(v) for v in LOCAL_VERSIONS]
     prefixes = [f"{c.registry}/{r}:" for r in (c.repository, *EXERCISE_REPOSITORIES)]
     refs += sorted(img.ref for img in c.engine.images()
                    if any(img.ref.startswith(p) for p in prefixes))

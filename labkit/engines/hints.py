@@ -16,16 +16,16 @@ from ..ecr.login import for_registry
 @dataclass(frozen=True)
 class Hint:
     text: str  # what to do, short
-    step: int | None = None  # index into NOTEBOOKS of the notebook that teaches it
+    step: str | None = None  # the number of the notebook that teaches it ("02"), see NOTEBOOKS
     command: str = ""  # what to type
 
     @property
     def notebook(self) -> str:
         if self.step is None:
             return ""
-        from ..course.state import NOTEBOOKS  # late: the course is not loaded for `docker ...`
+        from ..course.state import NOTEBOOKS, index  # late: not loaded for `docker ...`
 
-        return NOTEBOOKS[self.step]
+        return NOTEBOOKS[index(self.step)]
 
     def line(self) -> str:
         """`hint: create the repository first (notebook 01-create-repository): aws ecr ...`"""
@@ -74,27 +74,27 @@ def hint(kind: str, repository: str = "", registry: str = "", action: str = "") 
     if kind == "bad-login" and action != "login":
         kind = "no-login"  # a push or pull refused for credentials: log in (again)
     table = {
-        "no-login": Hint("log in first", 2, login),
+        "no-login": Hint("log in first", "02", login),
         "bad-login": Hint("the registry refused the user name or password: the user is AWS, "
-                          "the password a fresh get-login-password", 2, login),
-        "expired": Hint("the login expired (an ECR token lasts 12 h): log in again", 2, login),
+                          "the password a fresh get-login-password", "02", login),
+        "expired": Hint("the login expired (an ECR token lasts 12 h): log in again", "02", login),
         "immutable": Hint(f"{repo} is IMMUTABLE, a pushed tag never moves: push under a new tag, "
-                          "or make the repository MUTABLE", 5,
+                          "or make the repository MUTABLE", "05",
                           f"aws ecr put-image-tag-mutability --repository-name {repo} "
                           "--image-tag-mutability MUTABLE"),
         "no-repository": Hint("create the repository first (ECR creates one on push only "
-                              "under a CREATE_ON_PUSH creation template)", 1,
+                              "under a CREATE_ON_PUSH creation template)", "01",
                               f"aws ecr create-repository --repository-name {repo}"),
-        "missing-tag": Hint("no such tag in the repository: list what it holds", 6,
+        "missing-tag": Hint("no such tag in the repository: list what it holds", "06",
                             f"aws ecr describe-images --repository-name {repo}"),
         "no-local-image": Hint("build or tag the image first; `docker images` lists what is "
-                               "there", 3, f"docker tag hello-app:v1 {registry}/{repo}:v1"
+                               "there", "03", f"docker tag hello-app:v1 {registry}/{repo}:v1"
                                if registry and action == "push" else ""),
         "https": Hint(f"list {registry or 'the registry'} under insecure-registries in the "
                       "Docker Engine's daemon.json (127.0.0.0/8 is insecure by default)"),
         "unreachable": Hint("nothing answers at the registry: is the lab running? Start it", None,
                             "labkit lab up"),
-        "denied": Hint("the registry denied the request: log in again, to this registry", 2,
+        "denied": Hint("the registry denied the request: log in again, to this registry", "02",
                        login),
     }
     return table.get(kind)

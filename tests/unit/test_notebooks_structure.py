@@ -174,3 +174,41 @@ def test_00_shows_an_iam_policy() -> None:
     actions = permissions.documented("\n".join(c.source for c in load("00-setup").cells))
     assert "ecr:GetAuthorizationToken" in actions and "ecr:PutImage" in actions
     assert actions == sorted(set(actions))
+
+
+LIFECYCLE_COMMANDS = (  # 05b: each of the lab's ECR features it teaches, as a command a learner types
+    "--image-tag-mutability IMMUTABLE_WITH_EXCLUSION",
+    "--image-tag-mutability-exclusion-filters filterType=WILDCARD,filter=latest",
+    "aws ecr start-lifecycle-policy-preview",
+    "aws ecr wait lifecycle-policy-preview-complete",
+    "aws ecr get-lifecycle-policy-preview",
+    "aws ecr put-lifecycle-policy",
+    "labkit lab lifecycle run",
+    "aws ecr describe-images --repository-name hello-app-lifecycle",
+    "docker pull $REGISTRY/hello-app-lifecycle:v1",
+)
+
+
+@pytest.mark.parametrize("command", LIFECYCLE_COMMANDS)
+def test_05b_runs_the_lifecycle_and_immutability_commands(command: str) -> None:
+    cells = [c for c in command_cells(load("05b-lifecycle-and-immutability")) if command in c.source]
+    assert cells and all(c.execution_count for c in cells), command
+
+
+def test_05b_exercise_moves_the_labs_clock() -> None:
+    nb = load("05b-lifecycle-and-immutability")
+    code = "".join(code for c in nb.cells if solutions.is_solution(c)
+                   for _, code in solutions.blocks(c.source))
+    assert "labkit lab clock advance 15d" in code and "labkit lab clock reset" in code
+    assert '"countType":"sinceImagePushed"' in code
+
+
+def test_05b_expiry_shows_in_describe_images_and_a_failed_pull() -> None:
+    """The committed outputs: v1 expired (not listed any more) and its pull reached a 404."""
+    nb = load("05b-lifecycle-and-immutability")
+    text = {c.source: "".join(o.get("text", "") + o.get("data", {}).get("text/plain", "")
+                              for o in c.outputs) for c in code_cells(nb)}
+    after = [out for src, out in text.items() if "lifecycle run" in src]
+    assert after and "expired 1 image(s)" in after[0]
+    pulled = [out for src, out in text.items() if "the lab answered:" in src]
+    assert pulled and "('/v2/hello-app-lifecycle/manifests/v1', 404)" in pulled[0]
