@@ -21,7 +21,7 @@ from .state import NOTEBOOKS
 
 ISOLATION_VARS = ("LABKIT_HOME", "LABKIT_PORT", "LABKIT_PROGRESS", "LABKIT_ENGINE",
                   "LABKIT_ENGINE_HOME", "LABKIT_TARGET", "LABKIT_REGION", "LABKIT_SOLUTIONS",
-                  "DOCKER_CONFIG")
+                  "DOCKER_CONFIG", "LABKIT_LIFECYCLE_INTERVAL")
 
 
 PACKAGE = Path(__file__).resolve().parent
@@ -73,6 +73,9 @@ def isolated(engine: str | None = None, home: str | Path | None = None,
     os.environ["LABKIT_HOME"] = str(root)
     os.environ["LABKIT_PORT"] = str(port or free_port())
     os.environ["LABKIT_PROGRESS"] = "0"
+    # 05b applies its lifecycle policy with `labkit lab lifecycle run`: the lab's own 60 s
+    # schedule could expire the image first and change that cell's output, so it is off here
+    os.environ["LABKIT_LIFECYCLE_INTERVAL"] = "0"
     os.environ["LABKIT_TARGET"] = "lab"
     os.environ.pop("LABKIT_ENGINE_HOME", None)
     os.environ.pop("LABKIT_REGION", None)  # the committed outputs name the default region
