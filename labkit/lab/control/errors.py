@@ -17,6 +17,14 @@ class EcrError(Exception):
         self.extra = extra
 
 
+class ModuleError(EcrError):
+    """An EcrError raised by the lab's own policy modules (lifecycle, templates), which are also
+    used outside a request: its str() names the exception too, for logs and wrapped messages."""
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
+
 def invalid_parameter(message: str) -> EcrError:
     return EcrError("InvalidParameterException", message)
 

@@ -23,6 +23,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from .errors import ModuleError
+
 DAY = 86400.0
 MAX_WILDCARDS = 4
 TAG_STATUSES = ("tagged", "untagged", "any")
@@ -31,16 +33,8 @@ COUNT_TYPES = ("imageCountMoreThan", "sinceImagePushed")
 UNSUPPORTED_COUNT_TYPES = ("sinceImagePulled", "sinceImageTransitioned")
 
 
-class LifecyclePolicyError(Exception):
+class LifecyclePolicyError(ModuleError):
     """An ECR API error about a lifecycle policy, with ECR's exception name as `code`."""
-
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-    def __str__(self) -> str:
-        return f"{self.code}: {self.message}"
 
 
 def invalid(detail: str) -> LifecyclePolicyError:

@@ -23,6 +23,18 @@ from .errors import EcrError
 log = logging.getLogger("labkit.lab.control")
 TARGET_PREFIX = "AmazonEC2ContainerRegistry_V20150921."
 JSON_CT = "application/x-amz-json-1.1"
+
+
+def send_json(start_response: Callable[..., Any], status: str, doc: dict[str, Any]
+              ) -> Iterable[bytes]:
+    """An ECR API answer on the wire: JSON 1.1, a request id, and the error type if any."""
+    out = json.dumps(doc).encode()
+    headers = [("Content-Type", JSON_CT), ("Content-Length", str(len(out))),
+               ("x-amzn-RequestId", f"labkit-{time.time_ns()}")]
+    if "__type" in doc:
+        headers.append(("x-amzn-ErrorType", doc["__type"]))
+    start_response(status, headers)
+    return [out]
 MAX_BODY = 32 * 1024 * 1024  # an UploadLayerPart of 20 MiB is ~27 MiB of base64 JSON
 
 
@@ -63,13 +75,7 @@ class EcrApi:
             reason = "Bad Request" if err.status < 500 else "Internal Server Error"
             status = f"{err.status} {reason}"
             doc = {"__type": err.code, "message": err.message, **err.extra}
-        out = json.dumps(doc).encode()
-        headers = [("Content-Type", JSON_CT), ("Content-Length", str(len(out))),
-                   ("x-amzn-RequestId", f"labkit-{time.time_ns()}")]
-        if "__type" in doc:
-            headers.append(("x-amzn-ErrorType", doc["__type"]))
-        start_response(status, headers)
-        return [out]
+        return send_json(start_response, status, doc)
 
     @staticmethod
     def _body(environ: dict[str, Any]) -> Any:

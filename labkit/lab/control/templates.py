@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from .errors import ModuleError
 from .lifecycle import LifecyclePolicyError, validate
 
 ROOT = "ROOT"
@@ -34,16 +35,8 @@ FILTER_PATTERN = r"^[0-9a-zA-Z._*-]{1,128}$"
 MAX_FILTERS = 5
 
 
-class TemplateError(Exception):
+class TemplateError(ModuleError):
     """An ECR API error about a creation template, with ECR's exception name as `code`."""
-
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-    def __str__(self) -> str:
-        return f"{self.code}: {self.message}"
 
 
 def _validation(value: Any, member: str, constraint: str) -> TemplateError:

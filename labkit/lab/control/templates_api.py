@@ -4,14 +4,13 @@ TemplateStore; every other request passes through to the wrapped ECR API app."""
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from .responses import send_json
 from .templates import TemplateError, TemplateStore
 
 TARGET_PREFIX = "AmazonEC2ContainerRegistry_V20150921."
-JSON_CT = "application/x-amz-json-1.1"
 ACTIONS = {"CreateRepositoryCreationTemplate", "UpdateRepositoryCreationTemplate",
            "DeleteRepositoryCreationTemplate", "DescribeRepositoryCreationTemplates"}
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -35,14 +34,14 @@ class TemplateApi:
             if not isinstance(params, dict):
                 raise ValueError
         except ValueError:
-            return self._send(start_response, "400 Bad Request", {
+            return send_json(start_response, "400 Bad Request", {
                 "__type": "SerializationException", "message": "the request body is not JSON"})
         try:
             doc = self.handle(action, params)
         except TemplateError as e:
-            return self._send(start_response, "400 Bad Request",
+            return send_json(start_response, "400 Bad Request",
                               {"__type": e.code, "message": e.message})
-        return self._send(start_response, "200 OK", doc)
+        return send_json(start_response, "200 OK", doc)
 
     def handle(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
         registry_id = self.templates.registry_id
@@ -57,14 +56,3 @@ class TemplateApi:
         else:
             template = self.templates.delete(params.get("prefix"))
         return {"registryId": registry_id, "repositoryCreationTemplate": template.to_api()}
-
-    @staticmethod
-    def _send(start_response: Callable[..., Any], status: str, doc: dict[str, Any]
-              ) -> Iterable[bytes]:
-        out = json.dumps(doc).encode()
-        headers = [("Content-Type", JSON_CT), ("Content-Length", str(len(out))),
-                   ("x-amzn-RequestId", f"labkit-{time.time_ns()}")]
-        if "__type" in doc:
-            headers.append(("x-amzn-ErrorType", doc["__type"]))
-        start_response(status, headers)
-        return [out]
