@@ -42,10 +42,16 @@ class Token:
         return f"Token(password=***, expires_at={self.expires_at:.0f})"
 
 
+VERIFIED_LIMIT = 1024  # remembered good headers (one per live token and client)
+
+
 class TokenIssuer:
     def __init__(self, signer: Signer, lab_id: str):
         self._signer = signer
         self.lab_id = lab_id
+        # Authorization headers whose signature checked out -> their expiry: a pull sends the
+        # same header with every request, and its signature does not change meaning.
+        self._verified: dict[str, int] = {}
 
     def issue(self, ttl: float, now: float | None = None) -> Token:
         # whole seconds, as ECR's tokens: a token lives between ttl - 1 and ttl seconds (never
@@ -59,22 +65,26 @@ class TokenIssuer:
         return Token(password, float(expires))
 
     def check_password(self, password: str, now: float | None = None) -> Verdict:
+        expires = self._signed_expiry(password)
+        return Verdict.INVALID if expires is None else _by_expiry(expires, now)
+
+    def _signed_expiry(self, password: str) -> int | None:
+        """The password's expiry if this lab signed it, else None."""
         try:
             doc = json.loads(base64.b64decode(password, validate=True))
             body = f"{doc['lab']}.{int(doc['expiration'])}.{doc['datakey']}"
             good = doc["lab"] == self.lab_id and self._signer.verify(body, doc["payload"])
         except (ValueError, KeyError, TypeError, binascii.Error):
-            return Verdict.INVALID
-        if not good:
-            return Verdict.INVALID
-        if int(doc["expiration"]) <= (now if now is not None else time.time()):
-            return Verdict.EXPIRED
-        return Verdict.OK
+            return None
+        return int(doc["expiration"]) if good else None
 
     def check_header(self, header: str | None, now: float | None = None) -> Verdict:
         """Judge an Authorization header the way ECR's registry endpoint does."""
         if not header:
             return Verdict.MISSING
+        expires = self._verified.get(header)
+        if expires is not None:
+            return _by_expiry(expires, now)
         scheme, _, value = header.partition(" ")
         if scheme.lower() != "basic":
             return Verdict.INVALID
@@ -84,4 +94,14 @@ class TokenIssuer:
             return Verdict.INVALID
         if user != USERNAME:
             return Verdict.INVALID
-        return self.check_password(password, now)
+        expires = self._signed_expiry(password)
+        if expires is None:
+            return Verdict.INVALID
+        if len(self._verified) >= VERIFIED_LIMIT:
+            self._verified.clear()
+        self._verified[header] = expires
+        return _by_expiry(expires, now)
+
+
+def _by_expiry(expires: int, now: float | None) -> Verdict:
+    return Verdict.EXPIRED if expires <= (now if now is not None else time.time()) else Verdict.OK

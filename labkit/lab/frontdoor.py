@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import select
 import socket
 import time
 from collections.abc import Callable, Iterable
@@ -43,6 +44,10 @@ THREADS = 32
 READ_BUFFER = 1 << 18  # one recv covers several chunks of a chunked layer upload
 DRAIN_LIMIT = 1 << 16  # an unread body up to this size is read (by cheroot) to keep the connection
 TLS_HANDSHAKE = 0x16
+# A kept-alive connection stays in its request thread while the client sends its next request
+# within this many seconds, for at most this many requests in a row (see _serve_while_busy).
+KEEP_SERVING_WAIT = 0.002
+KEEP_SERVING_MAX = 64
 LINGER_SECONDS = 2.0  # at most this long, and this many bytes, to let a refused client read
 LINGER_BYTES = 16 << 20  # first byte of a TLS record carrying a ClientHello
 
@@ -198,7 +203,30 @@ class _Connection(cheroot_server.HTTPConnection):
                 pass
             self.linger_on_close = True
             return False
-        return super().communicate()
+        return self._serve_while_busy()
+
+    def _serve_while_busy(self) -> bool:
+        """Serve this connection's requests in this thread while its client keeps sending.
+
+        A registry client on a kept-alive connection sends its next request as soon as it has
+        the answer (docker's HEAD after HEAD, a pull's blob after its manifest). Handing the
+        connection back to cheroot's selector after each answer costs two thread hand-offs a
+        request; waiting a moment here (KEEP_SERVING_WAIT, GIL released) serves the next one
+        at once. After KEEP_SERVING_MAX requests, or a quiet moment, the selector has it back
+        (so one busy client cannot keep a thread for ever)."""
+        for _ in range(KEEP_SERVING_MAX):
+            if not super().communicate():
+                return False
+            if not (self.rfile.has_data() or _readable(self.socket, KEEP_SERVING_WAIT)):
+                break
+        return True
+
+
+def _readable(sock: socket.socket, wait: float) -> bool:
+    try:
+        return bool(select.select([sock], [], [], wait)[0])
+    except (OSError, ValueError):  # closed meanwhile: the selector finds out and drops it
+        return False
 
 
 def _lingering_close(sock: socket.socket) -> None:

@@ -345,14 +345,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"start-up {who}: wall {' '.join(f'{w:.2f}' for w, _ in runs)}, "
                   f"cpu {' '.join(f'{c:.2f}' for _, c in runs)}")
         lab_cpu, moto_cpu = median([c for _, c in lab_s]), median([c for _, c in moto_s])
-        extra.append(Row("`labkit lab up` vs moto_server, CPU", lab_cpu, moto_cpu, "s",
+        extra.append(Row("`labkit lab up` -> CreateRepository CPU; peer: moto_server", lab_cpu, moto_cpu, "s",
                          "(reference)", None))
     if receive:
         lab_cpu, sha, ossl = receive
-        extra.append(Row("lab CPU per GiB received (curl PUT)", lab_cpu, sha, "s/GiB",
+        extra.append(Row("lab CPU per GiB received (curl PUT); peer: sha256sum + cp", lab_cpu, sha, "s/GiB",
                          f"<= {RECEIVE_CPU_GOAL}x sha256sum + write",
                          lab_cpu <= RECEIVE_CPU_GOAL * sha))
-        extra.append(Row("lab CPU per GiB vs OpenSSL sha256 + write", lab_cpu, ossl, "s/GiB",
+        extra.append(Row("lab CPU per GiB received; peer: OpenSSL sha256 + cp", lab_cpu, ossl, "s/GiB",
                          "(reference: the lab hashes with OpenSSL)", None))
     rows = [throughput_row(f"{what} ({args.size_mib} MiB)", median(times[(what, "lab")]),
                            median(times[(what, "distribution")]), size, goal)
@@ -371,7 +371,7 @@ def main(argv: list[str] | None = None) -> int:
                     "less sensitive to machine load than MiB/s)", cpu_rows, HEADERS)
     if extra:
         print_table("Memory and start-up", extra,
-                    ["measure", "lab", "peer (moto alone)", "lab/peer", "target", ""])
+                    ["measure", "lab", "peer", "lab/peer", "target", ""])
     print("\nall runs (seconds):")
     for (what, who), values in sorted(times.items()):
         cpu = " ".join(f"{v:.2f}" for v in results.cpu[(what, who)])

@@ -260,3 +260,47 @@ def test_garbage_collect_removes_only_unlinked_old_blobs(tmp_path):
     s.delete_manifest("app", m.digest)
     assert s.repo_blob_size("app", m.digest) is None
     assert s.garbage_collect(min_age_seconds=3600) == 1  # the manifest's own bytes
+
+
+# ---- the hot-path memory: a pull answered from memory is never stale ----
+
+def test_a_pull_sees_every_change_to_the_tag_it_names(tmp_path):
+    """The tag -> manifest memo of a pull (get_manifest(tags=False)) follows each write."""
+    s = Storage(tmp_path)
+    v1, v2 = image(s, "app", b"one"), image(s, "app", b"two")
+    s.put_manifest("app", v1, tag="latest")
+    assert s.get_manifest("app", "latest", tags=False).digest == v1.digest
+    s.put_manifest("app", v2, tag="latest")  # the tag moves (05b's lesson)
+    assert s.get_manifest("app", "latest", tags=False).digest == v2.digest
+    s.put_tag("app", "latest", v1.digest)
+    assert s.get_manifest("app", "latest", tags=False).digest == v1.digest
+    s.delete_tag("app", "latest")
+    assert s.get_manifest("app", "latest", tags=False) is None
+    s.put_tag("app", "latest", v1.digest)
+    s.delete_manifest("app", v1.digest)
+    assert s.get_manifest("app", "latest", tags=False) is None
+    assert s.get_manifest("app", v1.digest, tags=False) is None
+    s.put_manifest("app", v2, tag="stable")
+    s.create_repository("app", {"name": "app"})
+    assert s.has_repository("app")
+    s.delete_repository("app")
+    assert s.get_manifest("app", "stable", tags=False) is None
+    assert not s.has_repository("app")
+
+
+def test_pull_time_is_written_at_most_once_a_second(tmp_path):
+    """ECR's lastRecordedPullTime: a burst of pulls is one write; a later pull moves it, and a
+    deleted and re-pushed image starts without one."""
+    s = Storage(tmp_path)
+    m = image(s, "app")
+    s.put_manifest("app", m, tag="1.0")
+    s.record_pull("app", m.digest, when=1000.0)
+    s.record_pull("app", m.digest, when=1000.5)
+    assert s.get_manifest("app", "1.0").last_pull == 1000.0
+    s.record_pull("app", m.digest, when=1001.5)
+    assert s.get_manifest("app", "1.0").last_pull == 1001.5
+    s.delete_manifest("app", m.digest)
+    s.put_manifest("app", m, tag="1.0")
+    assert s.get_manifest("app", "1.0").last_pull is None
+    s.record_pull("app", m.digest, when=1001.6)
+    assert s.get_manifest("app", "1.0").last_pull == 1001.6

@@ -94,7 +94,7 @@ class EcrBackend:
 
     # ---- the registry's ControlPlane --------------------------------------------------------
     def repository_exists(self, name: str) -> bool:
-        return self.storage.repository_record(name) is not None
+        return self.storage.has_repository(name)
 
     def repository_names(self) -> list[str]:
         return [n for n in self.storage.repositories() if self.repository_exists(n)]

@@ -381,7 +381,7 @@ class RegistryApp:
             check_digest(reference)
         elif not is_tag(reference):
             raise errors.ManifestUnknown(detail={"tag": reference[:200]})
-        image = self.storage.get_manifest(name, reference)
+        image = self.storage.get_manifest(name, reference, tags=False)
         if image is None:
             raise errors.ManifestUnknown(detail={"reference": reference})
         image = self.negotiate(request, name, image)

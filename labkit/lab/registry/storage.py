@@ -42,6 +42,12 @@ from .pump import Source, pump
 
 CHUNK = 1 << 20
 REPOSITORY_RECORD = "_repository.json"
+# A blob in use is re-marked (mtime) at most this often; garbage collection spares anything
+# marked within its min age (an hour by default).
+TOUCH_EVERY = 60.0
+# lastRecordedPullTime is written at most once per this many seconds per image.
+PULL_TIME_STEP = 1.0
+MEMO_LIMIT = 4096  # entries in each hot-path memo before it starts over
 # Layers a registry never holds (Docker's foreign layers, OCI non-distributable ones).
 FOREIGN_LAYERS = frozenset({
     mt.DOCKER_FOREIGN_LAYER,
@@ -89,6 +95,17 @@ class Storage:
         self._sessions_lock = threading.Lock()
         self._repo_locks: dict[str, threading.Lock] = {}
         self._blob_lock = threading.RLock()  # blob use (write, touch, link) vs GC deletion
+        # Hot-path memory (a pull asks the same few questions hundreds of times a second, and
+        # every system call is a GIL hand-off under load): validated repository directories,
+        # names known to have a record, and when each image's pull time was last written.
+        self._repo_dirs: dict[str, Path] = {}
+        self._known: set[str] = set()
+        self._pulls_written: dict[tuple[str, str], float] = {}
+        # What a pull reads (tag -> manifest), kept per repository generation: every change to
+        # a repository's manifests or tags bumps its generation after the change is on disk,
+        # so an entry read before (or during) a change is never used after it.
+        self._generations: dict[str, int] = {}
+        self._pull_memo: dict[tuple[str, str], tuple[int, StoredImage]] = {}
 
     # ---- paths (every one validated and kept under root) ----
 
@@ -99,7 +116,13 @@ class Storage:
         return path
 
     def _repo_dir(self, name: str) -> Path:
-        return self._inside(self.root / "repositories" / check_name(name))
+        path = self._repo_dirs.get(name)
+        if path is None:
+            path = self._inside(self.root / "repositories" / check_name(name))
+            if len(self._repo_dirs) >= MEMO_LIMIT:
+                self._repo_dirs.clear()  # hostile names cannot grow it without bound
+            self._repo_dirs[name] = path
+        return path
 
     def blob_path(self, digest: str) -> Path:
         """Where the blob with this digest lives (whether or not it exists)."""
@@ -117,6 +140,10 @@ class Storage:
 
     def _record_path(self, name: str) -> Path:
         return self._repo_dir(name) / REPOSITORY_RECORD
+
+    def _changed(self, name: str) -> None:
+        """A repository's manifests or tags changed on disk: what was memoized is stale."""
+        self._generations[name] = self._generations.get(name, 0) + 1
 
     def _repo_lock(self, name: str) -> threading.Lock:
         with self._sessions_lock:
@@ -158,9 +185,12 @@ class Storage:
     def repo_blob_size(self, name: str, digest: str) -> int | None:
         """Size of a blob that is visible in this repository, else None."""
         link = self._layer_link(name, digest)
-        if not link.exists():
+        try:
+            seen = link.stat().st_mtime
+        except FileNotFoundError:
             return None
-        self._touch(link, self.blob_path(digest))  # in use: not garbage (see garbage_collect)
+        if time.time() - seen > TOUCH_EVERY:  # in use: not garbage (see garbage_collect)
+            self._touch(link, self.blob_path(digest))
         return self.blob_size(digest)
 
     def link_blob(self, name: str, digest: str) -> None:
@@ -388,15 +418,20 @@ class Storage:
             revision = self._revision(name, digest)
             existing = self._read_json(revision)
             if existing is None:
+                self._pulls_written.pop((name, digest), None)  # a new image: never pulled
                 self._write_atomic(revision, json.dumps(
                     {"media_type": manifest.media_type, "pushed_at": pushed_at}).encode())
             else:
                 pushed_at = existing.get("pushed_at", pushed_at)
-            if tag is not None:
-                self._write_atomic(self._tag_path(name, tag), json.dumps(
-                    {"digest": digest, "pushed_at": time.time()}).encode())
-            # The manifest is itself a blob of this repository (spec: GET blobs/<manifest digest>).
-            self.link_blob(name, digest)
+            try:
+                if tag is not None:
+                    self._write_atomic(self._tag_path(name, tag), json.dumps(
+                        {"digest": digest, "pushed_at": time.time()}).encode())
+                # The manifest is itself a blob of this repository (spec: GET
+                # blobs/<manifest digest>).
+                self.link_blob(name, digest)
+            finally:
+                self._changed(name)
         return StoredImage(name, digest, manifest.media_type, manifest.raw,
                            tuple(self._tags_of(name, digest)), pushed_at)
 
@@ -405,8 +440,27 @@ class Storage:
         digest = doc.get("digest") if doc else None
         return digest if isinstance(digest, str) and dg.is_digest(digest) else None
 
-    def get_manifest(self, name: str, reference: str) -> StoredImage | None:
-        """The manifest a tag or digest names in this repository, or None."""
+    def get_manifest(self, name: str, reference: str, tags: bool = True
+                     ) -> StoredImage | None:
+        """The manifest a tag or digest names in this repository, or None.
+
+        `tags=False` (a pull) leaves `tags` empty, since finding them reads every tag of the
+        repository, and answers from memory while the repository has not changed."""
+        if tags:
+            return self._load_manifest(name, reference, True)
+        key = (name, reference)
+        generation = self._generations.get(name, 0)  # read before the files, never after
+        hit = self._pull_memo.get(key)
+        if hit is not None and hit[0] == generation:
+            return hit[1]
+        image = self._load_manifest(name, reference, False)
+        if image is not None:
+            if len(self._pull_memo) >= MEMO_LIMIT:
+                self._pull_memo.clear()
+            self._pull_memo[key] = (generation, image)
+        return image
+
+    def _load_manifest(self, name: str, reference: str, tags: bool) -> StoredImage | None:
         digest = reference if ":" in reference else self.tag_digest(name, reference)
         if digest is None:
             return None
@@ -418,8 +472,8 @@ class Storage:
         except FileNotFoundError:
             return None
         return StoredImage(name, digest, doc.get("media_type", ""), raw,
-                           tuple(self._tags_of(name, digest)), doc.get("pushed_at", 0.0),
-                           doc.get("last_pull"))
+                           tuple(self._tags_of(name, digest)) if tags else (),
+                           doc.get("pushed_at", 0.0), doc.get("last_pull"))
 
     def _tag_files(self, name: str) -> list[Path]:
         directory = self._repo_dir(name) / "_manifests" / "tags"
@@ -469,21 +523,39 @@ class Storage:
         return sorted(out, key=lambda i: (i.pushed_at, i.digest))
 
     def record_pull(self, name: str, digest: str, when: float | None = None) -> None:
-        """Remember when a manifest was last pulled (ECR's lastRecordedPullTime)."""
+        """Remember when a manifest was last pulled (ECR's lastRecordedPullTime).
+
+        Like ECR, which refreshes the time at most so often, a pull within PULL_TIME_STEP
+        seconds of the last recorded one is not written again (a busy pull is one write a
+        second, not one per manifest GET)."""
+        when = time.time() if when is None else when
+        key = (name, digest)
+        last = self._pulls_written.get(key)
+        if last is not None and 0 <= when - last < PULL_TIME_STEP:
+            return
         with self._repo_lock(name):
             revision = self._revision(name, digest)
             doc = self._read_json(revision)
             if doc is not None:
-                doc["last_pull"] = time.time() if when is None else when
-                self._write_atomic(revision, json.dumps(doc).encode())
+                doc["last_pull"] = when
+                try:
+                    self._write_atomic(revision, json.dumps(doc).encode())
+                finally:
+                    self._changed(name)
+                if len(self._pulls_written) >= MEMO_LIMIT:
+                    self._pulls_written.clear()
+                self._pulls_written[key] = when
 
     def put_tag(self, name: str, tag: str, digest: str) -> None:
         """Point a tag at a manifest already in the repository."""
         with self._repo_lock(name):
             if not self._revision(name, digest).exists():
                 raise errors.ManifestUnknown(detail={"digest": digest})
-            self._write_atomic(self._tag_path(name, tag), json.dumps(
-                {"digest": digest, "pushed_at": time.time()}).encode())
+            try:
+                self._write_atomic(self._tag_path(name, tag), json.dumps(
+                    {"digest": digest, "pushed_at": time.time()}).encode())
+            finally:
+                self._changed(name)
 
     def delete_tag(self, name: str, tag: str) -> bool:
         with self._repo_lock(name):
@@ -492,6 +564,8 @@ class Storage:
                 return True
             except FileNotFoundError:
                 return False
+            finally:
+                self._changed(name)
 
     def delete_manifest(self, name: str, digest: str) -> list[str] | None:
         """Remove a manifest and the tags pointing at it; returns those tags (None if absent)."""
@@ -500,10 +574,14 @@ class Storage:
             if not revision.exists():
                 return None
             tags = self._tags_of(name, digest)
-            for tag in tags:
-                self._tag_path(name, tag).unlink(missing_ok=True)
-            revision.unlink(missing_ok=True)
-            self.unlink_blob(name, digest)
+            try:
+                for tag in tags:
+                    self._tag_path(name, tag).unlink(missing_ok=True)
+                revision.unlink(missing_ok=True)
+                self._pulls_written.pop((name, digest), None)
+                self.unlink_blob(name, digest)
+            finally:
+                self._changed(name)
             return tags
 
     # ---- repository records (the ECR API's settings of a repository) ----
@@ -511,6 +589,18 @@ class Storage:
     def repository_record(self, name: str) -> dict | None:
         """The repository's settings, or None if no repository of that name was created."""
         return self._read_json(self._record_path(name))
+
+    def has_repository(self, name: str) -> bool:
+        """Whether a repository of that name was created (every registry request asks)."""
+        if name in self._known:
+            return True
+        with self._repo_lock(name):  # not across a delete_repository
+            if self.repository_record(name) is None:
+                return False
+            if len(self._known) >= MEMO_LIMIT:
+                self._known.clear()
+            self._known.add(name)
+        return True
 
     def create_repository(self, name: str, record: dict) -> bool:
         """Create the repository's record; False (and nothing written) if it exists already."""
@@ -539,9 +629,14 @@ class Storage:
         """Forget a repository (not the repositories nested under its name)."""
         directory = self._repo_dir(name)
         with self._repo_lock(name):
-            (directory / REPOSITORY_RECORD).unlink(missing_ok=True)
-            for sub in ("_layers", "_manifests"):
-                shutil.rmtree(directory / sub, ignore_errors=True)
+            self._known.discard(name)
+            self._pulls_written = {k: v for k, v in self._pulls_written.items() if k[0] != name}
+            try:
+                (directory / REPOSITORY_RECORD).unlink(missing_ok=True)
+                for sub in ("_layers", "_manifests"):
+                    shutil.rmtree(directory / sub, ignore_errors=True)
+            finally:
+                self._changed(name)
         with self._sessions_lock:
             doomed = [s for s in self._sessions.values() if s.name == name]
         for session in doomed:
