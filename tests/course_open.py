@@ -31,11 +31,15 @@ class OpenCourse:
     """`labkit course open` running in the background; `.url` once JupyterLab answers."""
 
     def __init__(self, argv: Sequence[str], env: dict[str, str], cwd: Path,
-                 timeout: float = 180):
+                 timeout: float = 180, sigint_ignored: bool = False):
+        """`sigint_ignored`: start it as a shell script's background job is started, with
+        SIGINT ignored (Ctrl-C must stop it all the same)."""
         self.lines: list[str] = []
+        ignore = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if sigint_ignored \
+            else None
         self.proc = subprocess.Popen(list(argv), env=env, cwd=cwd, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, text=True,
-                                     start_new_session=True)
+                                     start_new_session=True, preexec_fn=ignore)
         self.url = self._wait_for_url(timeout)
 
     def _wait_for_url(self, timeout: float) -> str:

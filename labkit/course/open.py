@@ -182,6 +182,9 @@ def course_open(args: argparse.Namespace) -> int:
         webbrowser.open(url)
     try:
         signal.signal(signal.SIGTERM, _interrupt)  # `kill PID` stops JupyterLab too
+        # Ctrl-C stops it even when started from a script in the background, where the shell
+        # starts commands with SIGINT ignored (and Python keeps it ignored)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         code = server.process.wait()
         print(f"JupyterLab stopped (exit code {code}); see {server.log}", flush=True)
         return 0 if code == 0 else 1

@@ -18,9 +18,12 @@ from tests.course_open import OpenCourse, learner_env
 
 
 def _open(ws: Path) -> OpenCourse:
-    """Without --port: the command picks one (8888, else a free one; again if it was taken)."""
+    """Without --port: the command picks one (8888, else a free one; again if it was taken).
+
+    Started with SIGINT ignored, as a script's background job (or CI) starts it: the test's
+    Ctrl-C must stop it all the same."""
     return OpenCourse([sys.executable, "-m", "labkit", "course", "open", "--dir", str(ws),
-                       "--no-browser"], learner_env(), cwd=ws.parent)
+                       "--no-browser"], learner_env(), cwd=ws.parent, sigint_ignored=True)
 
 
 def _get(url: str) -> tuple[int, str]:
