@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from labkit.engines.docker.events import EventFold
+from labkit.engines.progress import LayerBar, Progress
 
 DIGEST = "sha256:c1c9b4f6f949ef4a17ff7098fdf6900a849fb8401169d3221a09e3d75d3eebb8"
 
@@ -67,3 +68,35 @@ def test_up_to_date_and_error() -> None:
     f = fold([*PUSH[:3], {"errorDetail": {"message": "no basic auth credentials"},
                           "error": "no basic auth credentials"}])
     assert f.error == "no basic auth credentials"
+
+
+class _Recorded(Progress):
+    """Progress that keeps each layer's finished line (drawing off, as in a script)."""
+
+    def __init__(self) -> None:
+        super().__init__(False)
+        self.bars: list[LayerBar] = []
+
+    def layer(self, digest: str, total: int, action: str = "") -> LayerBar:
+        bar = super().layer(digest, total, action)
+        self.bars.append(bar)
+        return bar
+
+
+def test_a_layer_that_moved_without_progress_events_still_gets_its_bar() -> None:
+    """A busy daemon may send no Downloading event for a small layer; it travelled all the
+    same, so the pull shows its bar, sized from Extracting."""
+    quiet = [e for e in PULL if e.get("status") != "Downloading"]
+    progress = _Recorded()
+    f = EventFold(progress)
+    for e in quiet:
+        f.feed(e)
+    f.close()
+    assert [(b.total, b.n) for b in progress.bars] == [(113, 113)]
+    assert f.layers["64c6c2b9eede"].status == "Pull complete"
+    progress = _Recorded()
+    f = EventFold(progress)
+    for e in PULL:  # with its Downloading event: one bar, not two
+        f.feed(e)
+    f.close()
+    assert len(progress.bars) == 1

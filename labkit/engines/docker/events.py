@@ -16,6 +16,7 @@ PUSH_FINAL = ("Pushed", "Layer already exists", "Mounted from")
 PULL_FINAL = ("Pull complete", "Already exists")
 _DIGEST = re.compile(r"(?:^|\s)(?:digest|Digest): (sha256:[a-f0-9]{64})")
 _TRANSFER = {"Pushing", "Downloading"}
+MOVED = {"Pushed", "Pull complete"}  # final states of a layer whose bytes travelled
 
 
 @dataclass
@@ -63,7 +64,16 @@ class EventFold:
         if status in _TRANSFER:
             self._transfer(track, status, event.get("progressDetail") or {})
         elif not track.final or status.startswith(PUSH_FINAL + PULL_FINAL):
+            if status == "Extracting":  # its total is the layer's size, like Downloading's
+                track.total = max(track.total, int((event.get("progressDetail") or {})
+                                                   .get("total") or 0))
             track.status = status
+            if status in MOVED and layer_id not in self._bars:
+                # a small layer can travel between two progress events (a busy daemon sends
+                # none): it moved all the same, so it gets its bar, finished at once
+                self._transfer(track, "Pushing" if status == "Pushed" else "Downloading",
+                               {"current": track.total, "total": track.total})
+                track.status = status
             if track.final and layer_id in self._bars:
                 self._bars.pop(layer_id).done(status)
 
