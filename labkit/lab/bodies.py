@@ -18,9 +18,10 @@ HEX_RE = re.compile(rb"^[0-9a-fA-F]{1,16}$")
 
 
 def _filler(rfile: BinaryIO) -> Any:
-    """The reader's `readinto1` if it has one: one system call at most, and in pure-Python
-    `_pyio` readers (which cheroot uses) the path that copies buffered bytes correctly
-    (its `readinto` miscounts once part of the buffer was filled)."""
+    """The reader's `readinto1` if it has one: one system call at most, straight into the
+    caller's buffer (the front door's `connreader.SocketReader`; in `_pyio` readers, the path
+    that copies buffered bytes correctly: their `readinto` miscounts once part of the buffer
+    was filled)."""
     return getattr(rfile, "readinto1", None) or rfile.readinto
 
 

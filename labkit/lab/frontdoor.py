@@ -25,12 +25,15 @@ import select
 import socket
 import time
 from collections.abc import Callable, Iterable
+from email.utils import formatdate
 from typing import Any
 
+from cheroot import makefile as cheroot_makefile
 from cheroot import server as cheroot_server
 from cheroot import wsgi
 
 from .bodies import ChunkedError, Dechunker, SizedBody
+from .connreader import make_files
 
 log = logging.getLogger("labkit.lab.http")
 
@@ -142,14 +145,33 @@ class _Watched:
 
 
 class _Request(cheroot_server.HTTPRequest):
+    def send_headers(self) -> None:
+        """The Date header from a once-a-second cache: cheroot formats it afresh for every
+        answer, which cost as much as the lab's own work for a blob HEAD."""
+        if not any(k.lower() == b"date" for k, _ in self.outheaders):
+            self.outheaders.append((b"Date", _http_date()))
+        super().send_headers()
+
+    def respond(self) -> None:
+        """The answer's status line and headers wait for its first body bytes (see
+        `_HeldWriter`); whatever is still held when the answer ends (a HEAD, an empty body)
+        leaves then."""
+        out = self.conn.wfile
+        out.hold = True
+        try:
+            super().respond()
+        finally:
+            out.release()
+
     def write(self, chunk: bytes) -> None:
-        """Response bytes straight to the socket (headers already went through cheroot's
-        writer, which keeps nothing buffered): its writer copies what is left of a 1 MiB block
-        again after every partial send."""
+        """Response bytes straight to the socket, the held headers in front of the first ones:
+        cheroot's writer copies what is left of a 1 MiB block again after every partial send."""
         if self.chunked_write:
+            self.conn.wfile.release()
             super().write(chunk)
         else:
-            self.conn.socket.sendall(chunk)
+            head = self.conn.wfile.take()
+            self.conn.socket.sendall(head + chunk if head else chunk)
 
     def simple_response(self, status: Any, msg: str = "") -> None:
         """cheroot's own answers (bad request line or header, 408, 413, 414, 505): one log
@@ -169,6 +191,36 @@ class _Request(cheroot_server.HTTPRequest):
             pass  # the client is gone; there is no one left to tell
 
 
+class _HeldWriter:
+    """cheroot's connection writer, wrapped: while `hold` is set (an answer is being made),
+    what is written (the status line and headers) is kept until the body's first bytes, so a
+    small answer leaves in one send, not two. Every send is a GIL hand-off, and under load
+    each hand-off lets the other request threads run first."""
+
+    def __init__(self, inner: Any):
+        self._inner = inner
+        self._held = b""
+        self.hold = False
+
+    def write(self, data: bytes) -> int:
+        if self.hold:
+            self._held += data
+            return len(data)
+        return self._inner.write(data)
+
+    def take(self) -> bytes:
+        held, self._held = self._held, b""
+        return held
+
+    def release(self) -> None:
+        self.hold = False
+        if self._held:
+            self._inner.write(self.take())
+
+    def __getattr__(self, name: str) -> Any:  # flush, close, bytes_written: cheroot's writer
+        return getattr(self._inner, name)
+
+
 class _Connection(cheroot_server.HTTPConnection):
     RequestHandlerClass = _Request
     rbufsize = READ_BUFFER
@@ -176,6 +228,10 @@ class _Connection(cheroot_server.HTTPConnection):
     # upload): closing at once would make the kernel reset the connection over the unread
     # bytes, and the client could lose the answer. Such a close lingers instead.
     linger_on_close = False
+
+    def __init__(self, server: Any, sock: Any, makefile: Any = cheroot_makefile.MakeFile):
+        super().__init__(server, sock, make_files(makefile, self.rbufsize))
+        self.wfile = _HeldWriter(self.wfile)
 
     def close(self) -> None:
         if self.linger_on_close:
@@ -222,6 +278,18 @@ class _Connection(cheroot_server.HTTPConnection):
         return True
 
 
+_date: tuple[int, bytes] = (0, b"")
+
+
+def _http_date() -> bytes:
+    """RFC 9110 date of this second (one formatting a second, not one an answer)."""
+    global _date
+    now = int(time.time())
+    if _date[0] != now:
+        _date = (now, formatdate(now, usegmt=True).encode("ascii"))
+    return _date[1]
+
+
 def _readable(sock: socket.socket, wait: float) -> bool:
     try:
         return bool(select.select([sock], [], [], wait)[0])
@@ -265,6 +333,14 @@ class FrontDoor(wsgi.Server):
     @property
     def port(self) -> int:
         return self.bind_addr[1]
+
+    @property
+    def can_add_keepalive_connection(self) -> bool:
+        """Every answer may keep its connection (idle ones cost a selector slot and are closed
+        after the idle timeout). cheroot's own check counts the idle connections under its
+        selector's lock, which its selector thread holds while it walks them: one wait on
+        that lock per answer."""
+        return self.ready
 
     def error_log(self, msg: str = "", level: int = logging.INFO, traceback: bool = False
                   ) -> None:

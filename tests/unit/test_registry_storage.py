@@ -288,6 +288,29 @@ def test_a_pull_sees_every_change_to_the_tag_it_names(tmp_path):
     assert not s.has_repository("app")
 
 
+def test_a_blob_head_sees_every_unlink_of_the_layer_it_names(tmp_path):
+    """The size memo of a blob HEAD (repo_blob_size) follows each removal of the layer's link:
+    a DELETE of the blob, garbage collection of a deleted image's layers, a deleted repository;
+    and another repository never sees a blob it was not given."""
+    s = Storage(tmp_path)
+    layer = blob(s, "app", b"the layer")
+    assert s.repo_blob_size("app", layer) == len(b"the layer")
+    assert s.repo_blob_size("other", layer) is None
+    assert s.repo_blob_size("app", layer) == len(b"the layer")  # from the memo
+    assert s.unlink_blob("app", layer)
+    assert s.repo_blob_size("app", layer) is None
+    s.link_blob("app", layer)
+    assert s.repo_blob_size("app", layer) == len(b"the layer")
+    s.garbage_collect(min_age_seconds=-1)  # no image refers to it: its link goes
+    assert s.repo_blob_size("app", layer) is None
+    m = image(s, "app", b"kept")
+    s.put_manifest("app", m, tag="v1")
+    kept = m.layers[0].digest
+    assert s.repo_blob_size("app", kept) == len(b"kept")
+    s.delete_repository("app")
+    assert s.repo_blob_size("app", kept) is None
+
+
 def test_pull_time_is_written_at_most_once_a_second(tmp_path):
     """ECR's lastRecordedPullTime: a burst of pulls is one write; a later pull moves it, and a
     deleted and re-pushed image starts without one."""

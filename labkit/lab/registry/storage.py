@@ -31,6 +31,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ...oci import digest as dg
 from ...oci import mediatypes as mt
@@ -99,13 +100,19 @@ class Storage:
         # every system call is a GIL hand-off under load): validated repository directories,
         # names known to have a record, and when each image's pull time was last written.
         self._repo_dirs: dict[str, Path] = {}
-        self._known: set[str] = set()
+        self._repo_dir_strs: dict[str, str] = {}
+        self._blobs_str = str(self.root / "blobs" / "sha256")
+        self._known: dict[str, None] = {}
         self._pulls_written: dict[tuple[str, str], float] = {}
         # What a pull reads (tag -> manifest), kept per repository generation: every change to
         # a repository's manifests or tags bumps its generation after the change is on disk,
         # so an entry read before (or during) a change is never used after it.
         self._generations: dict[str, int] = {}
         self._pull_memo: dict[tuple[str, str], tuple[int, StoredImage]] = {}
+        # (repository, blob) -> (generation, when checked, size) for blob HEADs: a push asks it
+        # for every layer, a pull for every layer it may already hold. Kept at most TOUCH_EVERY
+        # seconds, so an in-use blob's garbage-collection mark is still refreshed.
+        self._sizes: dict[tuple[str, str], tuple[int, float, int]] = {}
 
     # ---- paths (every one validated and kept under root) ----
 
@@ -119,9 +126,22 @@ class Storage:
         path = self._repo_dirs.get(name)
         if path is None:
             path = self._inside(self.root / "repositories" / check_name(name))
-            if len(self._repo_dirs) >= MEMO_LIMIT:
-                self._repo_dirs.clear()  # hostile names cannot grow it without bound
-            self._repo_dirs[name] = path
+            self._remember(self._repo_dirs, name, path)
+        return path
+
+    @staticmethod
+    def _remember(memo: dict, key: Any, value: Any) -> None:
+        """Store in a hot-path memo that starts over at MEMO_LIMIT entries, so hostile or
+        countless names cannot grow it without bound."""
+        if len(memo) >= MEMO_LIMIT:
+            memo.clear()
+        memo[key] = value
+
+    def _repo_dir_str(self, name: str) -> str:
+        path = self._repo_dir_strs.get(name)
+        if path is None:
+            path = str(self._repo_dir(name))
+            self._remember(self._repo_dir_strs, name, path)
         return path
 
     def blob_path(self, digest: str) -> Path:
@@ -142,7 +162,8 @@ class Storage:
         return self._repo_dir(name) / REPOSITORY_RECORD
 
     def _changed(self, name: str) -> None:
-        """A repository's manifests or tags changed on disk: what was memoized is stale."""
+        """A repository's manifests, tags or layer links changed on disk: what was memoized
+        is stale."""
         self._generations[name] = self._generations.get(name, 0) + 1
 
     def _repo_lock(self, name: str) -> threading.Lock:
@@ -183,15 +204,31 @@ class Storage:
             return None
 
     def repo_blob_size(self, name: str, digest: str) -> int | None:
-        """Size of a blob that is visible in this repository, else None."""
-        link = self._layer_link(name, digest)
+        """Size of a blob that is visible in this repository, else None.
+
+        The hot path of every push (HEAD per layer) and pull: plain `os.stat` on string paths
+        (a `Path` built and formatted per request cost as much as the two stats)."""
+        hexd = check_digest(digest)
+        key = (name, hexd)
+        generation = self._generations.get(name, 0)  # before the files are read
+        now = time.time()
+        hit = self._sizes.get(key)
+        if hit is not None and hit[0] == generation and now - hit[1] < TOUCH_EVERY:
+            return hit[2]  # a blob's size never changes; only an unlink (a new generation) hides it
+        link = f"{self._repo_dir_str(name)}/_layers/{hexd}"
+        blob = f"{self._blobs_str}/{hexd[:2]}/{hexd}"
         try:
-            seen = link.stat().st_mtime
+            seen = os.stat(link).st_mtime
         except FileNotFoundError:
             return None
-        if time.time() - seen > TOUCH_EVERY:  # in use: not garbage (see garbage_collect)
-            self._touch(link, self.blob_path(digest))
-        return self.blob_size(digest)
+        if now - seen > TOUCH_EVERY:  # in use: not garbage (see garbage_collect)
+            self._touch(Path(link), Path(blob))
+        try:
+            size = os.stat(blob).st_size
+        except FileNotFoundError:
+            return None
+        self._remember(self._sizes, key, (generation, now, size))
+        return size
 
     def link_blob(self, name: str, digest: str) -> None:
         """Make an existing blob visible in a repository (after a push or a mount)."""
@@ -212,6 +249,8 @@ class Storage:
             return True
         except FileNotFoundError:
             return False
+        finally:
+            self._changed(name)
 
     def put_bytes(self, data: bytes) -> str:
         """Store small bytes (a manifest) content-addressed; returns the digest."""
@@ -455,9 +494,7 @@ class Storage:
             return hit[1]
         image = self._load_manifest(name, reference, False)
         if image is not None:
-            if len(self._pull_memo) >= MEMO_LIMIT:
-                self._pull_memo.clear()
-            self._pull_memo[key] = (generation, image)
+            self._remember(self._pull_memo, key, (generation, image))
         return image
 
     def _load_manifest(self, name: str, reference: str, tags: bool) -> StoredImage | None:
@@ -542,9 +579,7 @@ class Storage:
                     self._write_atomic(revision, json.dumps(doc).encode())
                 finally:
                     self._changed(name)
-                if len(self._pulls_written) >= MEMO_LIMIT:
-                    self._pulls_written.clear()
-                self._pulls_written[key] = when
+                self._remember(self._pulls_written, key, when)
 
     def put_tag(self, name: str, tag: str, digest: str) -> None:
         """Point a tag at a manifest already in the repository."""
@@ -597,9 +632,7 @@ class Storage:
         with self._repo_lock(name):  # not across a delete_repository
             if self.repository_record(name) is None:
                 return False
-            if len(self._known) >= MEMO_LIMIT:
-                self._known.clear()
-            self._known.add(name)
+            self._remember(self._known, name, None)
         return True
 
     def create_repository(self, name: str, record: dict) -> bool:
@@ -629,7 +662,8 @@ class Storage:
         """Forget a repository (not the repositories nested under its name)."""
         directory = self._repo_dir(name)
         with self._repo_lock(name):
-            self._known.discard(name)
+            self._known.pop(name, None)
+            self._repo_dir_strs.pop(name, None)
             self._pulls_written = {k: v for k, v in self._pulls_written.items() if k[0] != name}
             try:
                 (directory / REPOSITORY_RECORD).unlink(missing_ok=True)
@@ -700,7 +734,10 @@ class Storage:
                     continue
                 with self._blob_lock, contextlib.suppress(FileNotFoundError):
                     if link.stat().st_mtime < cutoff:
-                        link.unlink()
+                        try:
+                            link.unlink()
+                        finally:
+                            self._changed(name)
 
     def _touch(self, *paths: Path) -> None:
         """Mark a blob (and its link) as in use now: garbage collection leaves it alone."""
