@@ -18,6 +18,7 @@ server, connection, request and WSGI gateway):
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -160,8 +161,11 @@ class _Request(cheroot_server.HTTPRequest):
         out.hold = True
         try:
             super().respond()
-        finally:
-            out.release()
+        except BaseException:
+            with contextlib.suppress(OSError):  # a dead client must not hide what went wrong
+                out.release()
+            raise
+        out.release()
 
     def write(self, chunk: bytes) -> None:
         """Response bytes straight to the socket, the held headers in front of the first ones:
