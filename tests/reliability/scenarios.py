@@ -535,7 +535,12 @@ def docker_push_pull(lab: Any, workdir: Path, env: dict[str, str], images: int =
             (ctx / "payload").write_bytes(rnd.randbytes(layer_kib << 10))
             (ctx / "Dockerfile").write_text("FROM scratch\nCOPY payload /payload\n")
             ref = f"{lab.registry}/{repo}:1"
-            b = _docker("build", "-q", "-t", ref, str(ctx), env=env | {"DOCKER_BUILDKIT": "0"})
+            # --no-cache: the payloads come from a fixed seed, so another run of this scenario
+            # on the same daemon (CI beside a second copy of the suite) builds the same step;
+            # a cache hit would hand us its image, which its `rmi -f` removes mid-build
+            # ("unable to find image sha256:..."). Each run's images must be its own.
+            b = _docker("build", "--no-cache", "-q", "-t", ref, str(ctx),
+                        env=env | {"DOCKER_BUILDKIT": "0"})
             assert b.returncode == 0, b.stderr
             ids[ref] = b.stdout.strip().splitlines()[-1]
             refs.append(ref)
@@ -607,7 +612,8 @@ def docker_push_on_full_disk(mount: Path, port_factory: Any, workdir: Path,
             (ctx / "Dockerfile").write_text("FROM scratch\nCOPY payload /payload\n")
             env = env_for(lab, config) | {"DOCKER_BUILDKIT": "0"}
             ref = f"{lab.registry}/full/docker:1"
-            assert _docker("build", "-q", "-t", ref, str(ctx), env=env).returncode == 0
+            assert _docker("build", "--no-cache", "-q", "-t", ref, str(ctx),
+                           env=env).returncode == 0
             user, password = support.credentials(lab)
             assert _docker("login", "-u", user, "--password-stdin", lab.registry, env=env,
                            stdin=password).returncode == 0
