@@ -100,8 +100,6 @@ class Storage:
         # every system call is a GIL hand-off under load): validated repository directories,
         # names known to have a record, and when each image's pull time was last written.
         self._repo_dirs: dict[str, Path] = {}
-        self._repo_dir_strs: dict[str, str] = {}
-        self._blobs_str = str(self.root / "blobs" / "sha256")
         self._known: dict[str, None] = {}
         self._pulls_written: dict[tuple[str, str], float] = {}
         # What a pull reads (tag -> manifest), kept per repository generation: every change to
@@ -136,13 +134,6 @@ class Storage:
         if len(memo) >= MEMO_LIMIT:
             memo.clear()
         memo[key] = value
-
-    def _repo_dir_str(self, name: str) -> str:
-        path = self._repo_dir_strs.get(name)
-        if path is None:
-            path = str(self._repo_dir(name))
-            self._remember(self._repo_dir_strs, name, path)
-        return path
 
     def blob_path(self, digest: str) -> Path:
         """Where the blob with this digest lives (whether or not it exists)."""
@@ -206,8 +197,8 @@ class Storage:
     def repo_blob_size(self, name: str, digest: str) -> int | None:
         """Size of a blob that is visible in this repository, else None.
 
-        The hot path of every push (HEAD per layer) and pull: plain `os.stat` on string paths
-        (a `Path` built and formatted per request cost as much as the two stats)."""
+        The hot path of every push (HEAD per layer) and pull: answered from memory (see
+        `_sizes`), so the two `stat`s run at most once a TOUCH_EVERY per blob."""
         hexd = check_digest(digest)
         key = (name, hexd)
         generation = self._generations.get(name, 0)  # before the files are read
@@ -215,16 +206,15 @@ class Storage:
         hit = self._sizes.get(key)
         if hit is not None and hit[0] == generation and now - hit[1] < TOUCH_EVERY:
             return hit[2]  # a blob's size never changes; only an unlink (a new generation) hides it
-        link = f"{self._repo_dir_str(name)}/_layers/{hexd}"
-        blob = f"{self._blobs_str}/{hexd[:2]}/{hexd}"
+        link, blob = self._layer_link(name, digest), self.blob_path(digest)
         try:
-            seen = os.stat(link).st_mtime
+            seen = link.stat().st_mtime
         except FileNotFoundError:
             return None
         if now - seen > TOUCH_EVERY:  # in use: not garbage (see garbage_collect)
-            self._touch(Path(link), Path(blob))
+            self._touch(link, blob)
         try:
-            size = os.stat(blob).st_size
+            size = blob.stat().st_size
         except FileNotFoundError:
             return None
         self._remember(self._sizes, key, (generation, now, size))
@@ -663,7 +653,6 @@ class Storage:
         directory = self._repo_dir(name)
         with self._repo_lock(name):
             self._known.pop(name, None)
-            self._repo_dir_strs.pop(name, None)
             self._pulls_written = {k: v for k, v in self._pulls_written.items() if k[0] != name}
             try:
                 (directory / REPOSITORY_RECORD).unlink(missing_ok=True)
