@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import lab_environ
+from tests.fixtures.ecr_messages import assert_ecr_message, entry
 
 BIN = str(Path(sys.executable).parent)
 DOCKER = f"{sys.executable} -m labkit.engines.builtin.cli"
@@ -57,9 +58,7 @@ def test_immutable_overwrite_and_expired_token(lab, env) -> None:  # noqa: ANN00
               env).returncode == 0
     r = sh(f"{DOCKER} tag app:v2 {R}/{name}:v1 && {DOCKER} push {R}/{name}:v1", env)
     message, hint = failure(r)
-    assert message == (f"tag invalid: The image tag 'v1' already exists in the '{name}' "
-                       "repository and cannot be overwritten because the repository is "
-                       "immutable.")
+    assert_ecr_message("docker.tag-invalid-immutable", message, tag="v1", repository=name)
     assert "(notebook 05-push-a-second-version)" in hint
     try:
         lab.set_token_ttl(2)
@@ -67,7 +66,8 @@ def test_immutable_overwrite_and_expired_token(lab, env) -> None:  # noqa: ANN00
                   env).returncode == 0
         time.sleep(3)
         message, hint = failure(sh(f"{DOCKER} pull {R}/{name}:v1", env))
-        assert "Your authorization token has expired" in message
+        # ECR's words after the built-in engine's own 'Error response from daemon: Head "...": '
+        assert message.endswith(": " + entry("docker.expired-token-push").render()), message
         assert "(notebook 02-authenticate)" in hint and "get-login-password" in hint
     finally:
         lab.set_token_ttl(43200)

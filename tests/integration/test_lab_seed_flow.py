@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import lab_environ, unique
+from tests.fixtures.ecr_messages import assert_ecr_message
 
 pytestmark = pytest.mark.docker
 
@@ -28,6 +29,11 @@ def docker_env(lab, tmp_path) -> dict[str, str]:
     env = lab_environ(lab, tmp_path / "docker-config")
     env["DOCKER_BUILDKIT"] = "0"
     return env
+
+
+def last_line(text: str) -> str:
+    """The CLI's error: the last line it wrote to stderr."""
+    return text.strip().splitlines()[-1].strip() if text.strip() else ""
 
 
 def docker_login(lab, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -109,8 +115,8 @@ def test_push_to_missing_repository_fails_with_ecr_message(
     sh(f"docker build -q -t {lab.registry}/{name}:1 {ctx}", env)
     r = sh(f"docker push {lab.registry}/{name}:1", env, check=False)
     assert r.returncode != 0
-    assert (f"The repository with name '{name}' does not exist in the registry with id "
-            f"'{lab.account_id}'") in r.stderr + r.stdout
+    assert_ecr_message("docker.name-unknown-push", last_line(r.stderr), repository=name,
+                       registry_id=lab.account_id)
     sh(f"docker rmi -f {lab.registry}/{name}:1", env, check=False)
 
 
@@ -129,8 +135,8 @@ def test_immutable_repository_refuses_tag_overwrite(
             assert r.returncode == 0, r.stderr
         else:
             assert r.returncode != 0
-            assert (f"The image tag '1.0' already exists in the '{name}' repository and cannot "
-                    "be overwritten because the repository is immutable.") in r.stderr
+            assert_ecr_message("docker.tag-invalid-immutable", last_line(r.stderr), tag="1.0",
+                               repository=name)
     sh(f"docker rmi -f {lab.registry}/{name}:1.0", env, check=False)
 
 
@@ -141,5 +147,6 @@ def test_no_login_gets_no_basic_auth_credentials(lab, tmp_path, docker_env, requ
     ctx = make_context(tmp_path / "ctx", "x\n")
     sh(f"docker build -q -t {lab.registry}/{name}:1 {ctx}", env)
     r = sh(f"docker push {lab.registry}/{name}:1", env, check=False)
-    assert r.returncode != 0 and "no basic auth credentials" in r.stderr
+    assert r.returncode != 0
+    assert_ecr_message("docker.no-basic-auth-credentials", last_line(r.stderr))
     sh(f"docker rmi -f {lab.registry}/{name}:1", env, check=False)
