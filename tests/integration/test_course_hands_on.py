@@ -12,7 +12,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from labkit.course import NOTEBOOKS, permissions
+from labkit.course import NOTEBOOKS
+from labkit.course.tools import permissions
 
 ROOT = Path(__file__).resolve().parents[2]
 TAG = "course-notebooks"  # names of images this file creates on the shared daemon

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from labkit.lab import launch
+from labkit.lab.process import launch
 from tests.conftest import free_port, registry_credentials
 
 
@@ -38,7 +38,7 @@ def cmdline(pid: int) -> str:
 
 
 def alive(pid: int) -> bool:
-    from labkit.lab import pids
+    from labkit.lab.process import pids
 
     return pids.alive(pid)
 
@@ -266,8 +266,8 @@ def test_the_shutdown_endpoint_needs_this_homes_secret(tmp_path) -> None:
     import secrets
 
     from labkit.lab import process
-    from labkit.lab.identity import shutdown_proof
-    from labkit.lab.signing import Signer
+    from labkit.lab.auth.signing import Signer
+    from labkit.lab.process.identity import shutdown_proof
 
     home = tmp_path / "home"
     lab = process.start(home, port=free_port())
@@ -309,8 +309,8 @@ def test_the_shutdown_endpoint_needs_this_homes_secret(tmp_path) -> None:
 def test_whoami_answers_a_challenge_only_with_the_homes_secret(tmp_path) -> None:
     """The proof binds the client's nonce: replaying an earlier answer proves nothing."""
     from labkit.lab import process
-    from labkit.lab.identity import whoami_proof
-    from labkit.lab.signing import Signer
+    from labkit.lab.auth.signing import Signer
+    from labkit.lab.process.identity import whoami_proof
 
     home = tmp_path / "home"
     lab = process.start(home, port=free_port())

@@ -15,7 +15,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from labkit.course.runner import isolated
+from labkit.course.tools.runner import isolated
 
 CELLS = [
     "from labkit import course\nc = course.prepare('04-push')",

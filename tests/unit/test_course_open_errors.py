@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from labkit.course import open as course_open
+from labkit.course.tools import open as course_open
 
 
 def test_a_taken_port_is_a_clear_error() -> None:

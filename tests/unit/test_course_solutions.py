@@ -5,7 +5,7 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from labkit.course import permissions, solutions
+from labkit.course.tools import permissions, solutions
 
 FOLDED = """Some text.
 
@@ -47,7 +47,7 @@ def test_unfold_puts_the_code_before_the_check() -> None:
 
 
 def test_update_never_writes_solved_notebooks(tmp_path) -> None:  # noqa: ANN001
-    from labkit.course import runner
+    from labkit.course.tools import runner
 
     with pytest.raises(ValueError, match="unsolved"):
         runner.run(["00-setup"], tmp_path, None, update=True, solutions=True)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from labkit.course import runner, workspace
 from labkit.course.state import NOTEBOOKS
+from labkit.course.tools import runner, workspace
 
 
 def test_first_fill_copies_every_notebook_and_figure(tmp_path: Path) -> None:

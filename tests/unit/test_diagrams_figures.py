@@ -119,7 +119,7 @@ def test_figures_command_is_registered() -> None:
     from labkit import cli
 
     args = cli.build_parser().parse_args(["figures", "--out", "somewhere"])
-    assert args.out == "somewhere" and args.func.__module__ == "labkit.course.figures_cli"
+    assert args.out == "somewhere" and args.func.__module__ == "labkit.cli.figures"
 
 
 def test_layer_reuse_of_two_pull_reports_speaks_of_bytes_received() -> None:

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from labkit.lab.auth import TokenIssuer
+from labkit.lab.auth.signing import Signer
+from labkit.lab.auth.tokens import TokenIssuer
 from labkit.lab.control.backend import EcrBackend
 from labkit.lab.control.errors import EcrError
 from labkit.lab.control.mutability import tag_is_immutable, wildcard_match
 from labkit.lab.control.responses import TARGET_PREFIX, EcrApi
 from labkit.lab.registry.storage import Storage
-from labkit.lab.signing import Signer
 
 
 @pytest.mark.parametrize(("pattern", "tag", "hit"), [

@@ -45,7 +45,7 @@ def test_every_input_shape_matches_botocores_model() -> None:
 
 
 def test_the_lab_starts_without_importing_botocore_boto3_or_moto() -> None:
-    code = ("import sys, labkit.lab.main, labkit.lab.control.validation as v\n"
+    code = ("import sys, labkit.lab.process.main, labkit.lab.control.validation as v\n"
             "v.check(v.operation('CreateRepository'), {'repositoryName': 'a/b'})\n"
             "print(sorted({m.split('.')[0] for m in sys.modules} & "
             "{'botocore', 'boto3', 'moto', 'requests', 'matplotlib', 'flask'}))")

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from labkit.lab.housekeeping import Housekeeping
+from labkit.lab.housekeeping.service import Housekeeping
 from labkit.lab.registry.storage import Storage
 
 

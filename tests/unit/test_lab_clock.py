@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from labkit.lab.clock import ClockError, LabClock, describe, parse_duration
+from labkit.lab.housekeeping.clock import ClockError, LabClock, describe, parse_duration
 
 
 @pytest.mark.parametrize(("text", "seconds"), [

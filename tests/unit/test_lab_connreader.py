@@ -1,4 +1,4 @@
-"""The front door's connection reader (labkit.lab.connreader) over a real socket pair: lines
+"""The front door's connection reader (labkit.lab.server.connreader) over a real socket pair: lines
 that straddle its buffer, limits, bodies read straight into the caller's buffer, and a timeout
 that leaves it usable (socket.SocketIO refuses every read after one)."""
 
@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from labkit.lab.connreader import SocketReader
+from labkit.lab.server.connreader import SocketReader
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from labkit.lab.bodies import Dechunker as Dechunked
+from labkit.lab.server.bodies import Dechunker as Dechunked
 
 
 def frame(pieces: list[bytes], trailer: bytes = b"", ext: bool = False) -> bytes:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from labkit.lab import launch
-from labkit.lab.identity import check_shutdown, read_secret, shutdown_proof
-from labkit.lab.signing import Signer
+from labkit.lab.auth.signing import Signer
+from labkit.lab.process import launch
+from labkit.lab.process.identity import check_shutdown, read_secret, shutdown_proof
 
 SIGNER = Signer(b"k" * 32)
 

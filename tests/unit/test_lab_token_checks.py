@@ -6,8 +6,8 @@ from __future__ import annotations
 import base64
 import secrets
 
-from labkit.lab.auth import TokenIssuer, Verdict
-from labkit.lab.signing import Signer
+from labkit.lab.auth.signing import Signer
+from labkit.lab.auth.tokens import TokenIssuer, Verdict
 
 
 def header(password: str, user: str = "AWS") -> str:

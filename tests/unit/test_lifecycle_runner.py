@@ -7,12 +7,12 @@ import threading
 
 import pytest
 
-from labkit.lab.clock import LabClock
 from labkit.lab.control.lifecycle_runner import (
     LifecycleRunner,
     UnknownRepository,
     interval_from_env,
 )
+from labkit.lab.housekeeping.clock import LabClock
 from tests.fakes.lifecycle_backend import FakeLifecycleBackend
 
 DAY = 86400.0

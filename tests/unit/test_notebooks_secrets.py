@@ -70,8 +70,8 @@ def test_no_secret_in_outputs(path: Path) -> None:
 def test_the_scanner_finds_real_lab_credentials() -> None:
     """The scan must be able to fail: feed it what the lab and AWS really hand out."""
     from labkit import config
-    from labkit.lab.auth import TokenIssuer
-    from labkit.lab.signing import Signer
+    from labkit.lab.auth.signing import Signer
+    from labkit.lab.auth.tokens import TokenIssuer
 
     token = TokenIssuer(Signer(b"k" * 32), "lab-1").issue(60)
     assert leaks(token.authorization_token)  # base64("AWS:<password>") from GetAuthorizationToken

@@ -8,8 +8,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from labkit.course import checks, permissions, solutions
+from labkit.course import checks
 from labkit.course.state import NOTEBOOKS
+from labkit.course.tools import permissions, solutions
 
 HERE = Path(__file__).resolve().parents[2] / "notebooks"
 HEADER = re.compile(r"\*\*Teaching:\*\* (\d+) min · \*\*Exercises:\*\* (\d+) min · "

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from werkzeug.serving import DechunkedInput
 
-from labkit.lab.bodies import ChunkedError, Dechunker, SizedBody
+from labkit.lab.server.bodies import ChunkedError, Dechunker, SizedBody
 
 
 def encode(parts: list[bytes], extension: bytes = b"", trailers: bytes = b"") -> bytes:

@@ -13,8 +13,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import sample
-from .state import context
+from ..course import sample
+from ..course.state import context
 
 
 def _versions(which: str) -> list[int]:
@@ -76,7 +76,7 @@ def path(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add `sample` to the `labkit` command (called by labkit.cli)."""
+    """Add `sample` to the `labkit` command."""
     p = subparsers.add_parser("sample", help="the course's sample app: build it, or print its "
                                              "build context").add_subparsers(dest="sample_cmd",
                                                                              required=True)

@@ -1,4 +1,4 @@
-"""`labkit course open`: the learner's copy of the course, opened in JupyterLab on loopback.
+"""The learner's copy of the course, opened in JupyterLab on loopback (`labkit course open`).
 
 JupyterLab runs as a child process bound to 127.0.0.1 with the workspace as its root and a
 fresh random token (given to it through JUPYTER_TOKEN, so it never shows in `ps`); the command
@@ -8,7 +8,6 @@ itself does), opens the browser unless --no-browser, and stops JupyterLab on Ctr
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import os
 import secrets
@@ -19,12 +18,10 @@ import sys
 import time
 import urllib.error
 import urllib.request
-import webbrowser
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import workspace
-from .state import NOTEBOOKS
+from ..state import NOTEBOOKS
 
 DEFAULT_PORT = 8888
 HOST = "127.0.0.1"
@@ -59,7 +56,7 @@ def choose_port(asked: int | None) -> int:
         return asked
     if _port_free(DEFAULT_PORT):
         return DEFAULT_PORT
-    from ..lab.process import free_port
+    from ...lab.process import free_port
 
     return free_port(HOST)
 
@@ -136,7 +133,7 @@ def _answers(url: str) -> bool:
         return False
 
 
-def _start_on_a_free_port(root: Path, port: int, asked: bool, tries: int = 3) -> Server:
+def start_on_a_free_port(root: Path, port: int, asked: bool, tries: int = 3) -> Server:
     """start(); a port we picked ourselves that someone took meanwhile is picked again."""
     for attempt in range(tries):
         try:
@@ -146,63 +143,3 @@ def _start_on_a_free_port(root: Path, port: int, asked: bool, tries: int = 3) ->
                 raise
             port = choose_port(None)
     raise AssertionError("unreachable")
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
-def course_open(args: argparse.Namespace) -> int:
-    try:
-        require_jupyterlab()
-        root = (Path(args.dir).expanduser() if args.dir else workspace.default_workspace())
-        root = root.resolve()
-        copied = workspace.fill(root)
-        port = choose_port(args.port)
-    except (OpenError, FileNotFoundError) as e:
-        print(f"labkit: {e}", file=sys.stderr)
-        return 2
-    except OSError as e:
-        print(f"labkit: cannot prepare the workspace: {e}", file=sys.stderr)
-        return 2
-    print(f"workspace {root}", flush=True)
-    for line in copied.summary():
-        print(f"  {line}", flush=True)
-    try:
-        server = _start_on_a_free_port(root, port, asked=args.port is not None)
-    except OpenError as e:
-        print(f"labkit: {e}", file=sys.stderr)
-        return 1
-    url = server.url()
-    print(f"JupyterLab is running (log: {server.log}). Open this URL in your browser:", flush=True)
-    print(f"    {url}", flush=True)
-    print("Press Ctrl-C here to stop JupyterLab (your notebooks stay in the workspace).",
-          flush=True)
-    if not args.no_browser:
-        webbrowser.open(url)
-    try:
-        signal.signal(signal.SIGTERM, _interrupt)  # `kill PID` stops JupyterLab too
-        # Ctrl-C stops it even when started from a script in the background, where the shell
-        # starts commands with SIGINT ignored (and Python keeps it ignored)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        code = server.process.wait()
-        print(f"JupyterLab stopped (exit code {code}); see {server.log}", flush=True)
-        return 0 if code == 0 else 1
-    except KeyboardInterrupt:
-        print("\nstopping JupyterLab", flush=True)
-    finally:
-        server.stop()
-    return 0
-
-
-def register(course: argparse._SubParsersAction) -> None:
-    """Add `course open` under `labkit course` (called by labkit.course.cli)."""
-    p = course.add_parser("open", help="copy the course into your workspace and open it in "
-                                       "JupyterLab")
-    p.add_argument("--dir", default=None,
-                   help=f"your workspace (default: LABKIT_WORKSPACE, else ~/{workspace.DEFAULT_NAME})")
-    p.add_argument("--port", type=int, default=None,
-                   help=f"JupyterLab's port on {HOST} (default {DEFAULT_PORT}, else a free one)")
-    p.add_argument("--no-browser", action="store_true",
-                   help="only print the URL; do not open a browser")
-    p.set_defaults(func=course_open)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the CLI imports this module on its quick path; signing loads OpenSSL
-    from .signing import Signer
+    from ..auth.signing import Signer
 
 SECRET_FILE = "secret.key"
 WHOAMI = "/_labkit/whoami"  # the lab's endpoints for these proofs (served by lifecycle.py)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import config
+from ... import config
 from . import launch, pids, probe
 from .probe import Verdict
 

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
+
+from .lab import home_of
 
 
 def _lab(args: argparse.Namespace):  # noqa: ANN202 - a labkit.lab.Lab
-    from .. import config
     from ..lab import running
 
-    home = (Path(args.home) if args.home else config.home()).resolve()
+    home = home_of(args)
     lab = running(home)
     if lab is None:
         print(f"labkit trace: no lab running for {home} (start one with `labkit lab up`)",
@@ -37,13 +37,13 @@ def main(args: argparse.Namespace) -> int:
         if args.figure:
             print("labkit trace: --figure draws a pull: add --last-pull", file=sys.stderr)
             return 2
-        from .views import Table
+        from ..course.views import Table
 
         rows = [[r.get("seq"), r.get("method"), r.get("path"), r.get("status"),
                  r.get("bytes_out", 0), r.get("agent", "")[:30]] for r in lab.trace(args.since)]
         print(repr(Table(["#", "method", "path", "status", "bytes out", "client"], rows)))
         return 0
-    from .lastpull import last_pull
+    from ..course.lastpull import last_pull
 
     pull = last_pull(lab, args.since, args.repository)
     if not pull.found:
@@ -52,7 +52,7 @@ def main(args: argparse.Namespace) -> int:
         return 1
     print(repr(pull))
     if args.figure:
-        from .diagrams import save
+        from ..course.diagrams import save
 
         path = save(pull.figure(), args.figure)
         print(f"wrote {path}")
@@ -60,7 +60,7 @@ def main(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add `trace` to the `labkit` command (called by labkit.cli)."""
+    """Add `trace` to the `labkit` command."""
     p = subparsers.add_parser("trace", help="the lab's record of registry requests: a mark, "
                                             "the last pull, its pull-flow figure")
     p.add_argument("--home", default=None, help="the lab's home (default LABKIT_HOME)")

@@ -1,7 +1,7 @@
 """Start the lab's process detached, and wait until it says it listens.
 
 Two ways to start, one way to report readiness:
-- portable (every OS): a fresh interpreter, `python -m labkit.lab.main ...`, in a new session
+- portable (every OS): a fresh interpreter, `python -m labkit.lab.process.main ...`, in a new session
   on POSIX, or in a new process group with no console on Windows.
 - fork (POSIX, the default of the single-threaded `labkit lab up`): the CLI's interpreter forks,
   so the lab skips a second interpreter start. `LABKIT_START=portable` turns it off, which the
@@ -25,7 +25,7 @@ from . import pids
 
 START_ENV = "LABKIT_START"
 METHODS = ("fork", "portable")
-SERVE_MODULE = "labkit.lab.main"  # the lab's entry point (its main(argv)), for both paths
+SERVE_MODULE = "labkit.lab.process.main"  # the lab's entry point (its main(argv)), for both paths
 _POLL = 0.01  # seconds between looks at lab.json: a few syscalls each, nothing on the wire
 
 

@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-from .. import config
-
-
-def _home(args: argparse.Namespace) -> Path:
-    return Path(args.home).expanduser().resolve() if args.home else config.home()
+from .lab import home_of as _home
 
 
 def clock_cmd(args: argparse.Namespace) -> int:
-    from .clock import ClockError, LabClock, describe, parse_duration
+    from ..lab.housekeeping.clock import ClockError, LabClock, describe, parse_duration
 
     clock = LabClock(_home(args))  # the file a running lab re-reads: no request needed
     try:
@@ -33,7 +28,7 @@ def clock_cmd(args: argparse.Namespace) -> int:
 
 
 def lifecycle_cmd(args: argparse.Namespace) -> int:
-    from .process import LabError, running
+    from ..lab.process import LabError, running
 
     lab = running(_home(args))
     if lab is None:

@@ -1,4 +1,4 @@
-"""`labkit figures [--out images/]`: regenerate the course's figures from a real run.
+"""The course's figures from a real run (`labkit figures [--out images/]`).
 
 It starts a private lab (temp home, free port), pushes and pulls hello-app v1 and v2 with the
 built-in engine, and draws the pull flow, the layer reuse and the architecture from what
@@ -7,8 +7,6 @@ happened. Files are written with stable bytes, so an unchanged drawing leaves gi
 
 from __future__ import annotations
 
-import argparse
-import sys
 from pathlib import Path
 
 FILES = ("pull-flow.png", "layer-reuse.png", "architecture.png")
@@ -16,8 +14,8 @@ FILES = ("pull-flow.png", "layer-reuse.png", "architecture.png")
 
 def generate(out: Path, quiet: bool = True) -> list[Path]:
     """Record a run and write the figures into `out`; returns the paths written."""
-    from . import diagrams
-    from .diagrams import demo
+    from .. import diagrams
+    from ..diagrams import demo
 
     run = demo.record(quiet=quiet)
     figures = {
@@ -29,24 +27,3 @@ def generate(out: Path, quiet: bool = True) -> list[Path]:
         "architecture.png": diagrams.architecture(),
     }
     return [diagrams.save(fig, out / name) for name, fig in figures.items()]
-
-
-def main(args: argparse.Namespace) -> int:
-    out = Path(args.out)
-    try:
-        written = generate(out, quiet=not args.progress)
-    except Exception as e:  # noqa: BLE001 - one line for the learner, not a traceback
-        print(f"labkit figures: {type(e).__name__}: {e}", file=sys.stderr)
-        return 1
-    for path in written:
-        print(f"wrote {path}")
-    return 0
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add `figures` to the `labkit` command (called by labkit.cli)."""
-    p = subparsers.add_parser("figures", help="regenerate images/ from a real run on a "
-                                               "private lab")
-    p.add_argument("--out", default="images", help="output folder (default: images)")
-    p.add_argument("--progress", action="store_true", help="show push/pull progress bars")
-    p.set_defaults(func=main)

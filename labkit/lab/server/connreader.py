@@ -7,7 +7,7 @@ buffer, a read into the caller's buffer is one `recv_into` when nothing is buffe
 buffer is allocated once per connection (a 256 KiB `recv` would allocate a fresh object per
 read). cheroot takes it through its public `makefile` argument of `HTTPConnection`.
 
-What cheroot and `labkit.lab.bodies` call: `readline`, `read`, `readinto1`, `readinto`, `peek`,
+What cheroot and `labkit.lab.server.bodies` call: `readline`, `read`, `readinto1`, `readinto`, `peek`,
 `has_data` (buffered bytes wait: serve them before parking the connection in the selector),
 `bytes_read`, `close`, `closed`. A timeout or reset raises from `recv_into` as it happens, every
 time: unlike `socket.SocketIO`, the reader is not left broken ("cannot read from timed out

@@ -19,13 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
-from ..config import LAB_ACCOUNT_ID
-from . import whoami
-from .auth import EXPIRED_MESSAGE, SERVICE, TokenIssuer, Verdict
-from .control.responses import is_ecr_request
-from .signing import Signer, load_secret
-from .trace import Trace, traced
+from ... import __version__
+from ...config import LAB_ACCOUNT_ID
+from ..auth.signing import Signer, load_secret
+from ..auth.tokens import EXPIRED_MESSAGE, SERVICE, TokenIssuer, Verdict
+from ..control.responses import is_ecr_request
+from ..process import whoami
+from ..trace import Trace, traced
 
 log = logging.getLogger("labkit.lab")
 Environ = dict[str, Any]
@@ -70,11 +70,11 @@ class LabApp:
     """Dispatches by path; owns the registry, the ECR API wrapper, the trace and the settings."""
 
     def __init__(self, settings: LabSettings):
-        from .control.backend import EcrBackend
-        from .control.responses import EcrApi
-        from .control.services import OtherServices, moto_sts
-        from .registry.handlers import RegistryApp
-        from .registry.storage import Storage
+        from ..control.backend import EcrBackend
+        from ..control.responses import EcrApi
+        from ..control.services import OtherServices, moto_sts
+        from ..registry.handlers import RegistryApp
+        from ..registry.storage import Storage
 
         self.settings = settings
         home = settings.home
@@ -86,7 +86,7 @@ class LabApp:
         self.storage = Storage(home / "registry")
         self.storage.cleanup_uploads(older_than_seconds=0)
         # The lab clock, creation templates, the lifecycle schedule and garbage collection.
-        from .housekeeping import Housekeeping
+        from ..housekeeping.service import Housekeeping
 
         self.housekeeping = Housekeeping(home, self.storage, settings.account_id,
                                          settings.region)

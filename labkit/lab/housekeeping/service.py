@@ -17,15 +17,15 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from ..config import LAB_ACCESS_KEY
+from ...config import LAB_ACCESS_KEY
+from ..control.api_backend import ApiLifecycleBackend
+from ..control.create_on_push import CreateOnPush
+from ..control.inprocess import wsgi_caller
+from ..control.lifecycle_runner import LifecycleRunner, UnknownRepository, interval_from_env
+from ..control.templates import TemplateStore
+from ..control.templates_api import TemplateApi
+from ..registry.storage import Storage
 from .clock import ClockError, LabClock, parse_duration
-from .control.api_backend import ApiLifecycleBackend
-from .control.create_on_push import CreateOnPush
-from .control.inprocess import wsgi_caller
-from .control.lifecycle_runner import LifecycleRunner, UnknownRepository, interval_from_env
-from .control.templates import TemplateStore
-from .control.templates_api import TemplateApi
-from .registry.storage import Storage
 
 log = logging.getLogger("labkit.lab.housekeeping")
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]

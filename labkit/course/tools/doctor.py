@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import config
+from ... import config
 
 MIN_PYTHON = (3, 11)
 MIN_DOCKER = (20, 10)
@@ -58,7 +58,7 @@ def check_engine() -> Check:
     forced = (os.environ.get("LABKIT_ENGINE") or "").lower()
     if forced == "builtin":
         return Check("engine", True, "built-in engine (LABKIT_ENGINE=builtin): no Docker needed")
-    from ..engines.docker.engine import docker_available
+    from ...engines.docker.engine import docker_available
 
     if not docker_available(timeout=3.0):
         if forced == "docker":
@@ -95,7 +95,7 @@ def _port_free(port: int) -> bool:
 
 def check_port() -> Check:
     """The lab's port (LABKIT_PORT or the default) is free, or already the lab's own."""
-    from ..lab import process
+    from ...lab import process
 
     port = config.port()
     lab = process.running()
@@ -103,7 +103,7 @@ def check_port() -> Check:
         return Check("port", True, f"{port} is used by your running lab ({lab.endpoint_url})")
     if _port_free(port):
         return Check("port", True, f"127.0.0.1:{port} is free for the lab")
-    from ..lab.process import free_port
+    from ...lab.process import free_port
 
     return Check("port", False, f"127.0.0.1:{port} is taken by another program",
                  f"stop that program, or use another port: export LABKIT_PORT={free_port()}")
@@ -126,7 +126,7 @@ def round_trip_checks() -> Iterator[Check]:
     from .runner import isolated
 
     with isolated():
-        from ..lab import process
+        from ...lab import process
 
         t0 = time.monotonic()
         try:
@@ -141,10 +141,10 @@ def round_trip_checks() -> Iterator[Check]:
 
 
 def _round_trip(lab: object) -> Check:
-    from ..ecr.target import connect
-    from ..engines import select
-    from . import sample
-    from .state import context
+    from ...ecr.target import connect
+    from ...engines import select
+    from .. import sample
+    from ..state import context
 
     t0 = time.monotonic()
     step = "connect"

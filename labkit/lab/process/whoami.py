@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
+from ..auth.signing import Signer
 from .identity import SHUTDOWN, WHOAMI, check_shutdown, whoami_proof
-from .signing import Signer
 
 log = logging.getLogger("labkit.lab")
 Environ = dict[str, Any]

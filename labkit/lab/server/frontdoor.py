@@ -7,7 +7,7 @@ spooled to a temp file); a small, maintained dependency that starts in milliseco
 
 What the lab adds here, through cheroot's public extension points only (subclasses of its
 server, connection, request and WSGI gateway):
-- request bodies as `labkit.lab.bodies` readers straight over the connection (`readinto` into
+- request bodies as `labkit.lab.server.bodies` readers straight over the connection (`readinto` into
   the upload's buffer, chunked bodies decoded without a copy per chunk);
 - keep-alive only when the request body was read to its end; otherwise the answer says
   `Connection: close` and the connection is closed (never drained: a refused 1 GiB upload is

@@ -1,5 +1,5 @@
-"""The `labkit` command: `lab up|down|status|env`, `docker` (the built-in engine as a docker CLI),
-`course run`, `doctor`, `figures`, `sample build|path`, `trace`."""
+"""`labkit lab up|down|status|env`: start, stop, find the lab, and print the variables that point
+`aws` and `docker` at it. Loaded by every `labkit lab ...`, so it imports the lab lazily."""
 
 from __future__ import annotations
 
@@ -9,32 +9,33 @@ import shlex
 import sys
 from pathlib import Path
 
-from . import config
-from .lab.housekeeping_cli import register as register_housekeeping
+from .. import config
 
 
-def _home(args: argparse.Namespace) -> Path:
-    return (Path(args.home) if getattr(args, "home", None) else config.home()).resolve()
+def home_of(args: argparse.Namespace) -> Path:
+    """The lab home a command works on: --home, else LABKIT_HOME, else the default."""
+    home = getattr(args, "home", None)
+    return (Path(home).expanduser() if home else config.home()).resolve()
 
 
 def lab_up(args: argparse.Namespace) -> int:
-    from .lab import process
+    from ..lab import process
 
-    home = _home(args)
+    home = home_of(args)
     existing = process.running(home)
     if existing:
         print(f"a lab is already running for {home}: {existing.endpoint_url} "
               f"(pid {existing.pid})")
         return 0
     if args.foreground:
-        from .lab import serve
+        from ..lab.process import main as lab_main
 
         argv = ["--home", str(home), "--host", args.host]
         if args.port is not None:
             argv += ["--port", str(args.port)]
         if args.token_ttl is not None:
             argv += ["--token-ttl", str(args.token_ttl)]
-        return serve.main(argv)
+        return lab_main.main(argv)
     try:
         lab = process.start(home, port=args.port, host=args.host, token_ttl=args.token_ttl,
                             fork=True)
@@ -48,10 +49,10 @@ def lab_up(args: argparse.Namespace) -> int:
 
 
 def lab_down(args: argparse.Namespace) -> int:
-    from .lab import process
+    from ..lab import process
 
     try:
-        result = process.stop(_home(args))
+        result = process.stop(home_of(args))
     except process.LabError as e:
         print(f"labkit: {e}", file=sys.stderr)
         return 1
@@ -60,9 +61,9 @@ def lab_down(args: argparse.Namespace) -> int:
 
 
 def lab_status(args: argparse.Namespace) -> int:
-    from .lab import process
+    from ..lab import process
 
-    home = _home(args)
+    home = home_of(args)
     found = process.find(home)
     if found.verdict is not process.Verdict.PROVEN or found.state is None:
         if found.verdict is process.Verdict.UNSURE:
@@ -81,17 +82,17 @@ def lab_status(args: argparse.Namespace) -> int:
 
 
 def lab_env(args: argparse.Namespace) -> int:
-    from .lab import process
+    from ..lab import process
 
-    home = _home(args)
+    home = home_of(args)
     lab = process.running(home)
     if not lab:
         if args.no_start:
             print(f"labkit: no lab running for {home}", file=sys.stderr)
             return 3
         lab = process.start(home)
-    from .ecr.login import login_command
-    from .lab.env import render, variables
+    from ..ecr.login import login_command
+    from ..lab.process.env import render, variables
 
     shell = "powershell" if args.format == "powershell" else "bash"
     print(render(variables(lab), shell))
@@ -99,12 +100,8 @@ def lab_env(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser(optional: bool = True) -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="labkit", description=__doc__)
-    sub = p.add_subparsers(dest="command", required=True)
-
-    lab = sub.add_parser("lab", help="the local ECR lab").add_subparsers(dest="lab_cmd",
-                                                                         required=True)
+def register(lab: argparse._SubParsersAction) -> None:
+    """Add `up`, `down`, `status` and `env` under `labkit lab`."""
     up = lab.add_parser("up", help="start the lab (detached) and print its address")
     up.add_argument("--port", type=int, default=None,
                     help=f"port on 127.0.0.1 (default {config.DEFAULT_PORT} or LABKIT_PORT)")
@@ -125,39 +122,3 @@ def build_parser(optional: bool = True) -> argparse.ArgumentParser:
     env.add_argument("--format", choices=["sh", "powershell"], default="sh")
     env.add_argument("--no-start", action="store_true", help="fail instead of starting a lab")
     env.set_defaults(func=lab_env)
-    register_housekeeping(lab)
-
-    sub.add_parser("docker", help="the built-in engine as a docker CLI (login, build, tag, "
-                                   "push, pull, images, image rm, ...)", add_help=False)
-    if optional:
-        register_course_commands(sub)
-    return p
-
-
-def register_course_commands(sub: argparse._SubParsersAction) -> None:
-    """`course`, `doctor` and `figures`: each module adds its own parser. Imported here, not at
-    the top, so `labkit lab up` (whose start time counts) does not load the course's modules."""
-    from .course import cli as course_cli
-    from .course import doctor_cli, figures_cli, sample_cli, trace_cli
-
-    course_cli.register(sub)
-    doctor_cli.register(sub)
-    figures_cli.register(sub)
-    sample_cli.register(sub)
-    trace_cli.register(sub)
-
-
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["docker"]:  # the built-in engine's docker CLI takes its arguments raw
-        from .engines.builtin import cli as docker_cli
-
-        return docker_cli.main(argv[1:])
-    # `labkit lab ...` must start fast (the lab's start time is measured): skip loading the
-    # other commands' modules unless they are asked for.
-    args = build_parser(optional=not (argv[:1] == ["lab"])).parse_args(argv)
-    return int(args.func(args) or 0)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 
 def doctor(args: argparse.Namespace) -> int:
-    import os
-
-    from . import doctor as dr
+    from ..course.tools import doctor as dr
 
     if args.engine:
         os.environ["LABKIT_ENGINE"] = args.engine
@@ -22,7 +21,7 @@ def doctor(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add `doctor` to the `labkit` command (called by labkit.cli)."""
+    """Add `doctor` to the `labkit` command."""
     p = sub.add_parser("doctor", help="check this machine before a workshop")
     p.add_argument("--engine", choices=["docker", "builtin"], default=None,
                    help="check with this engine (default: docker if it answers, else builtin)")

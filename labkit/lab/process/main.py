@@ -1,4 +1,4 @@
-"""Run the lab in the foreground: `python -m labkit.lab.main --port N --home DIR`.
+"""Run the lab in the foreground: `python -m labkit.lab.process.main --port N --home DIR`.
 
 `labkit lab up` starts this detached; it writes `lab.json` once it listens and removes it on exit.
 """
@@ -16,9 +16,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .. import config
-from .app import LabApp, LabSettings
-from .frontdoor import FrontDoor
+from ... import config
+from ..server.app import LabApp, LabSettings
+from ..server.frontdoor import FrontDoor
 
 log = logging.getLogger("labkit.lab")
 
@@ -44,7 +44,7 @@ def write_state(settings: LabSettings) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m labkit.lab.main")
+    p = argparse.ArgumentParser(prog="python -m labkit.lab.process.main")
     p.add_argument("--home", type=Path, default=None)
     p.add_argument("--host", default=config.DEFAULT_HOST)
     p.add_argument("--port", type=int, default=None)

@@ -53,8 +53,8 @@ def identify(home: Path, state_file: Path, timeout: float = 5.0) -> Finding:
     import hmac
     import secrets
 
+    from ..auth.signing import Signer
     from .identity import whoami_proof
-    from .signing import Signer
 
     secret = read_secret(home)
     if secret is None:
@@ -89,8 +89,8 @@ def identify(home: Path, state_file: Path, timeout: float = 5.0) -> Finding:
 
 def ask_to_stop(home: Path, address: str, pid: int, timeout: float = 5.0) -> str | None:
     """POST the signed shutdown request; None once the lab accepted it, else why not."""
+    from ..auth.signing import Signer
     from .identity import shutdown_proof
-    from .signing import Signer
 
     secret = read_secret(home)
     if secret is None:

@@ -16,15 +16,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..lab.process import free_port
-from .state import NOTEBOOKS
+from ...lab.process import free_port
+from ..state import NOTEBOOKS
 
 ISOLATION_VARS = ("LABKIT_HOME", "LABKIT_PORT", "LABKIT_PROGRESS", "LABKIT_ENGINE",
                   "LABKIT_ENGINE_HOME", "LABKIT_TARGET", "LABKIT_REGION", "LABKIT_SOLUTIONS",
                   "DOCKER_CONFIG", "LABKIT_LIFECYCLE_INTERVAL")
 
 
-PACKAGE = Path(__file__).resolve().parent
+PACKAGE = Path(__file__).resolve().parents[1]  # labkit/course: where a wheel holds notebooks/
 
 
 def _course_folder(name: str) -> Path | None:
@@ -115,7 +115,7 @@ def engine_turn(wait: float = 1800.0) -> Iterator[None]:
     released when the run ends or its process dies. The built-in engine keeps its store in
     the run's own home and needs no turn.
     """
-    from ..engines import select
+    from ...engines import select
 
     try:
         name = select().name
@@ -157,13 +157,13 @@ def engine_turn(wait: float = 1800.0) -> Iterator[None]:
 
 def _teardown(home: Path) -> None:
     """Stop the private lab and forget the engine's images named after its registry."""
-    from ..lab import process
+    from ...lab import process
 
     lab = process.running(home)
     if lab is not None:
         try:
-            from ..engines import select
-            from .state import registry_refs
+            from ...engines import select
+            from ..state import registry_refs
 
             engine = select()
             for ref in registry_refs(engine, lab.registry):
@@ -233,7 +233,7 @@ def select(only: list[str] | None) -> list[str]:
     """The notebooks to run, in course order (`--only 03` or `--only 03-tag`)."""
     if not only:
         return list(NOTEBOOKS)
-    from .state import index
+    from ..state import index
 
     picked = sorted({index(x) for x in only})
     return [NOTEBOOKS[i] for i in picked]
