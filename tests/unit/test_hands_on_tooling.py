@@ -44,7 +44,7 @@ def test_every_hint_names_a_real_notebook() -> None:
     for kind, _ in hints._RULES:
         found = hints.hint(kind, "hello-app", REG, "push")
         assert found is not None
-        assert found.step is None or found.notebook in NOTEBOOKS
+        assert found.topic is None or found.notebook in NOTEBOOKS
 
 
 def test_unknown_failures_get_no_hint() -> None:
@@ -127,3 +127,16 @@ def test_sample_commands_build_hello_app_with_the_builtin_engine(tmp_path) -> No
                             capture_output=True, text=True, timeout=60).stdout.split()
     assert len(listed) == 3  # base, v1, v2
     assert labkit("sample", "path", "v3").returncode != 0
+
+
+def test_the_course_maps_every_topic_the_client_names_to_a_notebook() -> None:
+    """Hints name topics; the course's table resolves each one (a topic it lacks is a KeyError)."""
+    from labkit.course.topics import TOPICS, notebook
+
+    named = {hints.hint(kind, "hello-app", REG, "push").topic for kind, _ in hints._RULES}
+    named |= {"create-repository", "push", "tag"}  # labkit.ecr.errors, the built-in engine
+    named.discard(None)
+    assert named <= set(TOPICS), named - set(TOPICS)
+    assert {notebook(t) for t in TOPICS} <= set(NOTEBOOKS)
+    with pytest.raises(KeyError):
+        notebook("no-such-topic")
