@@ -12,7 +12,7 @@ from labkit.course import checks
 from labkit.course.state import NOTEBOOKS
 from labkit.course.tools import permissions, solutions
 
-HERE = Path(__file__).resolve().parents[2] / "notebooks"
+HERE = Path(__file__).resolve().parents[3] / "notebooks"
 HEADER = re.compile(r"\*\*Teaching:\*\* (\d+) min · \*\*Exercises:\*\* (\d+) min · "
                     r"\*\*Prerequisites:\*\* (.+)")
 COMMAND = re.compile(r"^\s*(?:!|%%bash\b)", re.M)

@@ -15,7 +15,7 @@ import pytest
 from labkit.course import NOTEBOOKS
 from labkit.course.tools import permissions
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 TAG = "course-notebooks"  # names of images this file creates on the shared daemon
 
 

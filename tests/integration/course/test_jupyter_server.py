@@ -16,7 +16,7 @@ import requests
 from labkit.course.state import NOTEBOOKS
 from tests.conftest import free_port
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture()

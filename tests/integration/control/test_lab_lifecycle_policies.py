@@ -14,7 +14,7 @@ import requests
 
 from labkit.lab import process
 from tests.conftest import free_port, lab_environ, unique
-from tests.integration.test_lab_seed_flow import docker_login, make_context, sh
+from tests.integration.lab.test_lab_seed_flow import docker_login, make_context, sh
 
 pytestmark = pytest.mark.docker
 

@@ -1,10 +1,8 @@
-"""The hands-on tooling's pure parts: the hints table, the login command, docker's formats and
-the built-in `docker`'s answers to commands outside its subset."""
+"""The hands-on tooling's pure parts: the hints table (and the course's topic table behind it),
+the login command and docker's formats. The built-in `docker` run as a process:
+tests/integration/engines/test_builtin_cli.py."""
 
 from __future__ import annotations
-
-import subprocess
-import sys
 
 import pytest
 
@@ -75,58 +73,6 @@ def test_docker_formats() -> None:
                             ["cho-hello-app", "v1", "e4de23f86ed8", "34 seconds ago", "2.12kB"]]
                            ) == ("REPOSITORY      TAG       IMAGE ID       CREATED          SIZE\n"
                                  "cho-hello-app   v1        e4de23f86ed8   34 seconds ago   2.12kB")
-
-
-def builtin(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "labkit.engines.builtin.cli", *args],
-                          input=stdin, capture_output=True, text=True, timeout=60)
-
-
-def test_outside_the_subset_says_what_is_supported(tmp_path, monkeypatch) -> None:  # noqa: ANN001
-    monkeypatch.setenv("LABKIT_ENGINE_HOME", str(tmp_path / "engine"))
-    r = builtin("run", "hello-app:v1")
-    assert r.returncode == 1 and "docker run: not in the built-in engine's subset" in r.stderr
-    assert "supports: docker login, logout, build" in r.stderr and "Traceback" not in r.stderr
-    r = builtin("push", "--all-tags", "x")
-    assert r.returncode == 125
-    r = builtin("push", "--nope", "x")
-    assert r.returncode == 125 and "unknown flag: --nope" in r.stderr
-    r = builtin("login", "--password-stdin", REG, stdin="secret\n")
-    assert r.returncode == 1 and "Must provide --username with --password-stdin" in r.stderr
-    r = builtin("login", REG)
-    assert "Cannot perform an interactive login from a non TTY device" in r.stderr
-    r = builtin("version")
-    assert r.returncode == 0 and "labkit built-in engine" in r.stdout
-    r = builtin("images")
-    assert r.returncode == 0 and r.stdout.split() == ["REPOSITORY", "TAG", "IMAGE", "ID",
-                                                      "CREATED", "SIZE"]
-
-
-def test_sample_commands_build_hello_app_with_the_builtin_engine(tmp_path) -> None:  # noqa: ANN001
-    import os
-
-    env = dict(os.environ, LABKIT_HOME=str(tmp_path / "home"), LABKIT_ENGINE="builtin",
-               LABKIT_ENGINE_HOME=str(tmp_path / "engine"))
-
-    def labkit(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "labkit", *args], env=env,
-                              capture_output=True, text=True, timeout=120)
-
-    r = labkit("sample", "path", "v1")
-    assert r.returncode == 0, r.stderr
-    context = r.stdout.strip()
-    assert context == str(tmp_path / "home" / "course-build" / "v1")  # this home's stamped copy
-    assert "building the sample's base image labkit/base:1.0" in r.stderr
-    r = subprocess.run([sys.executable, "-m", "labkit.engines.builtin.cli", "build", "-t",
-                        "hello-app:v1", context], env=env, capture_output=True, text=True,
-                       timeout=120)
-    assert r.returncode == 0 and "Successfully tagged hello-app:v1" in r.stdout, r.stderr
-    r = labkit("sample", "build", "v2")
-    assert r.returncode == 0 and "Successfully tagged hello-app:v2" in r.stdout, r.stderr
-    listed = subprocess.run([sys.executable, "-m", "labkit", "docker", "images", "-q"], env=env,
-                            capture_output=True, text=True, timeout=60).stdout.split()
-    assert len(listed) == 3  # base, v1, v2
-    assert labkit("sample", "path", "v3").returncode != 0
 
 
 def test_the_course_maps_every_topic_the_client_names_to_a_notebook() -> None:

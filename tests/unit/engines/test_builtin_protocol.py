@@ -3,7 +3,7 @@
 The server plays only the registry's side, so each test can make it misbehave in one precise
 way (cut a blob mid-download, answer with an ECR error code, vanish mid-push) and check that the
 client does what docker does and explains the failure. Distribution itself is exercised in
-tests/integration/test_builtin_distribution.py.
+tests/integration/engines/test_builtin_distribution.py.
 """
 
 from __future__ import annotations

@@ -50,3 +50,12 @@ def test_lab_up_to_first_create_repository_imports_no_heavy_library(tmp_path: Pa
     finally:
         subprocess.run([sys.executable, "-m", "labkit", "lab", "down", "--home", str(home)],
                        capture_output=True, timeout=60)
+
+
+def test_the_lab_starts_without_importing_botocore_boto3_or_moto() -> None:
+    code = ("import sys, labkit.lab.process.main, labkit.lab.control.validation as v\n"
+            "v.check(v.operation('CreateRepository'), {'repositoryName': 'a/b'})\n"
+            "print(sorted({m.split('.')[0] for m in sys.modules} & "
+            "{'botocore', 'boto3', 'moto', 'requests', 'matplotlib', 'flask'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -80,3 +80,16 @@ def test_a_taken_port_fails_clearly(tmp_path: Path) -> None:
                            env=learner_env(), capture_output=True, text=True, timeout=120)
     assert r.returncode == 2
     assert f"port {port} on 127.0.0.1 is already in use" in r.stderr
+
+
+def test_without_jupyterlab_it_says_how_to_get_it(tmp_path: Path) -> None:
+    """A Python where `import jupyterlab` finds nothing: a clear error, no workspace made."""
+    code = ("import sys; sys.modules['jupyterlab'] = None  # as if it were not installed\n"
+            "from labkit.cli import main\n"
+            f"sys.exit(main(['course', 'open', '--dir', {str(tmp_path / 'ws')!r}, "
+            "'--no-browser']))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2
+    assert "JupyterLab is not installed in this Python" in r.stderr
+    assert "pip install 'jupyterlab>=4.1,<5'" in r.stderr
+    assert not (tmp_path / "ws").exists()

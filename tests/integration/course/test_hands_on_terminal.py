@@ -18,7 +18,7 @@ import pytest
 from tests.conftest import lab_environ
 
 pytestmark = pytest.mark.docker
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 BIN = str(Path(sys.executable).parent)  # labkit and aws of this install
 BUILTIN = f"{sys.executable} -m labkit.engines.builtin.cli"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import nbformat
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def run_course(*args: str, cwd: Path = ROOT, timeout: int = 300) -> subprocess.CompletedProcess:
