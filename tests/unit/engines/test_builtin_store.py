@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import multiprocessing
 import os
 import stat
 from pathlib import Path
@@ -16,8 +14,6 @@ from labkit.engines.builtin import BuiltinEngine, refs
 from labkit.engines.builtin.auth import Credentials, DockerConfig, parse_challenge
 from labkit.engines.builtin.store import Store, default_home
 from labkit.oci import digest as dg
-from labkit.oci import manifest as mf
-from labkit.oci import mediatypes as mt
 
 
 def test_default_home_follows_env(tmp_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -59,29 +55,6 @@ def test_failed_blob_write_leaves_nothing(tmp_path: Path) -> None:
     assert list(store.blobs.iterdir()) == [] and list(store.tmp.iterdir()) == []
     assert store.put_bytes(b"ok") == dg.of_bytes(b"ok")
     assert store.read_blob(dg.of_bytes(b"ok")) == b"ok"
-
-
-def _add_refs(home: str, start: int) -> None:
-    store = Store(home)
-    raw = mf.build(mf.Descriptor(mt.DOCKER_CONFIG, dg.of_bytes(b"{}"), 2), [],
-                   media_type=mt.DOCKER_MANIFEST)
-    for i in range(start, start + 15):
-        store.set_ref(f"r{i}:1", mf.Descriptor(mt.DOCKER_MANIFEST, dg.of_bytes(raw), len(raw)))
-
-
-def test_concurrent_writers_lose_no_reference(tmp_path: Path) -> None:
-    Store(tmp_path)
-    ctx = multiprocessing.get_context("fork")
-    procs = [ctx.Process(target=_add_refs, args=(str(tmp_path), n * 100)) for n in range(4)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(30)
-        assert p.exitcode == 0
-    names = set(Store(tmp_path).references())
-    assert len(names) == 60
-    json.loads((tmp_path / "index.json").read_text())  # never torn
-    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
 
 @pytest.mark.parametrize(("text", "expected"), [
