@@ -29,7 +29,10 @@ def statuses(report: Any) -> list[str]:
 
 @pytest.fixture()
 def engine(tmp_path: Path) -> BuiltinEngine:
-    engine = BuiltinEngine(home=tmp_path / "engine")
+    # its own logins: the session's DOCKER_CONFIG may hold one to the shared lab from an
+    # earlier test, and test_course_flow starts logged out
+    engine = BuiltinEngine(home=tmp_path / "engine",
+                           docker_config=tmp_path / "engine-logins" / "config.json")
     sample.ensure_base(engine)
     engine.build(sample.context(1), "hello-app:v1")
     engine.build(sample.context(2), "hello-app:v2")
