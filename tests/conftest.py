@@ -98,7 +98,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
 
 def lab_environ(lab: object, docker_config: Path | None = None) -> dict[str, str]:
     """os.environ plus the lab's exports (what `eval "$(labkit lab env)"` gives a shell)."""
-    from labkit.lab.env import variables
+    from labkit.lab.process.env import variables
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(variables(lab))  # type: ignore[arg-type]

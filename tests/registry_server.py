@@ -12,10 +12,10 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from labkit.lab.frontdoor import FrontDoor
+from labkit.lab.auth.signing import Signer
 from labkit.lab.registry.handlers import RegistryApp
 from labkit.lab.registry.storage import Storage
-from labkit.lab.signing import Signer
+from labkit.lab.server.frontdoor import FrontDoor
 from tests.fakes.control_plane import MemoryControlPlane
 
 

@@ -16,7 +16,7 @@ import sysconfig
 from pathlib import Path
 from typing import Any
 
-from ..lab.env import variables
+from ..lab.process.env import variables
 
 SHIM_DIR = "bin"  # under the lab's home
 

@@ -1,9 +1,9 @@
 """One table from a registry failure to the learner's next move, for both engines.
 
 Docker's (or the registry's) own message stays as it is; this adds ONE short line: what to do,
-the notebook that teaches it (names from `labkit.course.NOTEBOOKS`, never typed twice), and the
-command to type. `classify` reads the message text, so the Docker Engine's errors, the built-in
-engine's and the `docker` CLI's all land in the same row.
+the notebook that teaches it (a hint names a topic; the course's one table, `labkit.course.topics`,
+says which notebook teaches it), and the command to type. `classify` reads the message text, so
+the Docker Engine's errors, the built-in engine's and the `docker` CLI's all land in the same row.
 """
 
 from __future__ import annotations
@@ -11,21 +11,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..ecr.login import for_registry
+from ..errors import taught_in
 
 
 @dataclass(frozen=True)
 class Hint:
     text: str  # what to do, short
-    step: str | None = None  # the number of the notebook that teaches it ("02"), see NOTEBOOKS
+    topic: str | None = None  # what the course teaches about it ("authenticate"): see taught_in
     command: str = ""  # what to type
 
     @property
     def notebook(self) -> str:
-        if self.step is None:
-            return ""
-        from ..course.state import NOTEBOOKS, index  # late: not loaded for `docker ...`
-
-        return NOTEBOOKS[index(self.step)]
+        return taught_in(self.topic)
 
     def line(self) -> str:
         """`hint: create the repository first (notebook 01-create-repository): aws ecr ...`"""
@@ -74,27 +71,27 @@ def hint(kind: str, repository: str = "", registry: str = "", action: str = "") 
     if kind == "bad-login" and action != "login":
         kind = "no-login"  # a push or pull refused for credentials: log in (again)
     table = {
-        "no-login": Hint("log in first", "02", login),
+        "no-login": Hint("log in first", "authenticate", login),
         "bad-login": Hint("the registry refused the user name or password: the user is AWS, "
-                          "the password a fresh get-login-password", "02", login),
-        "expired": Hint("the login expired (an ECR token lasts 12 h): log in again", "02", login),
+                          "the password a fresh get-login-password", "authenticate", login),
+        "expired": Hint("the login expired (an ECR token lasts 12 h): log in again", "authenticate", login),
         "immutable": Hint(f"{repo} is IMMUTABLE, a pushed tag never moves: push under a new tag, "
-                          "or make the repository MUTABLE", "05",
+                          "or make the repository MUTABLE", "immutable-tags",
                           f"aws ecr put-image-tag-mutability --repository-name {repo} "
                           "--image-tag-mutability MUTABLE"),
         "no-repository": Hint("create the repository first (ECR creates one on push only "
-                              "under a CREATE_ON_PUSH creation template)", "01",
+                              "under a CREATE_ON_PUSH creation template)", "create-repository",
                               f"aws ecr create-repository --repository-name {repo}"),
-        "missing-tag": Hint("no such tag in the repository: list what it holds", "06",
+        "missing-tag": Hint("no such tag in the repository: list what it holds", "pull",
                             f"aws ecr describe-images --repository-name {repo}"),
         "no-local-image": Hint("build or tag the image first; `docker images` lists what is "
-                               "there", "03", f"docker tag hello-app:v1 {registry}/{repo}:v1"
+                               "there", "tag", f"docker tag hello-app:v1 {registry}/{repo}:v1"
                                if registry and action == "push" else ""),
         "https": Hint(f"list {registry or 'the registry'} under insecure-registries in the "
                       "Docker Engine's daemon.json (127.0.0.0/8 is insecure by default)"),
         "unreachable": Hint("nothing answers at the registry: is the lab running? Start it", None,
                             "labkit lab up"),
-        "denied": Hint("the registry denied the request: log in again, to this registry", "02",
+        "denied": Hint("the registry denied the request: log in again, to this registry", "authenticate",
                        login),
     }
     return table.get(kind)

@@ -49,7 +49,7 @@ def granian_app():  # noqa: ANN201 - granian imports its target by name
 def serve(name: str, port: int, root: str) -> None:
     if name.startswith("cheroot"):
         sys.path.insert(0, str(ROOT))
-        from labkit.lab.frontdoor import FrontDoor
+        from labkit.lab.server.frontdoor import FrontDoor
 
         server = FrontDoor(app_for(root), "127.0.0.1", port)
         server.prepare()

@@ -1,4 +1,4 @@
-"""Authentication under hostile use (issue 5), extending tests/integration/test_lab_auth.py:
+"""Authentication under hostile use (issue 5), extending tests/integration/lab/test_lab_auth.py:
 every route (sessions included, on real objects) refuses missing, wrong, forged and foreign
 credentials with 401 and expired ones with 403 DENIED, and changes nothing when it refuses;
 the lab binds loopback unless told otherwise, and then says so loudly."""

@@ -1,4 +1,4 @@
-"""The lab's HTTP front door (labkit/lab/frontdoor.py) against a running lab of its own:
+"""The lab's HTTP front door (labkit/lab/server/frontdoor.py) against a running lab of its own:
 keep-alive, a silent client cut after the idle timeout, a bad request line and a TLS hello
 refused with 400, a client reset mid-upload. After each, the lab answers and its log holds one
 line for the event and no traceback.

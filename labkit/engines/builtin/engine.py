@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ...errors import taught_in
 from ..base import Engine, EngineError, LocalImage
 from ..report import TransferReport
 from . import builder, refs
@@ -74,7 +75,7 @@ class BuiltinEngine(Engine):
         if not ref.registry:
             raise EngineError(
                 f"{ref} names no registry, and the built-in engine never talks to Docker Hub",
-                hint=f"tag the image with the registry address first (notebook {_tag_step()})",
+                hint=f"tag the image with the registry address first (notebook {taught_in('tag')})",
                 command=self.command("tag", str(ref), f"<registry>/{ref.repository}:{ref.tag}"))
         return RegistryClient(ref.registry, self.credentials.get(ref.registry))
 
@@ -112,9 +113,3 @@ class BuiltinEngine(Engine):
             if image.ref == name:
                 return image
         raise EngineError(f"No such image: {name}")  # pragma: no cover - just written
-
-
-def _tag_step() -> str:
-    from ...course.state import NOTEBOOKS
-
-    return NOTEBOOKS[3]

@@ -25,9 +25,9 @@ from typing import Any
 
 from ...oci.manifest import Manifest, ManifestError
 from ...oci.manifest import parse as parse_manifest
+from ..auth.signing import Signer
 from ..registry.presign import Presigner
 from ..registry.storage import Storage, StoredImage
-from ..signing import Signer
 from . import errors as E
 from . import images as img
 from . import lifecycle

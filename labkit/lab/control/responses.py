@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ..auth import TokenIssuer
+from ..auth.tokens import TokenIssuer
 from . import validation
 from .backend import EcrBackend, snake
 from .errors import EcrError

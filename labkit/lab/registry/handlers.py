@@ -24,7 +24,7 @@ from werkzeug.wrappers import Request, Response
 from ...oci import mediatypes as mt
 from ...oci.manifest import MAX_MANIFEST_BYTES, ManifestError
 from ...oci.manifest import parse as parse_manifest
-from ..signing import Signer
+from ..auth.signing import Signer
 from . import errors
 from .controlplane import ControlPlane
 from .names import check_digest, check_name, check_tag, check_upload_id, is_name, is_tag

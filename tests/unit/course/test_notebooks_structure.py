@@ -1,0 +1,215 @@
+"""Each notebook follows the course's shape: a Carpentries episode whose steps are commands."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from labkit.course import checks
+from labkit.course.state import NOTEBOOKS
+from labkit.course.tools import permissions, solutions
+
+HERE = Path(__file__).resolve().parents[3] / "notebooks"
+HEADER = re.compile(r"\*\*Teaching:\*\* (\d+) min · \*\*Exercises:\*\* (\d+) min · "
+                    r"\*\*Prerequisites:\*\* (.+)")
+COMMAND = re.compile(r"^\s*(?:!|%%bash\b)", re.M)
+
+
+def load(name: str) -> nbformat.NotebookNode:
+    return nbformat.read(HERE / f"{name}.ipynb", as_version=4)
+
+
+def code_cells(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
+    return [c for c in nb.cells if c.cell_type == "code"]
+
+
+def command_cells(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
+    """Code cells that run a real command (`%%bash` or an IPython `!` line)."""
+    return [c for c in code_cells(nb) if COMMAND.search(c.source)]
+
+
+def test_the_folder_holds_exactly_the_course() -> None:
+    assert sorted(p.stem for p in HERE.glob("*.ipynb")) == sorted(NOTEBOOKS)
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_questions_objectives_times_key_points(name: str) -> None:
+    nb = load(name)
+    opening, closing = nb.cells[0], nb.cells[-1]
+    assert opening.cell_type == "markdown" and opening.source.startswith("# ")
+    assert "## Questions" in opening.source and "## Objectives" in opening.source
+    assert HEADER.search(opening.source), "no Teaching/Exercises/Prerequisites line"
+    assert closing.cell_type == "markdown" and closing.source.startswith("## Key points")
+
+
+def test_00_lists_each_notebooks_own_time_and_prerequisites() -> None:
+    table = load("00-setup").cells[1].source
+    for name in NOTEBOOKS:
+        teach, ex, pre = HEADER.search(load(name).cells[0].source).groups()  # type: ignore[union-attr]
+        row = next(ln for ln in table.splitlines() if f"]({name}.ipynb)" in ln)
+        cols = [c.strip() for c in row.strip("|").split("|")]
+        assert cols[2:4] == [f"{teach} min", f"{ex} min"], row
+        want = "none" if pre.startswith("none") else re.search(r"\[(\d\d)-", pre).group(1)  # type: ignore[union-attr]
+        assert cols[4] == want, row
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_first_code_cell_prepares_this_step(name: str) -> None:
+    first = code_cells(load(name))[0]
+    assert f'course.prepare("{name}")' in first.source
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_steps_are_commands(name: str) -> None:
+    """Every notebook runs commands (00 its first `aws`), and none does a step through labkit."""
+    nb = load(name)
+    assert len(command_cells(nb)) >= 1
+    for cell in code_cells(nb):  # labkit's API checks and draws, it does not do the steps
+        for call in ("engine.push(", "engine.pull(", "engine.tag(", "engine.build(",
+                     "create_repository(", "target.login(", "delete_repository("):
+            assert call not in cell.source, f"{name}: a step done through labkit: {call}"
+
+
+SEED_STEPS = {  # seed step -> (notebook, the command, as a learner types it)
+    "create": ("01-create-repository", "aws ecr create-repository --repository-name hello-app"),
+    "authenticate": ("02-authenticate", "aws ecr get-login-password --region us-east-1 | docker "
+                     "login --username AWS --password-stdin $REGISTRY"),
+    "build": ("03-tag", 'docker build -t hello-app:v1 "$(labkit sample path v1)"'),
+    "tag": ("03-tag", "docker tag hello-app:v1 $REGISTRY/hello-app:v1"),
+    "push": ("04-push", "docker push $REGISTRY/hello-app:v1"),
+    "describe": ("04-push", "aws ecr describe-images --repository-name hello-app"),
+    "second version: build": ("05-push-a-second-version",
+                              'docker build -t hello-app:v2 "$(labkit sample path v2)"'),
+    "second version: tag": ("05-push-a-second-version",
+                            "docker tag hello-app:v2 $REGISTRY/hello-app:v2"),
+    "second version: push": ("05-push-a-second-version", "docker push $REGISTRY/hello-app:v2"),
+    "remove": ("06-pull", "docker image rm hello-app:v1"),
+    "pull": ("06-pull", "docker pull $REGISTRY/hello-app:v2"),
+    "clean up": ("07-clean-up", "aws ecr delete-repository --repository-name hello-app --force"),
+}
+
+
+@pytest.mark.parametrize("step", SEED_STEPS)
+def test_every_seed_step_is_done_by_a_command_cell(step: str) -> None:
+    name, command = SEED_STEPS[step]
+    cells = [c for c in command_cells(load(name)) if command in c.source]
+    assert cells, f"{step}: no command cell in {name} runs `{command}`"
+    assert all(c.execution_count for c in cells), f"{step}: committed without running"
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_exercise_with_a_folded_solution_then_a_check(name: str) -> None:
+    cells = load(name).cells
+    ex = [i for i, c in enumerate(cells) if c.cell_type == "markdown" and "## Exercise" in c.source]
+    assert ex, "no exercise"
+    sol = [i for i, c in enumerate(cells) if solutions.is_solution(c)]
+    assert sol and sol[0] > ex[0], "no folded solution after the exercise"
+    assert solutions.blocks(cells[sol[0]].source), "the solution holds no code block"
+    # no solution is a code cell: nothing solves the exercise on "Run All", nothing on screen
+    assert not [c for c in code_cells(load(name)) if "solution" in c.metadata.get("tags", [])]
+    check = next(c for c in cells[sol[0] + 1:] if c.cell_type == "code")
+    used = re.findall(r"checks\.(\w+)\(", check.source)
+    assert used, "the cell after the solution is not a labkit.course.checks call"
+    for fn in used:
+        assert callable(getattr(checks, fn, None)), f"checks.{fn} does not exist"
+    # committed unsolved: the check says what is missing (and did not fail)
+    text = "".join(o.get("data", {}).get("text/plain", "") for o in check.outputs)
+    assert text.startswith("not yet: "), text
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_each_notebook_checks_its_own_result(name: str) -> None:
+    lines = [ln for c in code_cells(load(name)) for ln in c.source.splitlines()]
+    assert any(ln.startswith("assert ") for ln in lines), "no asserting cell"
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_committed_executed_without_errors_or_progress_bars(name: str) -> None:
+    for cell in code_cells(load(name)):
+        assert cell.execution_count is not None, "run `labkit course run --update`"
+        for out in cell.outputs:
+            assert out.output_type != "error", f"committed with an error: {out.get('evalue')}"
+            if out.output_type == "stream" and out.name == "stderr":
+                # a command's own stderr (docker's warnings) is what a terminal shows too;
+                # labkit's Python cells print none (no progress bars)
+                assert COMMAND.search(cell.source), f"stderr in a Python cell: {out.text[:80]!r}"
+                assert "it/s]" not in out.text and "█" not in out.text
+            assert "application/vnd.jupyter.widget-view+json" not in out.get("data", {})
+
+
+def test_volatile_command_outputs_are_tagged_not_masked() -> None:
+    """Cells whose output depends on the daemon or the engine are `nbval-ignore-output`,
+    each followed by a compared summary; aws and Python cells are compared."""
+    for name in NOTEBOOKS:
+        for cell in code_cells(load(name)):
+            ignored = "nbval-ignore-output" in cell.metadata.get("tags", [])
+            if COMMAND.search(cell.source) and re.search(r"docker (build|push|pull|image rm|login)",
+                                                          cell.source):
+                assert ignored, f"{name}: {cell.source[:60]!r}"
+            elif ignored:
+                pytest.fail(f"{name}: output ignored without a reason: {cell.source[:60]!r}")
+
+
+def test_the_seed_remarks_are_kept() -> None:
+    text = {name: "\n".join(c.source for c in load(name).cells) for name in NOTEBOOKS}
+    assert "(Get-ECRLoginCommand).Password | docker login --username AWS --password-stdin" \
+        in text["02-authenticate"]
+    assert "docker tag hello-app:v1 ACCOUNT.dkr.ecr.REGION.amazonaws.com/hello-app:v1" \
+        in text["03-tag"]
+    assert "layer by layer" in text["04-push"]
+    assert "Layer already exists" in text["05-push-a-second-version"]
+    assert "only new layers are pushed" in text["05-push-a-second-version"]
+    assert "one repository per image" in text["01-create-repository"].lower()
+    assert "CREATE_ON_PUSH" in text["01-create-repository"]
+    assert "versions of that same image" in text["01-create-repository"]
+    assert "in the background" in text["06-pull"]
+    assert "diagrams.pull_flow(" in text["06-pull"] and "diagrams.layer_reuse(" in text["06-pull"]
+    assert "LABKIT_TARGET=aws" in text["00-setup"] and "Cost" in text["00-setup"]
+    assert "built-in engine" in text["00-setup"] and "Docker Engine" in text["00-setup"]
+
+
+def test_00_shows_an_iam_policy() -> None:
+    actions = permissions.documented("\n".join(c.source for c in load("00-setup").cells))
+    assert "ecr:GetAuthorizationToken" in actions and "ecr:PutImage" in actions
+    assert actions == sorted(set(actions))
+
+
+LIFECYCLE_COMMANDS = (  # 05b: each of the lab's ECR features it teaches, as a command a learner types
+    "--image-tag-mutability IMMUTABLE_WITH_EXCLUSION",
+    "--image-tag-mutability-exclusion-filters filterType=WILDCARD,filter=latest",
+    "aws ecr start-lifecycle-policy-preview",
+    "aws ecr wait lifecycle-policy-preview-complete",
+    "aws ecr get-lifecycle-policy-preview",
+    "aws ecr put-lifecycle-policy",
+    "labkit lab lifecycle run",
+    "aws ecr describe-images --repository-name hello-app-lifecycle",
+    "docker pull $REGISTRY/hello-app-lifecycle:v1",
+)
+
+
+@pytest.mark.parametrize("command", LIFECYCLE_COMMANDS)
+def test_05b_runs_the_lifecycle_and_immutability_commands(command: str) -> None:
+    cells = [c for c in command_cells(load("05b-lifecycle-and-immutability")) if command in c.source]
+    assert cells and all(c.execution_count for c in cells), command
+
+
+def test_05b_exercise_moves_the_labs_clock() -> None:
+    nb = load("05b-lifecycle-and-immutability")
+    code = "".join(code for c in nb.cells if solutions.is_solution(c)
+                   for _, code in solutions.blocks(c.source))
+    assert "labkit lab clock advance 15d" in code and "labkit lab clock reset" in code
+    assert '"countType":"sinceImagePushed"' in code
+
+
+def test_05b_expiry_shows_in_describe_images_and_a_failed_pull() -> None:
+    """The committed outputs: v1 expired (not listed any more) and its pull reached a 404."""
+    nb = load("05b-lifecycle-and-immutability")
+    text = {c.source: "".join(o.get("text", "") + o.get("data", {}).get("text/plain", "")
+                              for o in c.outputs) for c in code_cells(nb)}
+    after = [out for src, out in text.items() if "lifecycle run" in src]
+    assert after and "expired 1 image(s)" in after[0]
+    pulled = [out for src, out in text.items() if "the lab answered:" in src]
+    assert pulled and "('/v2/hello-app-lifecycle/manifests/v1', 404)" in pulled[0]
