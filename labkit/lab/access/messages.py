@@ -131,6 +131,13 @@ DENY_EXPLICIT_RESOURCE = _m(
     "User: {principal} is not authorized to perform: {action} on resource: {resource} with an "
     "explicit deny in a resource-based policy",
     "AccessDeniedException", "AccessDenied")
+# IAM user guide, troubleshoot_access-denied.html (template; no ECR sighting): AssumeRole's
+# session policy limits what the role's policies allow
+DENY_NO_SESSION = _m(
+    "deny_no_session_policy",
+    "User: {principal} is not authorized to perform: {action} on resource: {resource} because "
+    "no session policy allows the {action} action",
+    "AccessDeniedException", "AccessDenied")
 # https://github.com/amzn/selling-partner-api-models/issues/2523 (STS AssumeRole, 403): the
 # trust policy's refusal names no policy type
 DENY_TRUST = _m(
