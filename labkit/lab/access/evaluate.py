@@ -317,3 +317,10 @@ def _arn_match(value: str, pattern: str, like: bool) -> bool:
     if len(vparts) != 6 or len(pparts) != 6:
         return False
     return all(_like(p).match(v) for p, v in zip(pparts, vparts, strict=True))
+
+
+def resource_grant(policy: Policy, principal: Principal, action: str, resource: str,
+                   context: Context) -> tuple[Grant | None, bool]:
+    """How a resource policy (a role's trust policy) names `principal` for `action`, and
+    whether it explicitly denies: AssumeRole needs the trust policy's grant in every case."""
+    return _scan_resource(policy, principal, action, resource, context)

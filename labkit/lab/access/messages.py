@@ -191,3 +191,9 @@ IAM_LEGACY = _m("iam_legacy", "The policy failed legacy parsing", None,
 TOKEN_EXPIRED = _m(
     "registry_token_expired",
     "Your authorization token has expired. Reauthenticate and try again.", None, None, 403, 403)
+# ECR Public's answer to a password it cannot read (HTTP 400; private ECR's body at a failed
+# login, also 400, is not on record): https://github.com/dependabot/proxy/issues/157
+TOKEN_INVALID = _m(
+    "registry_token_invalid", "Your Authorization Token is invalid.", None, None, 400, 400)
+# The registry's 401 body (text/plain on ECR): https://github.com/mdlavin/copy-docker-image/issues/5
+NOT_AUTHORIZED = _m("registry_not_authorized", "Not Authorized", None, None, 401, 401)

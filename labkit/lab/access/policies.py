@@ -39,6 +39,7 @@ TOP_KEYS = frozenset({"Version", "Id", "Statement"})
 PRINCIPAL_TYPES = frozenset({"AWS", "Service", "Federated", "CanonicalUser"})
 REGISTRY_ACTIONS = frozenset({"ecr:replicateimage", "ecr:batchimportupstreamimage",
                               "ecr:createrepository"})
+_VARIABLE = re.compile(r"\$\{([^}*?$]+)\}")
 ACTION_RE = re.compile(r"^[a-zA-Z0-9-]+:[a-zA-Z0-9*?]+$")
 PRINCIPAL_ARN_RE = re.compile(r"^arn:aws:(iam|sts)::(\d{12}):(root|(user|role|assumed-role|group)"
                               r"(/[\x21-\x7e]*)?/[\w+=,.@-]+)$")
@@ -108,8 +109,15 @@ class Policy:
 
     @classmethod
     def of(cls, statements: Iterable[Statement], version: str = "2012-10-17") -> Policy:
+        """`condition_keys`: the request-context keys the policy can read (its conditions' and
+        its policy variables'), which is what a cached decision must be keyed by."""
         st = tuple(statements)
-        return cls(st, version, frozenset(c.key for s in st for c in s.conditions))
+        keys = {c.key for s in st for c in s.conditions}
+        for s in st:
+            texts = [*(s.resources or ()), *(s.not_resources or ()),
+                     *(v for c in s.conditions for v in c.values)]
+            keys.update(m.lower() for t in texts for m in _VARIABLE.findall(t))
+        return cls(st, version, frozenset(keys))
 
 
 # --- parsing ------------------------------------------------------------------------------
