@@ -81,12 +81,12 @@ CREDENTIAL_PARTS = _m(
 # https://github.com/upmc-enterprises/registry-creds/issues/47 (ECR, InvalidSignatureException)
 SIGNATURE_EXPIRED = _m(
     "signature_expired",
-    "Signature expired: {signed} is now earlier than {earliest} ({now} - 15 min.)",
+    "Signature expired: {signed} is now earlier than {earliest} ({now} - {window} min.)",
     "InvalidSignatureException", "SignatureDoesNotMatch")
-# https://github.com/serverless/enterprise/issues/11 (same grammar; that service allows 5 min.)
+# https://github.com/serverless/enterprise/issues/11 (that service allows 5 min., ECR 15)
 SIGNATURE_NOT_YET = _m(
     "signature_not_yet_current",
-    "Signature not yet current: {signed} is still later than {latest} ({now} + 15 min.)",
+    "Signature not yet current: {signed} is still later than {latest} ({now} + {window} min.)",
     "InvalidSignatureException", "SignatureDoesNotMatch")
 # https://github.com/cllunsford/aws-signing-proxy/issues/25 (note the trailing space)
 SCOPE_SERVICE = _m(
@@ -118,7 +118,7 @@ DENY_NO_RESOURCE = _m(
     "User: {principal} is not authorized to perform: {action} on resource: {resource} because "
     "no resource-based policy allows the {action} action",
     "AccessDeniedException", "AccessDenied")
-# github.com/chenyuxiangAK47/k8s-observability-platform docs/FIX_EXPLICIT_DENY_ECR.md ;
+# https://github.com/chenyuxiangAK47/k8s-observability-platform (docs/FIX_EXPLICIT_DENY_ECR.md);
 # https://github.com/terraform-aws-modules/terraform-aws-eks/issues/2517 (IAM, AccessDenied 403)
 DENY_EXPLICIT_IDENTITY = _m(
     "deny_explicit_identity_policy",

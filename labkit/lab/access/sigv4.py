@@ -286,14 +286,14 @@ def _check_time(parsed: _Parsed, now: float) -> float:
     if parsed.expires is not None:  # presigned: valid from its date for X-Amz-Expires seconds
         if signed_at + parsed.expires < now or signed_at - SKEW > now:
             raise SigV4Error(M.SIGNATURE_EXPIRED, signed=fmt(signed_at),
-                             earliest=fmt(now - SKEW), now=fmt(now))
+                             earliest=fmt(now - SKEW), now=fmt(now), window=SKEW // 60)
         return signed_at
     if signed_at < now - SKEW:
         raise SigV4Error(M.SIGNATURE_EXPIRED, signed=fmt(signed_at), earliest=fmt(now - SKEW),
-                         now=fmt(now))
+                         now=fmt(now), window=SKEW // 60)
     if signed_at > now + SKEW:
         raise SigV4Error(M.SIGNATURE_NOT_YET, signed=fmt(signed_at), latest=fmt(now + SKEW),
-                         now=fmt(now))
+                         now=fmt(now), window=SKEW // 60)
     return signed_at
 
 
