@@ -182,6 +182,7 @@ class AccessControl:
         self.tokens = RegistryTokens(signer, lab_id, default=self.store.default_principal,
                                      default_region=region, clock=clock)
         self._decisions: dict[tuple[Any, ...], Decision] = {}
+        self._allowed: set[tuple[Any, ...]] = set()  # registry requests allowed context-free
         self._iam_sts: Any = None
 
     # --- who --------------------------------------------------------------------------------
@@ -215,17 +216,23 @@ class AccessControl:
     # --- may they -----------------------------------------------------------------------------
     def decide(self, principal: Principal, target: A.Target, *,
                repository_policy: PolicyText = None,
-               context: RequestContext | None = None) -> Decision:
-        """The decision for one authorization question, cached (see the module doc)."""
+               context: RequestContext | Callable[[], RequestContext] | None = None
+               ) -> Decision:
+        """The decision for one authorization question, cached (see the module doc).
+        `context` may be a factory: it is built only when a policy reads it or on a miss."""
         identity, session = self.store.policies(principal)
         resource_policy = _stored_policy(repository_policy) if repository_policy else None
         keys = _keys(identity, session, resource_policy)
-        ctx = context or RequestContext(principal, now=self.clock())
-        fingerprint = tuple(tuple(ctx.get(k, ())) for k in keys) if keys else ()
+        ctx: RequestContext | None = None
+        fingerprint: tuple[Any, ...] = ()
+        if keys:
+            ctx = self._context(principal, context)
+            fingerprint = tuple(tuple(ctx.get(k, ())) for k in keys)
         cache_key = (principal.arn, principal.user_id, target.action, target.resource,
                      target.account, self.store.generation, repository_policy, fingerprint)
         found = self._decisions.get(cache_key)
         if found is None:
+            ctx = ctx if ctx is not None else self._context(principal, context)
             found = evaluate(principal, target.action, target.resource, ctx, identity=identity,
                              resource_policy=resource_policy, resource_account=target.account,
                              session_policy=session)
@@ -233,6 +240,13 @@ class AccessControl:
                 self._decisions.clear()
             self._decisions[cache_key] = found
         return found
+
+    def _context(self, principal: Principal,
+                 context: RequestContext | Callable[[], RequestContext] | None
+                 ) -> RequestContext:
+        if context is None:
+            return RequestContext(principal, now=self.clock())
+        return context if isinstance(context, RequestContext) else context()
 
     def authorize(self, principal: Principal, target: A.Target, *,
                   repository_policy: PolicyText = None, context: RequestContext | None = None,
@@ -290,17 +304,38 @@ class AccessControl:
                            mount_policy: PolicyText = None) -> None:
         """RegistryRefusal 403 DENIED (`denied: User: ...` in docker) unless every action the
         request is (actions.REGISTRY_ACTIONS) is allowed on the registry `account`'s repo."""
+        fast = (principal.arn, principal.user_id, route, method, name, account, region,
+                has_body, mount_from, repository_policy, mount_policy, self.store.generation)
+        if fast in self._allowed:  # allowed before, and no policy involved reads the context
+            return
         targets = _registry_targets(route, method.upper(), name, account, region, has_body,
                                     mount_from)
+        memo: list[RequestContext] = []
+
+        def context() -> RequestContext:  # one per request, built only if a policy reads it
+            if not memo:
+                memo.append(RequestContext(principal, region=region, source_ip=source_ip,
+                                           now=self.clock(), resource_tags=resource_tags))
+            return memo[0]
+
+        reads_context = False
         for target in targets:
             text = mount_policy if mount_from and target.repository == mount_from \
                 and target.repository != name else repository_policy
-            ctx = RequestContext(principal, region=region, source_ip=source_ip,
-                                 now=self.clock(), resource_tags=resource_tags)
-            decision = self.decide(principal, target, repository_policy=text, context=ctx)
+            decision = self.decide(principal, target, repository_policy=text, context=context)
             if not decision.allowed:
                 raise RegistryRefusal(403, "DENIED", decision.explain(
                     principal.arn, target.action, target.resource))
+            reads_context = reads_context or self._reads_context(principal, text)
+        if not reads_context:
+            if len(self._allowed) >= CACHE_LIMIT:
+                self._allowed.clear()
+            self._allowed.add(fast)
+
+    def _reads_context(self, principal: Principal, repository_policy: PolicyText) -> bool:
+        identity, session = self.store.policies(principal)
+        resource = _stored_policy(repository_policy) if repository_policy else None
+        return bool(_keys(identity, session, resource))
 
     def may_list(self, principal: Principal, repository: str, *, account: str, region: str,
                  repository_policy: PolicyText = None) -> bool:

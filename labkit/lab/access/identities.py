@@ -34,6 +34,7 @@ ADMIN = "admin"
 ADMIN_POLICY_ARN = "arn:aws:iam::aws:policy/AdministratorAccess"
 LEARNER_ID = "AIDALABKITLEARNER000"  # until moto is loaded; then moto's id for the user
 ADMIN_POLICY = P.Policy.of([P.Statement("Allow", actions=("*",), resources=("*",))])
+_ADMIN_ONLY: tuple[tuple[P.Policy, ...], None] = ((ADMIN_POLICY,), None)
 BOOTSTRAP_SEED = 19_000  # the default learner's moto ids: the same in every lab
 READ_PREFIXES = ("Get", "List", "Simulate", "Generate")  # IAM calls that change nothing
 POLICY_PARAMS = {"PolicyDocument": P.Kind.IDENTITY, "AssumeRolePolicyDocument": P.Kind.TRUST}
@@ -95,6 +96,7 @@ class IdentityStore:
         self._policies: dict[tuple[str, int], tuple[tuple[P.Policy, ...], P.Policy | None]] = {}
         self._callers: dict[tuple[str, int], Caller | None] = {}
         self.generation = 0  # bumped by every change: the key of every cache built on it
+        self._journal_empty = self.journal.empty()
         for record in self.journal.records():  # cheap: names of accounts, no moto
             if record.get("kind") == "account":
                 self._accounts[str(record["account"])] = str(record.get("name", ""))
@@ -155,8 +157,8 @@ class IdentityStore:
             return (), None
         if not self._loaded and principal.account == self.account \
                 and principal.name == LEARNER and principal.kind == "user":
-            if self.journal.empty():
-                return (ADMIN_POLICY,), None
+            if self._journal_empty:
+                return _ADMIN_ONLY
             self.ensure_loaded()
         cache_key = (principal.arn, self.generation)
         found = self._policies.get(cache_key)
@@ -206,7 +208,7 @@ class IdentityStore:
         name = rest.rsplit("/", 1)[-1]
         if kind == "user":
             if account == self.account and name == LEARNER and not self._loaded \
-                    and self.journal.empty():
+                    and self._journal_empty:
                 return True
             self.ensure_loaded()
             return self.moto.user(account, name) is not None
@@ -298,6 +300,10 @@ class IdentityStore:
         return _find(key.body, "AccessKeyId"), _find(key.body, "SecretAccessKey")
 
     # --- changes ----------------------------------------------------------------------------
+    def _journal(self, record: dict[str, Any]) -> None:
+        self.journal.append(record)
+        self._journal_empty = False
+
     def create_account(self, name: str) -> NewAccount:
         """A new account whose user `admin` is an administrator; its access key and secret."""
         name = (name or "").strip()
@@ -312,7 +318,7 @@ class IdentityStore:
             if not key_id or not secret:
                 raise IdentityError("ServiceFailure", "The lab could not create the account's "
                                     "administrator.", 500)
-            self.journal.append({"kind": "account", "account": account, "name": name,
+            self._journal({"kind": "account", "account": account, "name": name,
                                  "seed": seed, "expect": {"AccessKeyId": key_id},
                                  "at": self._clock()})
             self._accounts[account] = name
@@ -344,7 +350,7 @@ class IdentityStore:
             if write and answer.ok:
                 expect = {"AccessKeyId": _find(answer.body, "AccessKeyId")} \
                     if action == "CreateAccessKey" else {}
-                self.journal.append({"kind": "iam", "account": caller.account, "params": params,
+                self._journal({"kind": "iam", "account": caller.account, "params": params,
                                      "seed": seed, "expect": expect, "at": self._clock()})
                 self.generation += 1
             return answer
@@ -376,7 +382,7 @@ class IdentityStore:
             expires_at = self._clock() + duration
             token = _find(answer.body, "SessionToken") or ""
             self._remember_session(answer, params, token, expires_at, session_policy)
-            self.journal.append({"kind": "sts", "account": role.account, "params": params,
+            self._journal({"kind": "sts", "account": role.account, "params": params,
                                  "seed": seed,
                                  "expect": {"AccessKeyId": _find(answer.body, "AccessKeyId")},
                                  "session": {"token": token, "expires_at": expires_at},
