@@ -6,7 +6,10 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from labkit.lab.access.actions import api_targets, operation_scopes
 from labkit.lab.access.evaluate import Decision, condition_holds, evaluate
 from labkit.lab.access.policies import Kind, Policy, parse
 from labkit.lab.access.principals import Principal
@@ -269,3 +272,30 @@ def test_tag_based_access_from_ecr_docs() -> None:
                   ).allowed
     assert decide(action=pull, identity=[pol], ctx={"ecr:resourcetag/environment": ["prod"]}
                   ) is Decision.EXPLICIT_IDENTITY
+
+
+# --- isolation: another account's resources are out of reach without a grant ------------------
+
+OTHER = Principal.user(B, "admin", "AIDAB")
+GRANTS = [None,
+          resource({"Effect": "Allow", "Principal": {"AWS": A}, "Action": "ecr:*"}),
+          resource({"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{A}:user/x"},
+                    "Action": "ecr:*"}),
+          resource({"Effect": "Deny", "Principal": "*", "Action": "ecr:*"}),
+          resource({"Effect": "Allow", "NotPrincipal": {"AWS": B}, "Action": "ecr:*"}),
+          resource({"Effect": "Allow", "Principal": {"AWS": B}, "NotAction": "ecr:*"})]
+
+
+@settings(max_examples=300, deadline=None)
+@given(op=st.sampled_from(sorted(operation_scopes())), grant=st.sampled_from(GRANTS),
+       name=st.sampled_from(["app", "team/app", "*"]))
+def test_an_administrator_of_b_never_reaches_a_without_a_grant(op: str, grant: Policy | None,
+                                                                name: str) -> None:
+    params = {"registryId": A, "repositoryName": name, "repositoryNames": [name],
+              "resourceArn": f"arn:aws:ecr:us-east-1:{A}:repository/{name}"}
+    for target in api_targets(op, params, caller_account=B, region="us-east-1"):
+        if target.account != A:  # registry-level operations act on B's own registry
+            continue
+        d = evaluate(OTHER, target.action, target.resource, {}, identity=[ALLOW_ALL],
+                     resource_policy=grant, resource_account=target.account)
+        assert not d.allowed, (op, target)

@@ -353,3 +353,42 @@ def test_registry_tokens_carry_the_identity(lab: Lab) -> None:
     with pytest.raises(RegistryRefusal) as e:
         control.registry_caller(None, region="us-east-1", route="blob")
     assert e.value.status == 401
+
+
+def _aws(lab: Lab, *args: str, key: str = LAB_ACCESS_KEY, secret: str | None = None,
+         region: str = "us-east-1") -> subprocess.CompletedProcess[str]:
+    import os
+
+    from labkit.config import LAB_SECRET_KEY
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(AWS_ACCESS_KEY_ID=key, AWS_SECRET_ACCESS_KEY=secret or LAB_SECRET_KEY,
+               AWS_DEFAULT_REGION=region, AWS_CONFIG_FILE="/dev/null",
+               AWS_SHARED_CREDENTIALS_FILE="/dev/null")
+    aws = Path(sys.executable).with_name("aws")
+    return subprocess.run([str(aws), "--endpoint-url", lab.url, "--output", "json", *args],
+                          env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_the_aws_cli_as_the_new_identities(lab: Lab) -> None:
+    """The course's own commands: an account's admin makes a user in its account, the user
+    sees who it is, and is refused by ECR with ECR's sentence (as the CLI renders it)."""
+    b = lab.control.create_account("cli")
+    made = _aws(lab, "iam", "create-user", "--user-name", "ci", key=b.access_key_id,
+                secret=b.secret_access_key, region="eu-west-1")
+    assert made.returncode == 0, made.stderr
+    assert json.loads(made.stdout)["User"]["Arn"] == f"arn:aws:iam::{b.account_id}:user/ci"
+    key = json.loads(_aws(lab, "iam", "create-access-key", "--user-name", "ci",
+                          key=b.access_key_id, secret=b.secret_access_key).stdout)["AccessKey"]
+    who = _aws(lab, "sts", "get-caller-identity", key=key["AccessKeyId"],
+               secret=key["SecretAccessKey"])
+    assert json.loads(who.stdout)["Arn"] == f"arn:aws:iam::{b.account_id}:user/ci"
+    refused = _aws(lab, "ecr", "get-authorization-token", key=key["AccessKeyId"],
+                   secret=key["SecretAccessKey"])
+    assert refused.returncode != 0
+    assert (f"An error occurred (AccessDeniedException) when calling the GetAuthorizationToken "
+            f"operation: User: arn:aws:iam::{b.account_id}:user/ci is not authorized to perform:"
+            " ecr:GetAuthorizationToken on resource: * because no identity-based policy allows "
+            "the ecr:GetAuthorizationToken action") in refused.stderr
+    wrong = _aws(lab, "ecr", "describe-repositories", secret="nope")
+    assert "(InvalidSignatureException)" in wrong.stderr
