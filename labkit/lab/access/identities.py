@@ -24,7 +24,7 @@ from typing import Any
 from ...config import LAB_ACCESS_KEY, LAB_SECRET_KEY
 from . import policies as P
 from .journal import Journal
-from .moto_seam import IAM_VERSION, STS_VERSION, Answer, MotoIam
+from .moto_seam import IAM_VERSION, Answer, MotoIam
 from .principals import ACCOUNT_RE, PARTITION, Principal, account_of
 from .sigv4 import SigningKey
 
@@ -420,4 +420,4 @@ def _find(body: bytes, tag: str) -> str | None:
     return None
 
 
-__all__ = ["Caller", "IdentityError", "IdentityStore", "NewAccount", "STS_VERSION"]
+__all__ = ["Caller", "IdentityError", "IdentityStore", "NewAccount"]
