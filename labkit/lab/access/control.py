@@ -32,8 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from ...config import DEFAULT_REGION, LAB_ACCESS_KEY, LAB_ACCOUNT_ID, LAB_SECRET_KEY
-from ..auth import Token
-from ..signing import Signer
+from ..auth.signing import Signer
+from ..auth.tokens import Token
 from . import actions as A
 from . import messages as M
 from . import policies as P

@@ -6,7 +6,7 @@ with: the principal (ARN, account, kind, names, ids), the region whose endpoint 
 lab that signed it and its expiry. All claims are covered by the lab's HMAC
 (labkit/lab/signing.py), so a password cannot be edited into another identity or region.
 
-Passwords of the earlier format (`version` "2", labkit/lab/auth.py `TokenIssuer`) still open
+Passwords of the earlier format (`version` "2", labkit/lab/auth/tokens.py `TokenIssuer`) still open
 the lab as the default learner in the lab's default region, so a login made before an upgrade
 keeps working until it expires.
 
@@ -28,9 +28,9 @@ from dataclasses import asdict, dataclass
 from enum import Enum
 from typing import Any
 
-from ..auth import USERNAME, Token, TokenIssuer
-from ..auth import Verdict as LegacyVerdict
-from ..signing import Signer
+from ..auth.signing import Signer
+from ..auth.tokens import USERNAME, Token, TokenIssuer
+from ..auth.tokens import Verdict as LegacyVerdict
 from .principals import Principal
 
 VERSION = "3"

@@ -21,7 +21,7 @@ import pytest
 
 from labkit.lab.access import AccessControl, AccessError
 from labkit.lab.access.iamsts import is_iam_sts
-from labkit.lab.signing import Signer
+from labkit.lab.auth.signing import Signer
 
 ECR_PREFIX = "AmazonEC2ContainerRegistry_V20150921."
 

@@ -10,8 +10,8 @@ import pytest
 
 from labkit.lab.access import AccessControl, RegistryRefusal, RequestContext
 from labkit.lab.access.actions import Target
-from labkit.lab.auth import TokenIssuer
-from labkit.lab.signing import Signer
+from labkit.lab.auth.signing import Signer
+from labkit.lab.auth.tokens import TokenIssuer
 from tests.unit.access.harness import Lab, new_account
 
 REPO = "app"

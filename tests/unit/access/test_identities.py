@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 
 from labkit.config import LAB_ACCESS_KEY
 from labkit.lab.access import AccessControl, RegistryRefusal
-from labkit.lab.signing import Signer
+from labkit.lab.auth.signing import Signer
 from tests.unit.access.harness import Lab, new_account, serve
 
 PULL = {"Version": "2012-10-17", "Statement": [
@@ -251,7 +251,7 @@ import json, sys
 from pathlib import Path
 from botocore.exceptions import ClientError
 from labkit.lab.access import AccessControl
-from labkit.lab.signing import Signer
+from labkit.lab.auth.signing import Signer
 from tests.unit.access.harness import serve
 
 args = json.loads(sys.stdin.read())
