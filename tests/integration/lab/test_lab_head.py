@@ -121,8 +121,8 @@ CASES: dict[str, tuple[int | None, Case]] = {
     "another service": (400, lambda f: ("/?Action=ListBuckets", {})),
     "another path": (400, lambda f: ("/some/other/path", {})),
     "ECR API": (None, lambda f: ("/", {"X-Amz-Target": ECR_TARGET})),
-    "lab endpoint, no credentials": (None, lambda f: ("/_labkit/status", {})),
-    "lab endpoint, unknown": (None, lambda f: ("/_labkit/no-such-endpoint", {})),
+    "lab endpoint, no credentials": (401, lambda f: ("/_labkit/status", {})),
+    "lab endpoint, unknown": (401, lambda f: ("/_labkit/no-such-endpoint", {})),
 }
 
 
