@@ -42,6 +42,8 @@ MAX_BODY = 1 << 16
 OPEN = frozenset({WHOAMI})  # answered without a signed request
 SAME_SITE = frozenset({"same-origin", "none"})  # Sec-Fetch-Site values of the lab's own pages
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+TOO_LARGE = ("413 Request Entity Too Large", {"error": f"send a JSON body of at most {MAX_BODY} "
+                                                       "bytes"})
 
 
 @dataclass
@@ -124,8 +126,9 @@ class AdminApp:
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         answer = self.answer(environ)
         if answer.status[0] in "45" and answer.status[:3] not in ("404", "405"):
+            error = answer.doc.get("error") if isinstance(answer.doc, dict) else answer.doc
             log.warning("refused %s %s: %s", environ.get("REQUEST_METHOD"),
-                        environ.get("PATH_INFO"), answer.doc.get("error"))
+                        environ.get("PATH_INFO"), error)
         return self._respond(start_response, answer)
 
     def answer(self, environ: Environ) -> Answer:
@@ -138,8 +141,7 @@ class AdminApp:
         length = _content_length(environ)
         chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
         if length is None or length > MAX_BODY:
-            return Answer("413 Request Entity Too Large",
-                          {"error": f"send a JSON body of at most {MAX_BODY} bytes"})
+            return Answer(*TOO_LARGE)
         ctype = environ.get("CONTENT_TYPE", "").split(";", 1)[0].strip().lower()
         has_body = bool(length) or chunked
         # a form POST, even an empty one, says what it is: refused before anything else
@@ -149,8 +151,7 @@ class AdminApp:
                          f"application/json, not {ctype or 'a body without a Content-Type'}"})
         body = _read(environ, MAX_BODY) if has_body else b""
         if body is None:
-            return Answer("413 Request Entity Too Large",
-                          {"error": f"send a JSON body of at most {MAX_BODY} bytes"})
+            return Answer(*TOO_LARGE)
         query = environ.get("QUERY_STRING", "")
         if path not in OPEN:
             refused = self.verifier.check(method, path, query, body,
