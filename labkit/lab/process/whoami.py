@@ -28,7 +28,7 @@ from .identity import SHUTDOWN, WHOAMI, whoami_proof
 log = logging.getLogger("labkit.lab")
 
 PATHS = (WHOAMI, SHUTDOWN)
-Answer = tuple[str, dict[str, Any]]
+Reply = tuple[str, dict[str, Any]]  # (HTTP status, JSON document)
 
 
 def raise_sigterm() -> None:
@@ -42,14 +42,14 @@ class WhoamiRoutes:
     def __init__(self, signer: Signer, home: Path, on_stop: Callable[[], None] = raise_sigterm):
         self._signer, self._home, self.on_stop = signer, str(home), on_stop
 
-    def whoami(self, challenge: str) -> Answer:
+    def whoami(self, challenge: str) -> Reply:
         if not 16 <= len(challenge) <= 128:
             return "400 Bad Request", {"error": "challenge must be 16 to 128 characters"}
         pid = os.getpid()
         return "200 OK", {"home": self._home, "pid": pid,
                           "proof": whoami_proof(self._signer, challenge, pid, self._home)}
 
-    def shutdown(self, doc: Any) -> Answer:
+    def shutdown(self, doc: Any) -> Reply:
         """202 once the (already authenticated) request names this lab's PID; the caller
         stops the lab with `on_stop` after the answer is sent."""
         pid = os.getpid()
