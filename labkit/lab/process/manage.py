@@ -67,71 +67,82 @@ class Lab:
             "LABKIT_HOME": str(self.home),
         }
 
-    def status(self, timeout: float = 2.0) -> dict[str, Any]:
+    def admin(self, method: str, path: str, doc: dict[str, Any] | None = None,
+              params: dict[str, Any] | None = None, timeout: float = 10.0) -> Any:
+        """Call one of the lab's own endpoints (`/_labkit/...`), signed with this home's
+        secret (labkit/lab/auth/admin.py); the answer's JSON, or LabError with the lab's
+        reason."""
+        from urllib.parse import urlencode
+
         import requests
 
-        r = requests.get(f"{self.endpoint_url}/_labkit/status", timeout=timeout)
-        r.raise_for_status()
-        return r.json()
+        from ..auth.admin import authorization
+        from .identity import read_secret
+
+        secret = read_secret(self.home)
+        if secret is None:
+            raise LabError(f"cannot read {self.home / 'secret.key'}: the lab's own endpoints "
+                           f"answer only a client that holds the secret of the home that "
+                           f"started the lab")
+        query = urlencode(params or {})
+        body = json.dumps(doc).encode() if doc is not None else b""
+        headers = {"Authorization": authorization(secret, method, path, query, body)}
+        if doc is not None:
+            headers["Content-Type"] = "application/json"
+        url = f"{self.endpoint_url}{path}{'?' + query if query else ''}"
+        r = requests.request(method, url, data=body or None, headers=headers, timeout=timeout)
+        try:
+            answer = r.json()
+        except ValueError:
+            answer = None
+        if not r.ok or answer is None:
+            error = answer.get("error") if isinstance(answer, dict) else None
+            raise LabError(f"the lab refused {method} {path} (HTTP {r.status_code}): "
+                           f"{error or r.text[:200]}")
+        return answer
+
+    def status(self, timeout: float = 2.0) -> dict[str, Any]:
+        return dict(self.admin("GET", "/_labkit/status", timeout=timeout))
 
     def trace(self, since: int = 0) -> list[dict[str, Any]]:
         """Registry requests recorded by the lab after sequence number `since`."""
-        import requests
-
-        r = requests.get(f"{self.endpoint_url}/_labkit/trace", params={"since": since},
-                         timeout=10)
-        r.raise_for_status()
-        return r.json()["requests"]
+        return list(self.admin("GET", "/_labkit/trace", params={"since": since})["requests"])
 
     def trace_mark(self) -> int:
         """The current end of the trace: pass it to `trace(since=...)` to see what follows."""
-        import requests
-
-        r = requests.get(f"{self.endpoint_url}/_labkit/trace", params={"since": 1 << 62},
-                         timeout=10)
-        r.raise_for_status()
-        return int(r.json()["last"])
+        return int(self.admin("GET", "/_labkit/trace", params={"since": 1 << 62})["last"])
 
     def operations(self) -> dict[str, int]:
         """AWS API operations (CreateRepository, ...) the lab answered, with their counts."""
-        import requests
-
-        r = requests.get(f"{self.endpoint_url}/_labkit/operations", timeout=10)
-        r.raise_for_status()
-        return dict(r.json()["operations"])
+        return dict(self.admin("GET", "/_labkit/operations")["operations"])
 
     def set_token_ttl(self, seconds: float) -> None:
         """Make new authorization tokens expire after `seconds` (for the expiry exercise)."""
-        import requests
-
-        r = requests.post(f"{self.endpoint_url}/_labkit/settings",
-                          json={"token_ttl": seconds}, timeout=10)
-        if r.status_code != 200:
-            raise LabError(r.json().get("error", r.text))
+        self.admin("POST", "/_labkit/settings", {"token_ttl": seconds})
 
     # --- issue 11: the lab's clock and its lifecycle policies --------------------------------
-    def _post(self, path: str, doc: dict[str, Any] | None = None,
-              params: dict[str, str] | None = None) -> dict[str, Any]:
-        import requests
-
-        r = requests.post(f"{self.endpoint_url}{path}", json=doc or {}, params=params,
-                          timeout=60)
-        if r.status_code != 200:
-            raise LabError(r.json().get("error", r.text))
-        return r.json()
+    def clock(self) -> dict[str, Any]:
+        """The lab's clock: its time and how far ahead of the wall clock it is."""
+        return dict(self.admin("GET", "/_labkit/clock"))
 
     def advance_clock(self, days: float = 0, hours: float = 0) -> dict[str, Any]:
         """Make time pass for the lab (image ages, lifecycle rules); returns the clock's state."""
-        return self._post("/_labkit/clock", {"advance": days * 86400 + hours * 3600})
+        return dict(self.admin("POST", "/_labkit/clock",
+                               {"advance": days * 86400 + hours * 3600}, timeout=60))
 
     def reset_clock(self) -> dict[str, Any]:
         """Put the lab's clock back on the wall clock."""
-        return self._post("/_labkit/clock", {"reset": True})
+        return dict(self.admin("POST", "/_labkit/clock", {"reset": True}, timeout=60))
 
     def run_lifecycle(self, repository: str | None = None) -> list[dict[str, Any]]:
         """Apply the lifecycle policies now (the lab's schedule would, within a minute)."""
         params = {"repository": repository} if repository else None
-        return self._post("/_labkit/lifecycle/run", params=params)["results"]
+        return list(self.admin("POST", "/_labkit/lifecycle/run", params=params,
+                               timeout=60)["results"])
+
+    def collect_garbage(self) -> int:
+        """Remove now the blobs no image refers to (past the grace period); how many went."""
+        return int(self.admin("POST", "/_labkit/gc", timeout=60)["removed"])
 
     def __str__(self) -> str:
         return f"lab at {self.endpoint_url} (home {self.home}, pid {self.pid})"

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import enum
 import json
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -89,16 +88,16 @@ def identify(home: Path, state_file: Path, timeout: float = 5.0) -> Finding:
 
 def ask_to_stop(home: Path, address: str, pid: int, timeout: float = 5.0) -> str | None:
     """POST the signed shutdown request; None once the lab accepted it, else why not."""
-    from ..auth.signing import Signer
-    from .identity import shutdown_proof
+    from ..auth.admin import authorization
 
     secret = read_secret(home)
     if secret is None:
         return f"{home} holds no secret.key to sign the request with"
-    issued = round(time.time(), 3)
-    body = {"pid": pid, "issued": issued, "proof": shutdown_proof(Signer(secret), pid, issued)}
+    body = json.dumps({"pid": pid}).encode()
+    headers = {"Content-Type": "application/json",
+               "Authorization": authorization(secret, "POST", SHUTDOWN, "", body)}
     try:
-        status, doc = _call(address, "POST", SHUTDOWN, body, timeout)
+        status, doc = _call(address, "POST", SHUTDOWN, body, timeout, headers)
     except (OSError, _http_error(), ValueError) as e:
         return f"{address} did not take the shutdown request ({type(e).__name__}: {e})"
     if status != 202:
@@ -113,17 +112,15 @@ def _http_error() -> type[Exception]:
     return http.client.HTTPException
 
 
-def _call(address: str, method: str, path: str, body: dict[str, Any] | None,
-          timeout: float) -> tuple[int, Any]:
+def _call(address: str, method: str, path: str, body: bytes | None, timeout: float,
+          headers: dict[str, str] | None = None) -> tuple[int, Any]:
     # imported here: `labkit lab up` with no lab.json never talks HTTP, and its start counts
     import http.client
 
     host, _, port = address.rpartition(":")
     conn = http.client.HTTPConnection(host.strip("[]"), int(port), timeout=timeout)
     try:
-        data = json.dumps(body).encode() if body is not None else None
-        headers = {"Content-Type": "application/json"} if data is not None else {}
-        conn.request(method, path, body=data, headers=headers)
+        conn.request(method, path, body=body, headers=headers or {})
         resp = conn.getresponse()
         raw = resp.read(1 << 16)
     finally:

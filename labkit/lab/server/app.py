@@ -1,5 +1,6 @@
 """The lab's one WSGI app: `/v2/` is the registry, `/_storage/` the pre-signed blob store,
-`/_labkit/` the lab's own status and trace, ECR API calls the lab's ECR backend, and the rest
+`/_labkit/` the lab's own endpoints (admin.py: for the home's secret only), ECR API calls the
+lab's ECR backend, and the rest
 (STS GetCallerIdentity, the 401 realm, a clear refusal of any other service) `OtherServices`.
 
 Registry requests are authenticated here, before the registry sees them, the way ECR's front
@@ -24,8 +25,9 @@ from ...config import LAB_ACCOUNT_ID
 from ..auth.signing import Signer, load_secret
 from ..auth.tokens import EXPIRED_MESSAGE, SERVICE, TokenIssuer, Verdict
 from ..control.responses import is_ecr_request
-from ..process import whoami
 from ..trace import Trace, traced
+from .admin import PREFIX as ADMIN_PREFIX
+from .admin import AdminApp
 
 log = logging.getLogger("labkit.lab")
 Environ = dict[str, Any]
@@ -79,10 +81,11 @@ class LabApp:
         self.settings = settings
         home = settings.home
         home.mkdir(parents=True, exist_ok=True)
-        self.signer = Signer(load_secret(home))
+        secret = load_secret(home)
+        self.signer = Signer(secret)
         self.lab_id = self.signer.sign("lab-id")[:16]
         self.issuer = TokenIssuer(self.signer, self.lab_id)
-        self.whoami = whoami.WhoamiRoutes(self.signer, home)
+        self.admin = AdminApp(self, secret)
         self.storage = Storage(home / "registry")
         self.storage.cleanup_uploads(older_than_seconds=0)
         # The lab clock, creation templates, the lifecycle schedule and garbage collection.
@@ -120,8 +123,8 @@ class LabApp:
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
-        if path.startswith("/_labkit/"):
-            return self._admin(environ, start_response)
+        if path.startswith(ADMIN_PREFIX):
+            return self.admin(environ, start_response)
 
         def observed(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             self.housekeeping.observe(environ, status)  # a successful delete schedules GC
@@ -163,52 +166,14 @@ class LabApp:
 
         return gate
 
-    # --- the lab's own endpoints --------------------------------------------------------------
-    def _admin(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
-        path = environ["PATH_INFO"]
-        method = environ.get("REQUEST_METHOD", "GET")
-        if path == "/_labkit/status":
-            return _json(start_response, "200 OK", self.status())
-        if path in whoami.PATHS:
-            return self.whoami(environ, start_response)
-        if path == "/_labkit/trace":
-            from urllib.parse import parse_qs
-
-            qs = parse_qs(environ.get("QUERY_STRING", ""))
-            since = int((qs.get("since") or ["0"])[0] or 0)
-            return _json(start_response, "200 OK",
-                         {"last": self.trace.last_seq(), "requests": self.trace.since(since)})
-        if path == "/_labkit/operations":  # which AWS API operations the lab answered
-            with self._lock:
-                return _json(start_response, "200 OK", {"operations": dict(self.operations)})
-        if path == "/_labkit/settings" and method == "POST":
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-            try:
-                doc = json.loads(environ["wsgi.input"].read(length) or b"{}")
-                ttl = float(doc["token_ttl"])
-                if not 1 <= ttl <= 12 * 3600:
-                    raise ValueError("token_ttl must be between 1 and 43200 seconds")
-            except (ValueError, KeyError, TypeError) as e:
-                return _json(start_response, "400 Bad Request", {"error": str(e)})
-            self.settings.token_ttl = ttl
-            return _json(start_response, "200 OK", self.status())
-        answer = self._housekeeping_admin(environ, path, method)  # issue 11
-        if answer is not None:
-            return _json(start_response, *answer)
-        return _json(start_response, "404 Not Found", {"error": f"no such lab endpoint {path}"})
-
-    def _housekeeping_admin(self, environ: Environ, path: str, method: str
-                            ) -> tuple[str, Any] | None:
-        from urllib.parse import parse_qs
-
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        body = environ["wsgi.input"].read(length) if 0 < length <= 1 << 16 else b""
-        return self.housekeeping.admin(path, method, body,
-                                       parse_qs(environ.get("QUERY_STRING", "")))
-
     def status(self) -> dict[str, Any]:
         s = self.settings
         return {"labkit": __version__, "home": str(s.home), "pid": os.getpid(), "host": s.host,
                 "port": s.port, "registry": s.registry_host, "region": s.region,
                 "account_id": s.account_id, "token_ttl": s.token_ttl, "started": s.started,
                 "lab_id": self.lab_id}
+
+    def operations_answered(self) -> dict[str, int]:
+        """AWS API operations (CreateRepository, ...) the lab answered, with their counts."""
+        with self._lock:
+            return dict(self.operations)

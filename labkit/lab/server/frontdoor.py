@@ -169,13 +169,21 @@ class _Request(cheroot_server.HTTPRequest):
 
     def write(self, chunk: bytes) -> None:
         """Response bytes straight to the socket, the held headers in front of the first ones:
-        cheroot's writer copies what is left of a 1 MiB block again after every partial send."""
+        cheroot's writer copies what is left of a 1 MiB block again after every partial send.
+
+        The answer to a HEAD leaves without its body, whatever part of the lab made it (a
+        refusal's JSON, a realm, moto's XML): HTTP forbids content there (RFC 9110 9.3.2), and a
+        kept-alive client would read those bytes as the start of its next answer. Its headers,
+        Content-Length included, stay those of the GET, as HTTP asks."""
+        if self.method == b"HEAD":
+            chunk = b""
         if self.chunked_write:
             self.conn.wfile.release()
             super().write(chunk)
         else:
             head = self.conn.wfile.take()
-            self.conn.socket.sendall(head + chunk if head else chunk)
+            if head or chunk:
+                self.conn.socket.sendall(head + chunk if head else chunk)
 
     def simple_response(self, status: Any, msg: str = "") -> None:
         """cheroot's own answers (bad request line or header, 408, 413, 414, 505): one log
@@ -187,6 +195,8 @@ class _Request(cheroot_server.HTTPRequest):
                                        "message": f"{status}: {msg}" if msg else status}]})
         head = (f"{self.server.protocol} {status}\r\nContent-Type: application/json\r\n"
                 f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n")
+        if getattr(self, "method", None) == b"HEAD":  # see `write`: a HEAD's answer has no body
+            body = ""
         self.close_connection = True
         self.conn.linger_on_close = True
         try:

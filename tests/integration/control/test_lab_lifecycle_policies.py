@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 import pytest
-import requests
 
 from labkit.lab import process
 from tests.conftest import free_port, lab_environ, unique
@@ -109,7 +108,7 @@ def test_the_lab_clock_makes_since_image_pushed_expire_and_survives_a_restart(
     again = process.start(lab.home, port=free_port())
     assert again.status()["started"]
     assert "15d 0h ahead" in labkit("lab", "clock", "show", "--home", str(lab.home), env=env)
-    clock = requests.get(f"{again.endpoint_url}/_labkit/clock", timeout=10).json()
+    clock = again.clock()
     assert clock["offset"] == pytest.approx(15 * 86400)
     again.reset_clock()
     for tag in ("v1", "v2"):
@@ -249,8 +248,7 @@ def test_concurrent_pushes_keep_their_blobs_while_garbage_is_collected(
 
     def collect() -> None:
         while not stop.is_set():
-            r = requests.post(f"{lab.endpoint_url}/_labkit/gc", timeout=30)
-            removed.append(r.json()["removed"])
+            removed.append(lab.collect_garbage())
 
     def push_all(name: str) -> None:
         try:

@@ -263,39 +263,47 @@ def test_a_lab_that_does_not_answer_is_not_signalled(tmp_path) -> None:
 
 
 def test_the_shutdown_endpoint_needs_this_homes_secret(tmp_path) -> None:
+    import json as jsonlib
     import secrets
 
     from labkit.lab import process
-    from labkit.lab.auth.signing import Signer
-    from labkit.lab.process.identity import shutdown_proof
+    from labkit.lab.auth.admin import authorization
 
     home = tmp_path / "home"
     lab = process.start(home, port=free_port())
-    url = f"{lab.endpoint_url}/_labkit/shutdown"
+    path = "/_labkit/shutdown"
+    url = f"{lab.endpoint_url}{path}"
+    right = (home / "secret.key").read_bytes()
+
+    def post(secret: bytes | None, doc: object, **kw: object) -> requests.Response:
+        body = jsonlib.dumps(doc).encode()
+        headers = {"Content-Type": "application/json"}
+        if secret is not None:
+            headers["Authorization"] = authorization(secret, "POST", path, "", body, **kw)
+        return requests.post(url, data=body, headers=headers, timeout=10)
+
     try:
-        now = round(time.time(), 3)
-        wrong_secret = Signer(secrets.token_bytes(32))
-        right = Signer((home / "secret.key").read_bytes())
+        replayed = authorization(right, "POST", path, "", b'{"pid": 1}')
         refused = [
-            (requests.post(url, json={"pid": lab.pid, "issued": now,
-                                      "proof": shutdown_proof(wrong_secret, lab.pid, now)}),
-             403, "does not match this lab's secret"),
-            (requests.post(url, json={"pid": lab.pid + 1, "issued": now,
-                                      "proof": shutdown_proof(right, lab.pid + 1, now)}),
-             403, f"this lab is pid {lab.pid}"),
-            (requests.post(url, json={"pid": lab.pid, "issued": now - 3600,
-                                      "proof": shutdown_proof(right, lab.pid, now - 3600)}),
-             403, "too old"),
-            (requests.post(url, json={"pid": lab.pid}), 403, "expected a JSON object"),
-            (requests.post(url), 400, "JSON body"),
-            (requests.get(url), 405, "not allowed"),
+            (post(secrets.token_bytes(32), {"pid": lab.pid}), 401,
+             "does not match this lab's secret"),
+            (post(None, {"pid": lab.pid}), 401, "need the lab's secret"),
+            (post(right, {"pid": lab.pid}, now=time.time() - 3600), 401, "sign a fresh one"),
+            (post(right, {"pid": lab.pid + 1}), 409, f"this lab is pid {lab.pid}"),
+            (post(right, ["not", "an", "object"]), 400, "expected a JSON object"),
+            (requests.post(url, data=b'{"pid": 1}', headers={
+                "Content-Type": "application/json", "Authorization": replayed}), 409, "pid"),
+            (requests.post(url, data=b'{"pid": 1}', headers={
+                "Content-Type": "application/json", "Authorization": replayed}), 401,
+             "already used"),
+            (requests.get(url, headers={"Authorization": authorization(right, "GET", path)}),
+             405, "not allowed"),
         ]
         for r, status, message in refused:
             assert r.status_code == status, r.text
             assert message in r.json()["error"]
         assert process.running(home) is not None  # still up after every refusal
-        r = requests.post(url, json={"pid": lab.pid, "issued": now,
-                                     "proof": shutdown_proof(right, lab.pid, now)})
+        r = post(right, {"pid": lab.pid})
         assert r.status_code == 202, r.text
         deadline = time.monotonic() + 15
         while alive(lab.pid) and time.monotonic() < deadline:
