@@ -39,6 +39,9 @@ DIGEST_MISMATCH = ("The image with digest '{digest}' in repository '{name}' and 
 # top-level mediaType.
 MANIFEST_NOT_READABLE = ("Invalid parameter at 'ImageManifest' failed to satisfy constraint: "
                          "'Invalid JSON syntax'")
+# apple/containerization#790 (416, BLOB_UPLOAD_INVALID), GoogleContainerTools/kaniko#607: a chunk
+# that does not start where the upload stands (the ECR API's out-of-order part too).
+CHUNK_OUT_OF_ORDER = "First byte of the layer part is {first_byte} instead of {expected_byte}"
 # docker `manifest unknown: Requested image not found` (anchore/syft#982); BatchDeleteImage's
 # failureReason (aws/aws-cli#6424).
 IMAGE_NOT_FOUND = "Requested image not found"
@@ -105,8 +108,8 @@ class ChunkOutOfOrder(ChunkRangeInvalid):
     (apple/containerization#790: 416 and this body; GoogleContainerTools/kaniko#607)."""
 
     def __init__(self, first_byte: int, expected_byte: int):
-        super().__init__(f"First byte of the layer part is {first_byte} instead of "
-                         f"{expected_byte}")
+        super().__init__(CHUNK_OUT_OF_ORDER.format(first_byte=first_byte,
+                                                   expected_byte=expected_byte))
 
 
 class BlobUploadUnknown(RegistryError):
