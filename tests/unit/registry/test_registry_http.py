@@ -364,6 +364,17 @@ def test_mount_falls_back_to_an_upload_session(lab, source):
     assert c.head(f"/v2/hello-app/blobs/{digest}").status_code == 404
 
 
+def test_no_mount_while_the_control_plane_says_blob_mounting_is_off(lab):
+    """ECR's BLOB_MOUNTING account setting (DISABLED by default): the mount request becomes a
+    plain upload session, as the spec's fallback has it."""
+    _, control, c = lab
+    digest = push_blob(c, "team/base", b"shared base layer, not mounted")
+    control.mounting = False
+    r = c.post(f"/v2/hello-app/blobs/uploads/?mount={digest}&from=team/base")
+    assert r.status_code == 202 and "Docker-Upload-UUID" in r.headers
+    assert c.head(f"/v2/hello-app/blobs/{digest}").status_code == 404
+
+
 # ---- manifests ----
 
 def test_manifest_put_get_head_by_tag_and_digest(lab):
