@@ -77,6 +77,47 @@ def repo(ecr_client: Any) -> str:
     return name
 
 
+# ---- 1. repository and registry policies are validated (by the access engine) ----------------
+ACCESS = json.loads((Path(__file__).parents[2] / "fixtures" / "ecr_messages_access.json")
+                    .read_text())
+ACCESS_WORDS = {e["key"]: e["message"] for e in ACCESS}
+PULL = {"Sid": "pull", "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{config.LAB_ACCOUNT_ID}:root"},
+        "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]}
+
+
+@pytest.mark.parametrize(("statements", "words"), [
+    ("[]", "repository_policy_invalid"),
+    ([{**PULL, "Effect": "Maybe"}], "repository_policy_invalid"),
+    ([{k: v for k, v in PULL.items() if k != "Principal"}], "repository_policy_invalid"),
+    ([{**PULL, "Principal": {"AWS": "arn:aws:iam::123456789012:user/nobody-here"}}],
+     "principal_not_found"),
+])
+def test_repository_policies_are_validated(lab: Any, ecr_client: Any, repo: str, tmp_path: Path,
+                                           statements: Any, words: str,
+                                           require_aws_cli: None) -> None:
+    text = statements if isinstance(statements, str) else json.dumps(
+        {"Version": "2012-10-17", "Statement": statements})
+    (tmp_path / "policy.json").write_text(text)
+    r = aws(lab, "set-repository-policy", "--repository-name", repo, "--policy-text",
+            f"file://{tmp_path / 'policy.json'}")
+    assert r.returncode != 0, r.stdout
+    assert last_line(r.stderr) == ("An error occurred (InvalidParameterException) when calling "
+                                   f"the SetRepositoryPolicy operation: {ACCESS_WORDS[words]}")
+    code, _ = refusal(ecr_client.get_repository_policy, repositoryName=repo)
+    assert code == "RepositoryPolicyNotFoundException"  # nothing stored
+    ok = json.dumps({"Version": "2012-10-17", "Statement": [PULL]})
+    assert ecr_client.set_repository_policy(repositoryName=repo, policyText=ok)["policyText"] == ok
+
+
+def test_registry_policies_are_validated(ecr_client: Any) -> None:
+    code, message = refusal(ecr_client.put_registry_policy, policyText="{}")
+    assert code == "InvalidParameterException"
+    assert message == ACCESS_WORDS["registry_policy_invalid"]
+    code, _ = refusal(ecr_client.get_registry_policy)
+    assert code == "RegistryPolicyNotFoundException"
+
+
 # ---- 2. PutImage needs the manifest's mediaType ----------------------------------------------
 def test_put_image_without_a_media_type(lab: Any, ecr_client: Any, repo: str, tmp_path: Path,
                                         require_aws_cli: None) -> None:
