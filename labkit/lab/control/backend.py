@@ -15,7 +15,6 @@ rules to one store.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import re
@@ -177,8 +176,11 @@ class EcrBackend:
             state = None
         if isinstance(state, dict):
             for r in state.get("repositories", []):
-                with contextlib.suppress(KeyError, TypeError, ValueError, EcrError, NameInvalid):
+                try:
                     self._adopt(r)
+                except (KeyError, TypeError, ValueError, EcrError, NameInvalid) as e:
+                    log.warning("control.json: skipped a repository record it cannot read "
+                                "(%s): %r", e, r)
             files.legacy.rename(files.legacy.with_suffix(".json.imported"))
         for name in self.storage.repositories():
             if not self.repository_exists(name):

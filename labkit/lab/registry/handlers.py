@@ -98,7 +98,8 @@ def match_route(path: str) -> tuple[str, re.Match[str]]:
 class PaginationNumberInvalid(errors.RegistryError):
     """Distribution's code for a bad `n` in the tags list or the catalog."""
 
-    code, status, default_message = "PAGINATION_NUMBER_INVALID", 400, "invalid number of results"
+    code, status = "PAGINATION_NUMBER_INVALID", 400
+    default_message = "invalid number of results requested"  # Distribution's errcode text
 
 
 class RegistryApp:
