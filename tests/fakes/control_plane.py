@@ -10,8 +10,9 @@ class MemoryControlPlane:
     """A plain in-memory control plane, for unit tests of the registry alone."""
 
     def __init__(self, repositories: dict[str, bool] | None = None,
-                 registry_id: str = "123456789012"):
+                 registry_id: str = "123456789012", blob_mounting: bool = True):
         self.registry_id = registry_id
+        self.mounting = blob_mounting  # the registry alone mounts as the OCI spec says
         self.repositories: dict[str, bool] = dict(repositories or {})  # name -> immutable
         self.images: dict[tuple[str, str], set[str]] = {}
 
@@ -20,6 +21,9 @@ class MemoryControlPlane:
 
     def repository_for_push(self, name: str) -> bool:
         return self.repository_exists(name)
+
+    def blob_mounting(self) -> bool:
+        return self.mounting
 
     def tag_immutable(self, name: str, tag: str) -> bool:
         return self.repositories.get(name, False)

@@ -91,11 +91,12 @@ class OtherServices:
 
     def realm(self, environ: Environ, start_response: Callable[..., Any]) -> Iterable[bytes]:
         """The registry's realm: how to authenticate, in JSON."""
-        how = ("Send HTTP Basic credentials AWS:<password> on every /v2/ request; the password "
-               "comes from `aws ecr get-login-password` (GetAuthorizationToken).")
+        how = ("The ECR lab's registry: send HTTP Basic credentials AWS:<password> on every /v2/ "
+               "request; the password comes from `aws ecr get-login-password` "
+               "(GetAuthorizationToken).")
         if not self.credentials_ok(environ.get("HTTP_AUTHORIZATION")):
             return _answer(start_response, "401 Unauthorized", {"errors": [
-                {"code": "UNAUTHORIZED", "message": f"Not Authorized. {how}"}]},
+                {"code": "UNAUTHORIZED", "message": how}]},
                 [("WWW-Authenticate", self.challenge())])
         return _answer(start_response, "200 OK", {
             "registry": "ECR lab", "auth": "basic", "message": f"Credentials accepted. {how}"})

@@ -1,6 +1,6 @@
-"""The lab's housekeeping: its clock, repository creation templates, lifecycle policies applied
-on a schedule, and garbage collection of the registry's storage; plus their `/_labkit/`
-endpoints (`clock`, `lifecycle/run`, `gc`).
+"""The lab's housekeeping: its clock, lifecycle policies applied on a schedule, and garbage
+collection of the registry's storage; plus their `/_labkit/` endpoints (`clock`,
+`lifecycle/run`, `gc`).
 
 Two daemon threads: the lifecycle runner's schedule (every LABKIT_LIFECYCLE_INTERVAL seconds)
 and a collector that removes garbage soon after any deletion (an API or /v2/ delete, an
@@ -13,22 +13,18 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterable
-from pathlib import Path
 from typing import Any
 
-from ...config import LAB_ACCESS_KEY
-from ..control.api_backend import ApiLifecycleBackend
-from ..control.create_on_push import CreateOnPush
-from ..control.inprocess import wsgi_caller
-from ..control.lifecycle_runner import LifecycleRunner, UnknownRepository, interval_from_env
-from ..control.templates import TemplateStore
-from ..control.templates_api import TemplateApi
+from ..control.lifecycle_runner import (
+    LifecycleBackend,
+    LifecycleRunner,
+    UnknownRepository,
+    interval_from_env,
+)
 from ..registry.storage import Storage
 from .clock import ClockError, LabClock, parse_duration
 
 log = logging.getLogger("labkit.lab.housekeeping")
-WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 DELETING_ACTIONS = {"BatchDeleteImage", "DeleteRepository"}
 
 
@@ -41,34 +37,18 @@ def gc_grace() -> float:
 
 
 class Housekeeping:
-    """Owns the clock, the templates, the lifecycle runner and the garbage schedule."""
+    """Runs the lifecycle schedule (over the ECR backend's lifecycle operations) and the
+    garbage collector (over the registry's store), by the lab's clock."""
 
-    def __init__(self, home: Path, storage: Storage, account_id: str, region: str):
+    def __init__(self, clock: LabClock, storage: Storage, lifecycle: LifecycleBackend):
         self.storage = storage
-        self.clock = LabClock(home)
-        self.templates = TemplateStore(home / "templates.json", account_id, self.clock.now)
-        self._api: WSGIApp | None = None
-        call = wsgi_caller(self._call_api, region, LAB_ACCESS_KEY)
-        self.create_on_push = CreateOnPush(self.templates, call)
-        self.runner = LifecycleRunner(ApiLifecycleBackend(call), self.clock.now,
-                                      interval=interval_from_env(), after_expiry=self.deleted)
+        self.clock = clock
+        self.runner = LifecycleRunner(lifecycle, self.clock.now, interval=interval_from_env(),
+                                      after_expiry=self.deleted)
         self.grace = gc_grace()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-
-    # ---- wiring ----
-
-    def wrap_api(self, api: WSGIApp) -> WSGIApp:
-        """The ECR API app with the template actions answered here; kept for in-process calls."""
-        self._api = TemplateApi(api, self.templates)
-        return self._api
-
-    def _call_api(self, environ: dict[str, Any], start_response: Callable[..., Any]
-                  ) -> Iterable[bytes]:
-        if self._api is None:
-            raise RuntimeError("Housekeeping.wrap_api was not called")
-        return self._api(environ, start_response)
 
     def observe(self, environ: dict[str, Any], status: str) -> None:
         """Called after each request: a successful deletion schedules garbage collection."""

@@ -27,3 +27,7 @@ class ControlPlane(Protocol):
     def image_pushed(self, name: str, manifest: Manifest, tag: str | None,
                      pushed_at: float) -> None:
         """A manifest PUT succeeded (a hook: scan on push); the store already holds it."""
+
+    def blob_mounting(self) -> bool:
+        """Whether a push may mount a blob from another repository (ECR's BLOB_MOUNTING
+        account setting; off unless ENABLED)."""

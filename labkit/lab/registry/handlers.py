@@ -23,12 +23,13 @@ from werkzeug.wrappers import Request, Response
 
 from ...oci import mediatypes as mt
 from ...oci.manifest import MAX_MANIFEST_BYTES, ManifestError
-from ...oci.manifest import parse as parse_manifest
 from ..auth.signing import Signer
 from . import errors
 from .controlplane import ControlPlane
+from .manifest_rules import read_pushed, serve_as
 from .names import check_digest, check_name, check_tag, check_upload_id, is_name, is_tag
 from .presign import DEFAULT_TTL, Presigner, Refusal
+from .referrers import referrers
 from .storage import Storage, StoredImage
 from .streams import (
     BodyReader,
@@ -97,7 +98,8 @@ def match_route(path: str) -> tuple[str, re.Match[str]]:
 class PaginationNumberInvalid(errors.RegistryError):
     """Distribution's code for a bad `n` in the tags list or the catalog."""
 
-    code, status, default_message = "PAGINATION_NUMBER_INVALID", 400, "invalid number of results"
+    code, status = "PAGINATION_NUMBER_INVALID", 400
+    default_message = "invalid number of results requested"  # Distribution's errcode text
 
 
 class RegistryApp:
@@ -140,7 +142,8 @@ class RegistryApp:
         route, m = match_route(request.environ.get("PATH_INFO", ""))
         method = request.method
         if method not in METHODS[route]:
-            raise errors.Unsupported(f"{method} is not supported on this endpoint")
+            raise errors.Unsupported(detail={"method": method,
+                                             "reason": "not supported on this endpoint"})
         if route == "base":
             return self.json({})
         if route == "storage":
@@ -154,7 +157,8 @@ class RegistryApp:
             upload = m["upload"] or ""
             if method == "POST":
                 if upload:
-                    raise errors.Unsupported("POST starts an upload at .../blobs/uploads/")
+                    raise errors.Unsupported(
+                        detail={"reason": "POST starts an upload at .../blobs/uploads/"})
                 return self.upload_start(request, name)
             if not upload:
                 raise errors.BlobUploadUnknown(detail={"uuid": ""})
@@ -237,13 +241,15 @@ class RegistryApp:
         return self.empty(307, {"Location": location, "Docker-Content-Digest": digest})
 
     def blob_delete(self, request: Request, name: str, digest: str) -> Response:
-        """ECR does not delete blobs on request (the spec lets a registry refuse with 405
+        """The lab does not delete blobs on request (the spec lets a registry refuse with 405
         UNSUPPORTED): layers go when no image uses them any more, so a DELETE can never break
-        a tagged image."""
+        a tagged image.  (ECR's own answer to a blob DELETE is not on record.)"""
         check_digest(digest)
-        raise errors.Unsupported("ECR does not support deleting blobs: delete the image "
-                                 "(BatchDeleteImage or a manifest DELETE); layers no image uses "
-                                 "are cleaned up by the registry", detail={"digest": digest})
+        raise errors.Unsupported(detail={
+            "digest": digest,
+            "reason": "the ECR lab does not delete blobs on request: delete the image "
+                      "(BatchDeleteImage or a manifest DELETE); layers no image uses are "
+                      "cleaned up by the registry"})
 
     def serve_blob(self, request: Request, digest: str, size: int) -> Response:
         """The blob's bytes, honouring a single byte Range (206, or 416 if unsatisfiable)."""
@@ -255,8 +261,8 @@ class RegistryApp:
             bounds = rng.range_for_length(size)
             if bounds is None:
                 headers["Content-Range"] = f"bytes */{size}"
-                raise errors.RangeInvalid(f"range {request.headers.get('Range')!r} is outside "
-                                          f"the blob's {size} bytes", headers=headers)
+                raise errors.RangeInvalid(detail={"Range": str(request.headers.get("Range"))[:60],
+                                                  "size": size}, headers=headers)
             start, stop = bounds
             length, status = stop - start, 206
             headers["Content-Range"] = f"bytes {start}-{stop - 1}/{size}"
@@ -306,9 +312,10 @@ class RegistryApp:
         if mount:
             check_digest(mount)
             # The spec's mount: 201 if the blob is in `from` (and we may read it), else 202 and
-            # a plain upload session.  (ECR itself mounts only blobs a manifest in `from` refers
-            # to; we follow the spec and mount any blob pushed there.)
-            if (source and is_name(source) and self.control.repository_exists(source)
+            # a plain upload session.  As on ECR, only once the registry's BLOB_MOUNTING account
+            # setting is ENABLED (it is off by default); then any blob linked in `from` mounts.
+            if (source and is_name(source) and self.control.blob_mounting()
+                    and self.control.repository_exists(source)
                     and self.storage.repo_blob_size(source, mount) is not None):
                 self.storage.link_blob(name, mount)
                 return self.empty(201, {
@@ -330,7 +337,7 @@ class RegistryApp:
             start = parse_content_range(request.headers.get("Content-Range"),
                                         content_length(environ))
             return self.storage.append_upload(name, upload_id, BodyReader(environ), start)
-        except errors.RangeInvalid as e:
+        except errors.ChunkRangeInvalid as e:
             offset = self.storage.upload_offset(name, upload_id)
             e.headers.update(self.upload_headers(request, name, upload_id, offset))
             raise
@@ -342,7 +349,8 @@ class RegistryApp:
     def upload_put(self, request: Request, name: str, upload_id: str) -> Response:
         digest = request.args.get("digest")
         if not digest:
-            raise errors.DigestInvalid("the final PUT of an upload needs ?digest=")
+            raise errors.DigestInvalid(detail={"reason": "the final PUT of an upload needs "
+                                                         "?digest="})
         check_digest(digest)
         if has_body(request.environ):
             self._append(request, name, upload_id)
@@ -367,31 +375,21 @@ class RegistryApp:
         A client sends the same Accept on every pull: parsed once per distinct value."""
         return _accepted(tuple(request.headers.getlist("Accept")))
 
-    def negotiate(self, request: Request, name: str, image: StoredImage) -> StoredImage:
-        """What to answer a manifest GET with, given its Accept header.
-
-        Served as stored when accepted.  An index the client cannot take is resolved to its
-        linux/amd64 image, as ECR and Distribution do for old clients.  Otherwise 404
-        MANIFEST_UNKNOWN, as Distribution answers ("OCI manifest found, but accept header does
-        not support OCI manifests").  ECR's rewriting of schema 2 into schema 1 for clients
-        that accept neither is not reproduced: schema 1 is deprecated and no current client
-        asks for it.
-        """
+    def negotiate(self, request: Request, name: str, image: StoredImage,
+                  by_tag: bool) -> StoredImage:
+        """What to answer a manifest GET with, given its Accept header (ECR's rules, in
+        manifest_rules.serve_as: as stored, an index resolved to linux/amd64, or by tag a
+        translation between Docker schema 2 and OCI).  Otherwise 404 MANIFEST_UNKNOWN, with why
+        in `detail`.  ECR's rewriting of schema 2 into schema 1 for clients that accept
+        neither is not reproduced: schema 1 is deprecated and no current client asks for it."""
         accepted = self.accepted(request)
-        if accepted is None or image.media_type in accepted:
-            return image
-        if image.media_type in mt.INDEXES and accepted & mt.IMAGE_MANIFESTS:
-            try:
-                entry = parse_manifest(image.raw).platform_manifest()
-            except ManifestError:
-                entry = None
-            child = self.storage.get_manifest(name, entry.digest, tags=False) if entry else None
-            if child is not None and child.media_type in accepted:
-                return child
-        raise errors.ManifestUnknown(
-            f"manifest of media type '{image.media_type}' found, but the Accept header does "
-            f"not allow it (accepts: {', '.join(sorted(accepted))})",
-            detail={"mediaType": image.media_type})
+        served = serve_as(self.storage, name, image, accepted, by_tag)
+        if served is None:
+            raise errors.ManifestUnknown(detail={
+                "mediaType": image.media_type, "accepts": sorted(accepted or ()),
+                "reason": "the manifest is stored in a format the Accept header does not allow"
+                          + ("" if by_tag else " (a pull by digest is never translated)")})
+        return served
 
     def manifest_get(self, request: Request, name: str, reference: str) -> Response:
         if ":" in reference:
@@ -401,9 +399,9 @@ class RegistryApp:
         image = self.storage.get_manifest(name, reference, tags=False)
         if image is None:
             raise errors.ManifestUnknown(detail={"reference": reference})
-        image = self.negotiate(request, name, image)
+        image = self.negotiate(request, name, image, by_tag=":" not in reference)
         if request.method == "GET":  # ECR's lastRecordedPullTime: a pull is a manifest GET
-            self.storage.record_pull(name, image.digest)
+            self.storage.record_pull(name, image.translated_from or image.digest)
         return FinalResponse([image.raw], status=200, headers=[
             ("Content-Type", image.media_type), ("Docker-Content-Digest", image.digest),
             ("ETag", f'"{image.digest}"'), ("Content-Length", str(len(image.raw)))])
@@ -416,22 +414,22 @@ class RegistryApp:
             check_tag(reference)
         length = content_length(request.environ)
         if length is not None and length > MAX_MANIFEST_BYTES:
-            raise errors.ManifestInvalid(
-                f"manifest is {length} bytes; the limit is {MAX_MANIFEST_BYTES}")
+            raise errors.ManifestNotReadable(f"the manifest is {length} bytes; the limit is "
+                                             f"{MAX_MANIFEST_BYTES}")
         raw = read_body(request.environ, MAX_MANIFEST_BYTES)
         try:
-            manifest = parse_manifest(raw, request.headers.get("Content-Type"))
+            manifest = read_pushed(raw, request.headers.get("Content-Type"))
         except ManifestError as e:
-            raise errors.ManifestInvalid(str(e)) from None
-        except RecursionError:  # absurdly nested JSON: still just a bad manifest
-            raise errors.ManifestInvalid("manifest JSON is nested too deeply") from None
+            raise errors.ManifestNotReadable(str(e)) from None
+        registry_id = self.control.registry_id
         if by_digest and manifest.digest != reference:
-            raise errors.DigestInvalid(
-                f"the manifest's digest is {manifest.digest}, not {reference}",
-                detail={"digest": reference, "actual": manifest.digest})
+            raise errors.ManifestInvalid.digest_mismatch(reference, manifest.digest, name,
+                                                         registry_id)
         missing = self.storage.missing_references(name, manifest)
+        if missing and manifest.is_index:
+            raise errors.ManifestBlobUnknown.images_missing(missing, name, registry_id)
         if missing:
-            raise errors.ManifestBlobUnknown.missing(missing, name, self.control.registry_id)
+            raise errors.LayersMissing(missing, name, registry_id)
         tag = None if by_digest else reference
         # ECR refuses to overwrite a tag of an IMMUTABLE repository even with the very same
         # digest (ImageTagAlreadyExistsException / TAG_INVALID): aws/containers-roadmap#2179
@@ -497,26 +495,7 @@ class RegistryApp:
         """The OCI 1.1 referrers API: manifests whose `subject` is `digest`."""
         check_digest(digest)
         wanted = request.args.get("artifactType")
-        found = []
-        for image in self.storage.images(name):
-            try:
-                doc = json.loads(image.raw)
-            except ValueError:
-                continue
-            subject = doc.get("subject") if isinstance(doc, dict) else None
-            if not isinstance(subject, dict) or subject.get("digest") != digest:
-                continue
-            config = doc.get("config") if isinstance(doc.get("config"), dict) else {}
-            artifact_type = doc.get("artifactType") or config.get("mediaType")
-            if wanted and artifact_type != wanted:
-                continue
-            entry: dict[str, Any] = {"mediaType": image.media_type, "digest": image.digest,
-                                     "size": len(image.raw)}
-            if artifact_type:
-                entry["artifactType"] = artifact_type
-            if isinstance(doc.get("annotations"), dict) and doc["annotations"]:
-                entry["annotations"] = doc["annotations"]
-            found.append(entry)
+        found = referrers(self.storage.images(name), digest, [wanted] if wanted else [])
         response = self.json({"schemaVersion": 2, "mediaType": mt.OCI_INDEX, "manifests": found},
                              content_type=mt.OCI_INDEX)
         if wanted:

@@ -72,11 +72,14 @@ class LabApp:
     """Dispatches by path; owns the registry, the ECR API wrapper, the trace and the settings."""
 
     def __init__(self, settings: LabSettings):
+        from ..access import AccessControl
         from ..control.backend import EcrBackend
+        from ..control.ecr_registry import RegistryFiles
         from ..control.responses import EcrApi
         from ..control.services import OtherServices, moto_sts
+        from ..housekeeping.clock import LabClock
+        from ..housekeeping.service import Housekeeping
         from ..registry.handlers import RegistryApp
-        from ..registry.storage import Storage
 
         self.settings = settings
         home = settings.home
@@ -86,28 +89,27 @@ class LabApp:
         self.lab_id = self.signer.sign("lab-id")[:16]
         self.issuer = TokenIssuer(self.signer, self.lab_id)
         self.admin = AdminApp(self, secret)
-        self.storage = Storage(home / "registry")
-        self.storage.cleanup_uploads(older_than_seconds=0)
-        # The lab clock, creation templates, the lifecycle schedule and garbage collection.
-        from ..housekeeping.service import Housekeeping
-
-        self.housekeeping = Housekeeping(home, self.storage, settings.account_id,
-                                         settings.region)
+        self.clock = LabClock(home)
+        # Who may do what (policy documents are validated by it; the request path is not wired
+        # to it yet).
+        self.access = AccessControl(home, self.signer, self.lab_id, account=settings.account_id,
+                                    region=settings.region, clock=self.clock.now)
         # One store: the ECR API's backend and the registry read and write the same records.
-        self.control = EcrBackend(self.storage, home, settings.account_id, settings.region,
-                                  lambda: self.settings.registry_host, self.signer,
-                                  clock=self.housekeeping.clock.now)
+        self.control = EcrBackend.open(
+            RegistryFiles.in_home(home), settings.account_id, settings.region,
+            lambda: self.settings.registry_host, self.signer, self.issuer, self.access,
+            clock=self.clock.now, token_ttl=lambda: self.settings.token_ttl)
+        self.storage = self.control.storage
+        self.storage.cleanup_uploads(older_than_seconds=0)
+        # The lifecycle schedule and garbage collection.
+        self.housekeeping = Housekeeping(self.clock, self.storage, self.control.lifecycle)
         self.trace = Trace()
         self.operations: Counter[str] = Counter()  # AWS API operations answered (X-Amz-Target)
         registry = RegistryApp(self.storage, self.control, self.signer,
                                public_url=lambda environ: f"http://{self._host(environ)}",
-                               clock=self.housekeeping.clock.now)
-        self.control.create_on_push = self.housekeeping.create_on_push
+                               clock=self.clock.now)
         self.registry = traced(self._gate(registry), self.trace, self._auth_kind)
-        self.api = EcrApi(self.control, self.issuer, token_ttl=lambda: self.settings.token_ttl,
-                          proxy_endpoint=lambda: f"http://{self.settings.registry_host}")
-        self.api = self.housekeeping.wrap_api(self.api)  # repository creation templates
-        self.control.template_api = self.api
+        self.api = EcrApi(self.control)
         self.others = OtherServices(moto_sts, self._challenge,
                                     lambda h: self.issuer.check_header(h) is Verdict.OK)
         self._lock = threading.Lock()

@@ -191,8 +191,9 @@ class _Request(cheroot_server.HTTPRequest):
         the request is not one the lab serves), then the connection is closed."""
         status = str(status)
         log.info("%s: %s %s", _client(self), status, msg or "")
-        body = json.dumps({"errors": [{"code": "UNSUPPORTED",
-                                       "message": f"{status}: {msg}" if msg else status}]})
+        said = f"{status}: {msg}" if msg else status
+        body = json.dumps({"errors": [{"code": "UNSUPPORTED", "message": (
+            f"The ECR lab's HTTP server refused the request: {said}")}]})
         head = (f"{self.server.protocol} {status}\r\nContent-Type: application/json\r\n"
                 f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n")
         if getattr(self, "method", None) == b"HEAD":  # see `write`: a HEAD's answer has no body

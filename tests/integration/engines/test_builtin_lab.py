@@ -130,9 +130,12 @@ def test_docker_pulls_and_runs_what_builtin_pushed_and_back(
         puller.login(R, "AWS", secret)
         report = puller.pull(ref_back, progress=False)
         assert statuses(report) == [PULLED] * 3
-        # docker writes its own manifest bytes (so its own digest), over the very same layers
+        # docker writes its own manifest bytes (so its own digest) for the very same image (its
+        # config, which names the layers' content); the layers themselves docker compresses
+        # again, since the lab (as ECR by default) does not let it mount them from `name`
         assert report.digest == docker_digest.group(1)
-        assert [x.digest for x in report.layers] == [x.digest for x in pushed.layers]
+        configs = [[x.digest for x in r.layers if x.kind == "config"] for r in (report, pushed)]
+        assert configs[0] == configs[1] and len(configs[0]) == 1
     finally:
         subprocess.run(["docker", "rmi", "-f", ref, ref_back], capture_output=True, env=env,
                        timeout=60)

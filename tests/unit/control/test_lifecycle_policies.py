@@ -159,22 +159,37 @@ def test_tag_patterns_wildcards_only(pattern: str, tag: str, matches: bool):
 
 # --- validation: ECR's code, a message naming the problem --------------------------------
 
+ONE_OF_SELECTION = "instance failed to match exactly one schema (matched 0 out of 4)\n"
+
+
 @pytest.mark.parametrize(("text", "words"), [
-    ("not json", "not valid JSON"),
-    ('{"rules": []}', "rules"),
+    ("not json", "the ECR lab refuses it: the policy is not valid JSON"),
+    ('{"rules": []}', "array is too short: must have at least 1 elements but instance has 0 "
+                      "elements\n"),
+    ('{"rules": null}', 'instance type (null) does not match any allowed primitive type '
+                        '(allowed: ["array"])\n'),
+    ("{}", 'object has missing required properties (["rules"])\n'),
+    (policy({"tagStatus": "tagged", "tagPatternList": None, "countType": "imageCountMoreThan",
+             "countNumber": 1}),
+     'instance type (null) does not match any allowed primitive type (allowed: ["array"])'),
+    (policy({"tagStatus": "any", "countType": "imageCountMoreThan", "countUnit": None,
+             "countNumber": 1}), ONE_OF_SELECTION),
     (policy({"tagStatus": "tagged", "countType": "imageCountMoreThan", "countNumber": 1}),
-     "tagPrefixList or tagPatternList is required"),
+     "the ECR lab refuses it: tagPrefixList or tagPatternList is required"),
     (policy({"tagStatus": "untagged", "tagPrefixList": ["a"], "countType": "imageCountMoreThan",
              "countNumber": 1}), "only be used when tagStatus is 'tagged'"),
     (policy({"tagStatus": "any", "countType": "sinceImagePushed", "countNumber": 1}),
-     "countUnit must be 'days'"),
+     ONE_OF_SELECTION),
     (policy({"tagStatus": "any", "countType": "imageCountMoreThan", "countUnit": "days",
-             "countNumber": 1}), "countUnit cannot be used"),
+             "countNumber": 1}), ONE_OF_SELECTION),
+    (policy({"tagStatus": "any", "countType": "sometimes", "countNumber": 1}), ONE_OF_SELECTION),
     (policy({"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 0}),
-     "lower than the required minimum 1"),
-    (policy({"tagStatus": "any", "countType": "imageCountMoreThan"}), "countNumber"),
+     "numeric instance is lower than the required minimum (minimum: 1, found: 0)\n"),
+    (policy({"tagStatus": "any", "countType": "imageCountMoreThan"}),
+     'object has missing required properties (["countNumber"])\n'),
     (policy({"tagStatus": "sometimes", "countType": "imageCountMoreThan", "countNumber": 1}),
-     "tagStatus must be one of"),
+     'instance value ("sometimes") not found in enum (possible values: '
+     '["tagged","untagged","any"])\n'),
     (policy({"tagStatus": "tagged", "tagPatternList": ["*a*b*c*d*e"],
              "countType": "imageCountMoreThan", "countNumber": 1}), "more than 4 wildcards"),
     (policy({"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 1},
@@ -190,7 +205,7 @@ def test_tag_patterns_wildcards_only(pattern: str, tag: str, matches: bool):
     (policy({"tagStatus": "any", "countType": "sinceImagePulled", "countUnit": "days",
              "countNumber": 1}), "not supported by the lab"),
     (policy({"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 1,
-             "tagPrefix": ["v"]}), 'not allowed by the schema: ["tagPrefix"]'),
+             "tagPrefix": ["v"]}), 'not allowed by the schema: ["tagPrefix"]\n'),
 ])
 def test_invalid_policies_are_refused_as_ecr_does(text: str, words: str):
     with pytest.raises(LifecyclePolicyError) as e:
@@ -200,6 +215,18 @@ def test_invalid_policies_are_refused_as_ecr_does(text: str, words: str):
         "Invalid parameter at 'LifecyclePolicyText' failed to satisfy constraint: "
         "'Lifecycle policy validation failure: ")
     assert words in e.value.message
+    assert e.value.message.endswith("'")
+
+
+def test_an_action_with_a_null_storage_class_matches_neither_alternative():
+    """cloudposse/terraform-aws-ecr#158: `"targetStorageClass": null` -> 0 out of 2."""
+    doc = json.loads(policy({"tagStatus": "any", "countType": "imageCountMoreThan",
+                             "countNumber": 1}))
+    doc["rules"][0]["action"]["targetStorageClass"] = None
+    with pytest.raises(LifecyclePolicyError) as e:
+        validate(json.dumps(doc))
+    assert e.value.message.endswith("instance failed to match exactly one schema (matched 0 out "
+                                    "of 2)\n'")
 
 
 def test_duplicate_priorities_are_refused():

@@ -6,13 +6,15 @@ import json
 
 import pytest
 
+from labkit.lab.housekeeping.clock import LabClock
 from labkit.lab.housekeeping.service import Housekeeping
-from labkit.lab.registry.storage import Storage
+from tests.unit.control.backend_harness import make_backend
 
 
 @pytest.fixture
 def hk(tmp_path) -> Housekeeping:
-    return Housekeeping(tmp_path, Storage(tmp_path / "registry"), "123456789012", "us-east-1")
+    backend = make_backend(tmp_path)
+    return Housekeeping(LabClock(tmp_path), backend.storage, backend.lifecycle)
 
 
 def test_clock_advance_show_reset(hk):

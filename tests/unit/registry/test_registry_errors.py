@@ -7,6 +7,7 @@ import json
 import pytest
 
 from labkit.lab.registry import errors
+from tests.fixtures.ecr_messages import assert_ecr_message, entry
 
 EXPECTED = {
     "BLOB_UNKNOWN": 404, "BLOB_UPLOAD_INVALID": 400, "BLOB_UPLOAD_UNKNOWN": 404,
@@ -32,15 +33,34 @@ def test_body_is_the_spec_json(cls):
     assert "detail" not in json.loads(cls().body())["errors"][0]
 
 
-def test_ecr_messages():
-    assert errors.NameUnknown.for_repo("hello-app", "123456789012").message == (
-        "The repository with name 'hello-app' does not exist in the registry with id "
-        "'123456789012'")
-    assert errors.TagInvalid.immutable("1.0", "hello-app").message == (
-        "The image tag '1.0' already exists in the 'hello-app' repository and cannot be "
-        "overwritten because the repository is immutable.")
-    missing = errors.ManifestBlobUnknown.missing(["sha256:" + "a" * 64], "app", "1")
-    assert missing.message == (f"Layers with digests '[sha256:{'a' * 64}]' required for pushing "
-                               "image into repository with name 'app' in the registry with id "
-                               "'1' do not exist")
-    assert errors.ManifestUnknown().message == "Requested image not found"
+def test_ecrs_sentences_are_the_recorded_ones():
+    """Checked against the fixture of recorded ECR answers (with their sources), not against
+    the lab's own constants."""
+    digest = "sha256:" + "a" * 64
+    assert_ecr_message("registry.name-unknown",
+                       errors.NameUnknown.for_repo("hello-app", "1").message,
+                       repository="hello-app", registry_id="1")
+    assert_ecr_message("registry.tag-invalid-immutable",
+                       errors.TagInvalid.immutable("1.0", "hello-app").message,
+                       tag="1.0", repository="hello-app")
+    layers = errors.LayersMissing([digest], "app", "1")
+    assert layers.code == entry("registry.missing-layers").code
+    assert_ecr_message("registry.missing-layers", layers.message, digests=digest,
+                       repository="app", registry_id="1")
+    images = errors.ManifestBlobUnknown.images_missing([digest], "app", "1")
+    assert images.code == entry("registry.index-missing-images").code
+    assert_ecr_message("registry.index-missing-images", images.message, digests=digest,
+                       repository="app", registry_id="1")
+    mismatch = errors.ManifestInvalid.digest_mismatch(digest, "sha256:" + "b" * 64, "app", "1")
+    assert_ecr_message("registry.manifest-digest-mismatch", mismatch.message, digest=digest,
+                       repository="app", registry_id="1")
+    assert_ecr_message("registry.manifest-invalid-json",
+                       errors.ManifestNotReadable("no mediaType").message)
+    assert_ecr_message("registry.blob-upload-digest-mismatch",
+                       errors.UploadDigestMismatch(digest, "sha256:" + "c" * 64).message)
+    out_of_order = errors.ChunkOutOfOrder(10, 5)
+    assert (out_of_order.code, out_of_order.status) == ("BLOB_UPLOAD_INVALID", 416)
+    assert_ecr_message("registry.blob-upload-out-of-order", out_of_order.message,
+                       first_byte=10, expected_byte=5)
+    assert_ecr_message("registry.manifest-unknown", errors.ManifestUnknown().message)
+    assert_ecr_message("registry.name-invalid", errors.NameInvalid().message)

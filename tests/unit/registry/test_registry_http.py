@@ -145,7 +145,7 @@ def test_digest_mismatch_stores_nothing(lab):
     app, _, c = lab
     wrong = dg.of_bytes(b"something else")
     r = c.post(f"/v2/hello-app/blobs/uploads/?digest={wrong}", data=b"actual bytes")
-    assert r.status_code == 400 and code(r) == "DIGEST_INVALID"
+    assert r.status_code == 400 and code(r) == "BLOB_UPLOAD_INVALID"  # ECR's code for it
     assert not app.storage.blob_path(wrong).exists()
     assert not app.storage.blob_path(dg.of_bytes(b"actual bytes")).exists()
     assert list((app.storage.root / "uploads").iterdir()) == []
@@ -267,11 +267,13 @@ def test_chunked_upload_with_content_range_and_status(lab):
     assert r.status_code == 202 and r.headers["Range"] == "0-1999"
     # out of order: 416 with the current state
     r = c.patch(loc, data=data[3000:], headers={"Content-Range": "3000-4999"})
-    assert r.status_code == 416 and code(r) == "RANGE_INVALID"
+    assert r.status_code == 416 and code(r) == "BLOB_UPLOAD_INVALID"
+    assert message(r) == "First byte of the layer part is 3000 instead of 2000"
     assert r.headers["Range"] == "0-1999"
     # Content-Range that disagrees with Content-Length
     r = c.patch(loc, data=data[2000:3000], headers={"Content-Range": "2000-2500"})
-    assert r.status_code == 416
+    assert r.status_code == 416 and code(r) == "BLOB_UPLOAD_INVALID"
+    assert r.headers["Range"] == "0-1999"
     r = c.patch(loc, data=data[2000:4000])  # streamed, no Content-Range
     assert r.status_code == 202 and r.headers["Range"] == "0-3999"
     r = c.get(loc)
@@ -291,7 +293,7 @@ def test_upload_put_with_wrong_digest_cancels_and_stores_nothing(lab):
     c.patch(loc, data=b"abc")
     wrong = dg.of_bytes(b"abd")
     r = c.put(f"{loc}?digest={wrong}")
-    assert r.status_code == 400 and code(r) == "DIGEST_INVALID"
+    assert r.status_code == 400 and code(r) == "BLOB_UPLOAD_INVALID"
     assert not app.storage.blob_path(wrong).exists()
     assert not app.storage.blob_path(dg.of_bytes(b"abc")).exists()
     r = c.put(f"{loc}?digest={dg.of_bytes(b'abc')}")
@@ -362,6 +364,17 @@ def test_mount_falls_back_to_an_upload_session(lab, source):
     assert c.head(f"/v2/hello-app/blobs/{digest}").status_code == 404
 
 
+def test_no_mount_while_the_control_plane_says_blob_mounting_is_off(lab):
+    """ECR's BLOB_MOUNTING account setting (DISABLED by default): the mount request becomes a
+    plain upload session, as the spec's fallback has it."""
+    _, control, c = lab
+    digest = push_blob(c, "team/base", b"shared base layer, not mounted")
+    control.mounting = False
+    r = c.post(f"/v2/hello-app/blobs/uploads/?mount={digest}&from=team/base")
+    assert r.status_code == 202 and "Docker-Upload-UUID" in r.headers
+    assert c.head(f"/v2/hello-app/blobs/{digest}").status_code == 404
+
+
 # ---- manifests ----
 
 def test_manifest_put_get_head_by_tag_and_digest(lab):
@@ -392,12 +405,26 @@ def test_docker_schema2_manifest(lab):
     assert g.headers["Content-Type"] == mt.DOCKER_MANIFEST and g.get_data() == raw
 
 
-def test_accept_excluding_the_stored_type_is_manifest_unknown(lab):
+def test_accept_excluding_the_stored_type_is_translated_by_tag_only(lab):
+    """ECR's user guide: by tag, OCI asked for as schema 2 is translated (and back); by digest
+    there is no translation."""
     _, _, c = lab
     raw = image(c, "hello-app")
     put_manifest(c, "hello-app", "oci", raw)
     r = c.get("/v2/hello-app/manifests/oci", headers={"Accept": mt.DOCKER_MANIFEST})
+    assert r.status_code == 200 and r.headers["Content-Type"] == mt.DOCKER_MANIFEST
+    served = r.get_data()
+    assert r.headers["Docker-Content-Digest"] == dg.of_bytes(served) != dg.of_bytes(raw)
+    doc, stored = json.loads(served), json.loads(raw)
+    assert doc["config"]["mediaType"] == mt.DOCKER_CONFIG
+    assert [x["mediaType"] for x in doc["layers"]] == [mt.DOCKER_LAYER]
+    assert [x["digest"] for x in doc["layers"]] == [x["digest"] for x in stored["layers"]]
+    again = c.get("/v2/hello-app/manifests/oci", headers={"Accept": mt.DOCKER_MANIFEST})
+    assert again.get_data() == served  # the same bytes every time: the same digest
+    r = c.get(f"/v2/hello-app/manifests/{dg.of_bytes(raw)}",
+              headers={"Accept": mt.DOCKER_MANIFEST})
     assert r.status_code == 404 and code(r) == "MANIFEST_UNKNOWN"
+    assert message(r) == "Requested image not found"
     # no Accept, or a wildcard, gets the stored type
     assert c.get("/v2/hello-app/manifests/oci").status_code == 200
     assert c.get("/v2/hello-app/manifests/oci", headers={"Accept": "*/*"}).status_code == 200
@@ -436,7 +463,7 @@ def test_manifest_naming_a_missing_blob(lab):
     doc = json.loads(raw)
     doc["layers"][0]["digest"] = dg.of_bytes(b"never pushed")
     r = put_manifest(c, "hello-app", "broken", mf.canonical_json(doc))
-    assert r.status_code == 400 and code(r) == "MANIFEST_BLOB_UNKNOWN"
+    assert r.status_code == 400 and code(r) == "BLOB_UPLOAD_UNKNOWN"  # ECR's code, not the spec's
     assert message(r).startswith("Layers with digests '[sha256:")
     assert c.get("/v2/hello-app/manifests/broken").status_code == 404
 
@@ -445,7 +472,7 @@ def test_manifest_naming_a_blob_of_another_repository(lab):
     _, _, c = lab
     raw = image(c, "team/base")
     r = put_manifest(c, "hello-app", "stolen", raw)
-    assert r.status_code == 400 and code(r) == "MANIFEST_BLOB_UNKNOWN"
+    assert r.status_code == 400 and code(r) == "BLOB_UPLOAD_UNKNOWN"
 
 
 @pytest.mark.parametrize("body,ctype", [
@@ -458,19 +485,35 @@ def test_manifest_naming_a_blob_of_another_repository(lab):
     (b'{"schemaVersion": 2, "mediaType": "' + mt.OCI_MANIFEST.encode() + b'", "layers": []}',
      mt.DOCKER_MANIFEST),
 ])
-def test_malformed_manifests_are_manifest_invalid(lab, body, ctype):
+def test_malformed_manifests_are_refused_as_ecr_does(lab, body, ctype):
+    """ECR's /v2/ answer to a manifest it cannot read: UNSUPPORTED 'Invalid JSON syntax' (the
+    lab's reason in `detail`); nothing is stored."""
     _, _, c = lab
     r = put_manifest(c, "hello-app", "bad", body, ctype)
-    assert r.status_code == 400 and code(r) == "MANIFEST_INVALID"
+    assert r.status_code == 400 and code(r) == "UNSUPPORTED"
+    assert message(r) == ("Invalid parameter at 'ImageManifest' failed to satisfy constraint: "
+                          "'Invalid JSON syntax'")
+    assert json.loads(r.get_data())["errors"][0]["detail"]["reason"]
+    assert c.get("/v2/hello-app/manifests/bad").status_code == 404
 
 
-def test_oversized_manifest_is_manifest_invalid(lab):
+def test_a_manifest_without_its_media_type_is_refused_whatever_the_content_type(lab):
+    """containers/image#584: ECR needs the top-level mediaType in the document."""
+    _, _, c = lab
+    doc = json.loads(image(c, "hello-app"))
+    del doc["mediaType"]
+    r = put_manifest(c, "hello-app", "bare", mf.canonical_json(doc), mt.OCI_MANIFEST)
+    assert r.status_code == 400 and code(r) == "UNSUPPORTED"
+    assert "mediaType" in json.loads(r.get_data())["errors"][0]["detail"]["reason"]
+
+
+def test_oversized_manifest_is_refused(lab):
     _, _, c = lab
     raw = image(c, "hello-app")
     doc = json.loads(raw)
     doc["annotations"] = {"padding": "x" * (mf.MAX_MANIFEST_BYTES + 10)}
     r = put_manifest(c, "hello-app", "huge", mf.canonical_json(doc))
-    assert r.status_code == 400 and code(r) == "MANIFEST_INVALID"
+    assert r.status_code == 400 and code(r) == "UNSUPPORTED"
     assert c.get("/v2/hello-app/manifests/huge").status_code == 404
 
 
@@ -478,7 +521,8 @@ def test_manifest_put_by_wrong_digest(lab):
     _, _, c = lab
     raw = image(c, "hello-app")
     r = put_manifest(c, "hello-app", dg.of_bytes(b"other"), raw)
-    assert r.status_code == 400 and code(r) == "DIGEST_INVALID"
+    assert r.status_code == 400 and code(r) == "MANIFEST_INVALID"  # ECR's code and sentence
+    assert message(r).startswith(f"The image with digest '{dg.of_bytes(b'other')}' in ")
 
 
 def test_invalid_tag_on_put(lab):
