@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..auth.tokens import TokenIssuer
+from ..trace import note, refuse
 from . import validation
 from .backend import EcrBackend, snake
 from .errors import EcrError
@@ -47,6 +48,26 @@ def as_ecr_error(e: Exception) -> EcrError | None:
     return None
 
 
+def asked(params: Any) -> dict[str, str]:
+    """The repository (and tag or digest) an ECR API call names, when it names one: what the
+    lab's trace keeps of a call so that a refusal can be explained."""
+    if not isinstance(params, dict):
+        return {}
+    out: dict[str, str] = {}
+    name = params.get("repositoryName")
+    names = params.get("repositoryNames")
+    if isinstance(name, str):
+        out["repository"] = name
+    elif isinstance(names, list) and len(names) == 1 and isinstance(names[0], str):
+        out["repository"] = names[0]
+    ids = params.get("imageIds")
+    if isinstance(ids, list) and len(ids) == 1 and isinstance(ids[0], dict):
+        ref = ids[0].get("imageDigest") or ids[0].get("imageTag")
+        if isinstance(ref, str):
+            out["reference"] = ref
+    return out
+
+
 def is_ecr_request(environ: dict[str, Any]) -> bool:
     return environ.get("HTTP_X_AMZ_TARGET", "").startswith(TARGET_PREFIX)
 
@@ -65,7 +86,9 @@ class EcrApi:
                  ) -> Iterable[bytes]:
         action = environ.get("HTTP_X_AMZ_TARGET", "")[len(TARGET_PREFIX):]
         try:
-            status, doc = "200 OK", self.call(action, self._body(environ))
+            params = self._body(environ)
+            note(environ, **asked(params))  # for the lab's trace
+            status, doc = "200 OK", self.call(action, params)
         except Exception as e:  # noqa: BLE001 - ECR's errors, or ECR's answer to a lab bug
             err = e if isinstance(e, EcrError) else as_ecr_error(e)
             if err is None:
@@ -75,6 +98,7 @@ class EcrApi:
             reason = "Bad Request" if err.status < 500 else "Internal Server Error"
             status = f"{err.status} {reason}"
             doc = {"__type": err.code, "message": err.message, **err.extra}
+            refuse(environ, err.code, err.message)
         return send_json(start_response, status, doc)
 
     @staticmethod

@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ..trace import refuse
 from .responses import send_json
 from .templates import TemplateError, TemplateStore
 
@@ -34,11 +35,13 @@ class TemplateApi:
             if not isinstance(params, dict):
                 raise ValueError
         except ValueError:
+            refuse(environ, "SerializationException", "the request body is not JSON")
             return send_json(start_response, "400 Bad Request", {
                 "__type": "SerializationException", "message": "the request body is not JSON"})
         try:
             doc = self.handle(action, params)
         except TemplateError as e:
+            refuse(environ, e.code, e.message)
             return send_json(start_response, "400 Bad Request",
                               {"__type": e.code, "message": e.message})
         return send_json(start_response, "200 OK", doc)

@@ -11,11 +11,14 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ... import config
 from . import launch, pids, probe
 from .probe import Verdict
+
+if TYPE_CHECKING:
+    from ...trace.record import TraceRecord
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
@@ -74,14 +77,17 @@ class Lab:
         r.raise_for_status()
         return r.json()
 
-    def trace(self, since: int = 0) -> list[dict[str, Any]]:
-        """Registry requests recorded by the lab after sequence number `since`."""
+    def trace(self, since: int = 0) -> list[TraceRecord]:
+        """The requests the lab recorded after sequence number `since` (read them with
+        labkit.trace: pulls, pushes, failures)."""
         import requests
+
+        from ...trace.record import from_dicts
 
         r = requests.get(f"{self.endpoint_url}/_labkit/trace", params={"since": since},
                          timeout=10)
         r.raise_for_status()
-        return r.json()["requests"]
+        return from_dicts(r.json()["requests"])
 
     def trace_mark(self) -> int:
         """The current end of the trace: pass it to `trace(since=...)` to see what follows."""

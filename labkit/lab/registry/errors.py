@@ -13,19 +13,25 @@ import json
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
+from ...trace import record as rec
+
 
 class RegistryError(Exception):
-    """Base: an HTTP status, a spec code, a message and an optional detail."""
+    """Base: an HTTP status, a spec code, a message and an optional detail.
+
+    `facts` are for the lab's trace only (never sent): what an explanation of the refusal
+    needs beyond the message, e.g. which layers a manifest lacks (labkit/trace/record.py)."""
 
     code: ClassVar[str] = "UNKNOWN"
     status: ClassVar[int] = 500
     default_message: ClassVar[str] = "unknown error"
 
     def __init__(self, message: str | None = None, detail: Any = None,
-                 headers: dict[str, str] | None = None):
+                 headers: dict[str, str] | None = None, facts: dict[str, Any] | None = None):
         self.message = message or self.default_message
         self.detail = detail
         self.headers = dict(headers or {})
+        self.facts = dict(facts or {})
         super().__init__(self.message)
 
     def to_json(self) -> dict[str, Any]:
@@ -45,6 +51,10 @@ class UnknownError(RegistryError):
 class BlobUnknown(RegistryError):
     code, status, default_message = "BLOB_UNKNOWN", 404, "blob unknown to registry"
 
+    @classmethod
+    def of(cls, digest: str) -> BlobUnknown:
+        return cls(detail={"digest": digest}, facts={rec.MISSING: "blob"})
+
 
 class BlobUploadInvalid(RegistryError):
     code, status, default_message = "BLOB_UPLOAD_INVALID", 400, "blob upload invalid"
@@ -52,6 +62,10 @@ class BlobUploadInvalid(RegistryError):
 
 class BlobUploadUnknown(RegistryError):
     code, status, default_message = "BLOB_UPLOAD_UNKNOWN", 404, "blob upload unknown to registry"
+
+    @classmethod
+    def of(cls, upload_id: str) -> BlobUploadUnknown:
+        return cls(detail={"uuid": upload_id}, facts={rec.MISSING: "upload"})
 
 
 class DigestInvalid(RegistryError):
@@ -65,10 +79,11 @@ class ManifestBlobUnknown(RegistryError):
     @classmethod
     def missing(cls, digests: Iterable[str], name: str, registry_id: str) -> ManifestBlobUnknown:
         """ECR's wording for a manifest whose layers were never pushed to the repository."""
+        digests = list(digests)
         listed = ", ".join(digests)
         return cls(f"Layers with digests '[{listed}]' required for pushing image into repository "
                    f"with name '{name}' in the registry with id '{registry_id}' do not exist",
-                   detail=listed)
+                   detail=listed, facts={rec.MISSING_BLOBS: digests})
 
 
 class ManifestInvalid(RegistryError):
@@ -77,6 +92,13 @@ class ManifestInvalid(RegistryError):
 
 class ManifestUnknown(RegistryError):
     code, status, default_message = "MANIFEST_UNKNOWN", 404, "Requested image not found"
+
+    @classmethod
+    def of(cls, reference: str, detail: Any = None) -> ManifestUnknown:
+        """No image under this tag or digest (the facts say which of the two was asked)."""
+        missing = "digest" if ":" in reference else "tag"
+        return cls(detail=detail if detail is not None else {"reference": reference},
+                   facts={rec.MISSING: missing})
 
 
 class NameInvalid(RegistryError):
@@ -90,7 +112,7 @@ class NameUnknown(RegistryError):
     def for_repo(cls, name: str, registry_id: str) -> NameUnknown:
         """ECR's wording for a missing repository (pull, or push with no creation template)."""
         return cls(f"The repository with name '{name}' does not exist in the registry with id "
-                   f"'{registry_id}'")
+                   f"'{registry_id}'", facts={rec.MISSING: "repository"})
 
 
 class SizeInvalid(RegistryError):
@@ -102,10 +124,12 @@ class TagInvalid(RegistryError):
     code, status, default_message = "TAG_INVALID", 400, "manifest tag did not match URI"
 
     @classmethod
-    def immutable(cls, tag: str, name: str) -> TagInvalid:
-        """ECR's wording for overwriting a tag in an IMMUTABLE repository."""
+    def immutable(cls, tag: str, name: str, existing: str | None = None) -> TagInvalid:
+        """ECR's wording for overwriting a tag in an IMMUTABLE repository (`existing`: the
+        digest the tag holds, for the trace)."""
         return cls(f"The image tag '{tag}' already exists in the '{name}' repository and cannot "
-                   f"be overwritten because the repository is immutable.")
+                   f"be overwritten because the repository is immutable.",
+                   facts={rec.EXISTING_DIGEST: existing} if existing else None)
 
 
 class Unauthorized(RegistryError):

@@ -275,7 +275,7 @@ class Storage:
         if session is None:
             session = self._revive(upload_id)
         if session.name != name:
-            raise errors.BlobUploadUnknown(detail={"uuid": upload_id})
+            raise errors.BlobUploadUnknown.of(upload_id)
         return session
 
     def _revive(self, upload_id: str) -> _Session:
@@ -283,7 +283,7 @@ class Storage:
         directory = self.root / "uploads" / upload_id
         info = self._read_json(directory / "info")
         if info is None or not (directory / "data").is_file() or not is_name(info.get("name", "")):
-            raise errors.BlobUploadUnknown(detail={"uuid": upload_id})
+            raise errors.BlobUploadUnknown.of(upload_id)
         hasher = hashlib.sha256()
         offset = 0
         with open(directory / "data", "rb") as f:
@@ -311,7 +311,7 @@ class Storage:
         session = self._session(name, upload_id)
         with session.lock:
             if upload_id not in self._sessions:
-                raise errors.BlobUploadUnknown(detail={"uuid": upload_id})
+                raise errors.BlobUploadUnknown.of(upload_id)
             if start is not None and start != session.offset:
                 raise errors.RangeInvalid(
                     f"chunk starts at {start} but the upload holds {session.offset} bytes")
@@ -337,7 +337,7 @@ class Storage:
         session = self._session(name, upload_id)
         with session.lock:
             if upload_id not in self._sessions:
-                raise errors.BlobUploadUnknown(detail={"uuid": upload_id})
+                raise errors.BlobUploadUnknown.of(upload_id)
             actual = f"sha256:{session.hasher.hexdigest()}"
             if actual != digest:
                 self._drop(session)
@@ -442,7 +442,8 @@ class Storage:
         pushed_at = time.time() if pushed_at is None else pushed_at
         with self._repo_lock(name):
             if tag is not None and immutable and self._tag_path(name, tag).exists():
-                raise errors.TagInvalid.immutable(tag, name)
+                held = self._read_json(self._tag_path(name, tag)) or {}
+                raise errors.TagInvalid.immutable(tag, name, held.get("digest"))
             digest = self.put_bytes(manifest.raw)
             revision = self._revision(name, digest)
             existing = self._read_json(revision)
@@ -575,7 +576,7 @@ class Storage:
         """Point a tag at a manifest already in the repository."""
         with self._repo_lock(name):
             if not self._revision(name, digest).exists():
-                raise errors.ManifestUnknown(detail={"digest": digest})
+                raise errors.ManifestUnknown.of(digest, {"digest": digest})
             try:
                 self._write_atomic(self._tag_path(name, tag), json.dumps(
                     {"digest": digest, "pushed_at": time.time()}).encode())
