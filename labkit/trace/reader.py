@@ -291,11 +291,16 @@ class Push:
 
     @property
     def checked(self) -> dict[str, bool]:
-        """Blob digest -> whether the registry had it ("do you have it?", a blob HEAD)."""
+        """Blob digest -> whether the registry had it when the client asked ("do you have
+        it?", a blob HEAD before any upload of it)."""
         out: dict[str, bool] = {}
-        for r in self.records:  # the first answer: later HEADs confirm an upload
-            if r.route == BLOB and r.method == "HEAD" and r.digest and r.digest not in out:
+        sent: set[str] = set()
+        for r in ordered(self.records):  # a HEAD after the upload only confirms it
+            if r.route == BLOB and r.method == "HEAD" and r.digest and r.digest not in out \
+                    and r.digest not in sent:
                 out[r.digest] = r.ok
+            elif r.route == UPLOAD and r.digest and r.status == 201:
+                sent.add(r.digest)
         return out
 
     @property
@@ -359,6 +364,7 @@ class Failure:
     agent: str  # the User-Agent as sent
     kind: str  # registry, storage or api
     method: str
+    route: str | None  # the registry's route (base, manifest, blob, upload...), or the operation
     action: str | None  # the ECR action, e.g. PutImage, or the API operation
     repository: str | None
     reference: str | None  # the tag or digest asked for
@@ -375,7 +381,7 @@ class Failure:
     def of(cls, rec: TraceRecord) -> Failure:
         reason = rec.reason
         return cls(rec.seq, rec.time, client_name(rec.client), rec.client, rec.kind,
-                   rec.method, rec.action, rec.repository, rec.reference, rec.digest,
+                   rec.method, rec.route, rec.action, rec.repository, rec.reference, rec.digest,
                    rec.status, reason.code if reason else "", reason.message if reason else "",
                    dict(reason.facts) if reason else {}, rec.auth, rec.principal, rec)
 
