@@ -29,3 +29,28 @@ def recording(lab, tmp_path_factory, require_docker, require_skopeo,  # noqa: AN
 @pytest.mark.parametrize("label", [s.label for s in SCENARIO])
 def test_each_step_reads_as_what_the_tools_said(recording: Recording, label: str) -> None:
     check(recording, label)
+
+
+def test_labkits_own_calls_are_told_from_the_learners(lab) -> None:  # noqa: ANN001
+    """The course's own boto3 calls (labkit.ecr's target) say `labkit/<version>`: a probe that
+    finds no repository is not the learner's last failure."""
+    import boto3
+
+    from labkit import config
+    from labkit.ecr.target import connect
+    from labkit.trace import reader
+
+    mark = lab.trace_mark()
+    learner = boto3.client("ecr", endpoint_url=lab.endpoint_url, region_name=lab.region,
+                           aws_access_key_id=config.LAB_ACCESS_KEY,
+                           aws_secret_access_key=config.LAB_SECRET_KEY)
+    with pytest.raises(learner.exceptions.RepositoryNotFoundException):
+        learner.describe_repositories(repositoryNames=["not-there-learner"])
+    with pytest.raises(Exception, match="not-there-labkit"):
+        connect(lab=lab).repository("not-there-labkit")
+    records = lab.trace(mark)
+    assert [reader.client_name(r.client) for r in records] == ["boto3", "labkit"]
+    mine = reader.last_failure(records)
+    assert mine is not None and mine.repository == "not-there-learner"
+    own = reader.last_failure(records, include_labkit=True)
+    assert own is not None and own.repository == "not-there-labkit" and own.client == "labkit"
