@@ -338,6 +338,7 @@ class RegistryApp:
                 "Location": f"{self.base_url(request)}/v2/{name}/blobs/{digest}",
                 "Docker-Content-Digest": digest})
         upload_id = self.storage.start_upload(name)
+        note(request.environ, upload=upload_id)  # the trace links the session's PATCH/PUT to it
         return self.empty(202, self.upload_headers(request, name, upload_id, 0))
 
     def _append(self, request: Request, name: str, upload_id: str) -> int:
