@@ -116,7 +116,7 @@ def pull_requests(records: Iterable[TraceRecord], repository: str) -> list[Trace
     records = ordered(records)
     chosen: list[TraceRecord] = []
     fallback: list[TraceRecord] = []
-    for session in _pull_sessions(records, repository):
+    for session in _pull_sessions(sessions(records), repository):
         handshake = any(r.auth == NO_AUTH and r.kind == REGISTRY for r in session)
         downloads = any(r.route == BLOB for r in session)
         if handshake or downloads:
@@ -124,25 +124,34 @@ def pull_requests(records: Iterable[TraceRecord], repository: str) -> list[Trace
         else:
             fallback = session
     chosen = chosen or fallback
-    return _pick(chosen, repository, records) if chosen else []
+    return _pick(chosen, repository, _downloads(records)) if chosen else []
 
 
-def _pull_sessions(records: list[TraceRecord], repository: str) -> list[list[TraceRecord]]:
+def _pull_sessions(all_sessions: list[list[TraceRecord]], repository: str
+                   ) -> list[list[TraceRecord]]:
     """Sessions that read a manifest of `repository` and write nothing to it (rule 2)."""
-    return [s for s in sessions(records)
+    return [s for s in all_sessions
             if any(r.is_manifest_read(repository) for r in s) and not _writes_to(s, repository)]
 
 
-def _pick(session: list[TraceRecord], repository: str, records: list[TraceRecord]
-          ) -> list[TraceRecord]:
+def _downloads(records: list[TraceRecord]) -> dict[str, list[TraceRecord]]:
+    """Storage downloads by blob digest, in order."""
+    out: dict[str, list[TraceRecord]] = {}
+    for rec in records:
+        if rec.is_download and rec.digest:
+            out.setdefault(rec.digest, []).append(rec)
+    return out
+
+
+def _pick(session: list[TraceRecord], repository: str,
+          downloads: dict[str, list[TraceRecord]]) -> list[TraceRecord]:
     """Rule 3: the pull's own requests, and the download each redirect led to."""
     keep = [r for r in session if r.is_ping or (r.repository == repository and r.reads
                                                 and r.route in (MANIFEST, BLOB))]
     used: set[int] = set()
     for redirect in [r for r in keep if r.route == BLOB and r.redirected]:
-        for rec in records:  # the first download of that blob after the 307, by any client
-            if (rec.is_download and rec.seq not in used and rec.digest == redirect.digest
-                    and rec.time >= redirect.time):
+        for rec in downloads.get(redirect.digest or "", ()):  # the first one after the 307
+            if rec.seq not in used and rec.time >= redirect.time:
                 used.add(rec.seq)
                 keep.append(rec)
                 break
@@ -231,9 +240,10 @@ def pulls(records: Iterable[TraceRecord], repository: str | None = None) -> list
     records = ordered(records)
     names = [repository] if repository is not None else list(dict.fromkeys(
         r.repository for r in records if r.is_manifest_read() and r.repository))
-    found = [(s, name) for name in names for s in _pull_sessions(records, name)]
+    all_sessions, downloads = sessions(records), _downloads(records)
+    found = [(s, name) for name in names for s in _pull_sessions(all_sessions, name)]
     found.sort(key=lambda item: (item[0][0].time, item[0][0].seq))
-    return [Pull(name, _pick(s, name, records)) for s, name in found]
+    return [Pull(name, _pick(s, name, downloads)) for s, name in found]
 
 
 def last_repository(records: Iterable[TraceRecord]) -> str:
