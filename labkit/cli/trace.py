@@ -2,9 +2,10 @@
 
     labkit trace --mark                           # prints a mark (the trace's current end)
     docker pull $REGISTRY/hello-app:v1
-    labkit trace --last-pull --figure pull.png    # that pull's requests, and its pull flow
+    labkit trace --since N --last-pull --figure pull.png   # that pull, and its pull flow
 
-Without --last-pull it lists every request since the mark.
+Without --last-pull it lists every request since the mark, as the lab understood it (the ECR
+action, the repository, the tag or digest, and for a refusal the lab's answer).
 """
 
 from __future__ import annotations
@@ -26,6 +27,30 @@ def _lab(args: argparse.Namespace):  # noqa: ANN202 - a labkit.lab.Lab
     return lab
 
 
+def _listing(records: list) -> str:  # noqa: ANN001 - TraceRecords
+    from ..course.views import Table
+    from ..oci.digest import short
+    from ..trace import reader
+
+    def what(r) -> str:  # noqa: ANN001
+        if r.is_ping:
+            return "ping (the registry's base URL)"
+        ref = r.reference or r.digest or ""
+        sep = "@" if ref.startswith("sha256:") else ":"
+        ref = f"sha256:{short(ref)}" if ref.startswith("sha256:") else ref
+        name = f"{r.repository}{sep}{ref}" if r.repository and ref else (r.repository or ref)
+        label = "download" if r.is_download else (r.action or r.route or r.kind)
+        return " ".join(x for x in (label, name) if x)
+
+    def answer(r) -> str:  # noqa: ANN001
+        code = r.reason.code if r.reason is not None else ""
+        return f"{r.status} {code}".strip()
+
+    rows = [[r.seq, r.method, what(r), answer(r), r.bytes_out, reader.client_name(r.client)]
+            for r in reader.ordered(records)]
+    return repr(Table(["#", "method", "request", "answer", "bytes out", "client"], rows))
+
+
 def main(args: argparse.Namespace) -> int:
     lab = _lab(args)
     if lab is None:
@@ -37,11 +62,7 @@ def main(args: argparse.Namespace) -> int:
         if args.figure:
             print("labkit trace: --figure draws a pull: add --last-pull", file=sys.stderr)
             return 2
-        from ..course.views import Table
-
-        rows = [[r.get("seq"), r.get("method"), r.get("path"), r.get("status"),
-                 r.get("bytes_out", 0), r.get("agent", "")[:30]] for r in lab.trace(args.since)]
-        print(repr(Table(["#", "method", "path", "status", "bytes out", "client"], rows)))
+        print(_listing(lab.trace(args.since)))
         return 0
     from ..course.lastpull import last_pull
 
@@ -61,8 +82,8 @@ def main(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add `trace` to the `labkit` command."""
-    p = subparsers.add_parser("trace", help="the lab's record of registry requests: a mark, "
-                                            "the last pull, its pull-flow figure")
+    p = subparsers.add_parser("trace", help="the lab's record of requests: a mark, the last "
+                                            "pull, its pull-flow figure")
     p.add_argument("--home", default=None, help="the lab's home (default LABKIT_HOME)")
     p.add_argument("--mark", action="store_true", help="print the trace's current end")
     p.add_argument("--since", type=int, default=0, help="only requests after this mark")

@@ -17,6 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from ..trace import reader
+from ..trace import record as rec
+
 
 class CheckFailed(AssertionError):
     """The exercise is not solved yet; the message says what to look at."""
@@ -107,13 +110,15 @@ def token_renewed(c: Any) -> Passed:
     old password was tried by `docker login`, `curl` or a push, in the notebook or a terminal.
     """
     records = c.trace(c.mark)
-    refused = [r for r in records if r.get("path") == "/v2/" and r.get("status") == 403]
+    refused = [r for r in records if r.reason is not None
+               and r.reason.facts.get(rec.AUTHORIZATION) == "expired"]
     _need(bool(refused), "no expired token was refused yet: make tokens short-lived, log in, "
           "wait until the token expires, then use that old password again")
     ttl = float(c.lab.status()["token_ttl"])
     _need(ttl >= 3600, "set the token lifetime back: c.lab.set_token_ttl(43200)")
-    after = [r for r in records if r.get("seq", 0) > refused[-1].get("seq", 0)
-             and r.get("path") == "/v2/" and r.get("status") == 200]
+    after = [r for r in reader.ordered(records) if (r.time, r.seq) > (refused[-1].time,
+                                                                     refused[-1].seq)
+             and r.is_ping and r.ok]
     _need(bool(after), "log in again (aws ecr get-login-password ... | docker login ...): "
           "no fresh login reached the registry after the refusal")
     return Passed("an expired token is refused (403 DENIED); a new login gets a fresh one")
@@ -157,9 +162,8 @@ def immutable_kept(c: Any, repository: str, tag: str, like: str) -> Passed:
           f"create-repository --repository-name {repository} --image-tag-mutability IMMUTABLE")
     _need(c.target.repository(repository).immutable, f"{repository} is still MUTABLE")
     _same_digest(c, tag, like, repository)
-    refused = [r for r in c.trace(c.mark) if r.get("method") == "PUT"
-               and r.get("path") == f"/v2/{repository}/manifests/{tag}"
-               and r.get("status", 0) >= 400]
+    refused = [r for push in reader.pushes(c.trace(c.mark), repository) if tag in push.tags
+               for r in push.refused if r.route == rec.MANIFEST]
     _need(bool(refused), f"{tag} holds {like}; now tag another version as {tag} and push it: "
           "the registry must refuse it")
     return Passed(f"{repository} is IMMUTABLE, and {tag} still points at {like}: "
@@ -169,16 +173,13 @@ def immutable_kept(c: Any, repository: str, tag: str, like: str) -> Passed:
 @exercise
 def terminal_pull(c: Any, since: int, repository: str, tag: str) -> Passed:
     """06: a pull of `repository:tag` reached the lab after `since` (typed in a terminal)."""
-    records = c.trace(since)
     # docker asks for the tag (GET, or HEAD and then GET by digest when it may have the image)
-    got = [r for r in records if r.get("method") in ("GET", "HEAD") and r.get("status") == 200
-           and r.get("path") == f"/v2/{repository}/manifests/{tag}"]
+    got = [p for p in reader.pulls(c.trace(since), repository)
+           if p.reference == tag and any(r.ok for r in p.manifest_reads)]
     _need(bool(got), f"no pull of {repository}:{tag} reached the lab since the mark: in a "
           f"terminal, docker pull $REGISTRY/{repository}:{tag}")
-    blobs = [r for r in records if r.get("method") == "GET"
-             and r.get("path", "").startswith(f"/v2/{repository}/blobs/")]
     return Passed(f"the lab saw your pull of {repository}:{tag}: the manifest and "
-                  f"{len(blobs)} blob request(s)")
+                  f"{len(got[-1].blob_fetches)} blob request(s)")
 
 
 def cleanup_spared(c: Any, name: str, gone: list[str]) -> Passed:
@@ -198,9 +199,8 @@ def lifecycle_expired(c: Any, repository: str, tag: str) -> Passed:
     names = {r.name for r in c.target.repositories()}
     _need(repository in names, f"there is no repository {repository!r} yet: "
           f"aws ecr create-repository --repository-name {repository}")
-    records = c.trace(c.mark)
-    pushed = [r for r in records if r.get("method") == "PUT" and r.get("status") == 201
-              and r.get("path") == f"/v2/{repository}/manifests/{tag}"]
+    pushed = [p for p in reader.pushes(c.trace(c.mark), repository)
+              if tag in p.tags and p.complete]
     _need(bool(pushed), f"push an image to {repository} as {tag!r} first")
     try:
         c.target.ecr.get_lifecycle_policy(repositoryName=repository)

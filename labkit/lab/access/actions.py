@@ -112,8 +112,8 @@ def api_targets(operation: str, params: Mapping[str, Any], *, caller_account: st
 
 # --- the registry (/v2/) --------------------------------------------------------------------
 
-# (route, method) -> the ECR actions it needs. Routes are the registry's (labkit.lab.registry.
-# handlers.ROUTES): base, catalog, upload, blob, manifest, tags, referrers.
+# (route, method) -> the ECR actions it needs. Routes are the registry's (labkit.oci.routes
+# ROUTES): base, catalog, upload, blob, manifest, tags, referrers.
 REGISTRY_ACTIONS: dict[tuple[str, str], tuple[str, ...]] = {
     ("blob", "HEAD"): ("BatchCheckLayerAvailability",),
     ("blob", "GET"): ("GetDownloadUrlForLayer",),

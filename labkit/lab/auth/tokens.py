@@ -56,11 +56,12 @@ class TokenIssuer:
     def issue(self, ttl: float, now: float | None = None) -> Token:
         # whole seconds, as ECR's tokens: a token lives between ttl - 1 and ttl seconds (never
         # longer, so a 12 h token reads as at most 12 h); tests with short TTLs leave a margin
+        issued = int(now if now is not None else time.time())
         expires = int((now if now is not None else time.time()) + ttl)
         nonce = secrets.token_urlsafe(12)
-        body = f"{self.lab_id}.{expires}.{nonce}"
+        body = _signed_body(self.lab_id, expires, nonce, issued)
         doc = {"payload": self._signer.sign(body), "datakey": nonce, "version": "2",
-               "type": "DATA_KEY", "expiration": expires, "lab": self.lab_id}
+               "type": "DATA_KEY", "expiration": expires, "issued": issued, "lab": self.lab_id}
         password = base64.b64encode(json.dumps(doc, separators=(",", ":")).encode()).decode()
         return Token(password, float(expires))
 
@@ -70,13 +71,33 @@ class TokenIssuer:
 
     def _signed_expiry(self, password: str) -> int | None:
         """The password's expiry if this lab signed it, else None."""
+        times = self._signed_times(password)
+        return times[1] if times is not None else None
+
+    def _signed_times(self, password: str) -> tuple[int | None, int] | None:
+        """(issued, expires) of a password this lab signed (issued is None for a password
+        made before tokens carried it), else None."""
         try:
             doc = json.loads(base64.b64decode(password, validate=True))
-            body = f"{doc['lab']}.{int(doc['expiration'])}.{doc['datakey']}"
+            issued = int(doc["issued"]) if "issued" in doc else None
+            body = _signed_body(doc["lab"], int(doc["expiration"]), doc["datakey"], issued)
             good = doc["lab"] == self.lab_id and self._signer.verify(body, doc["payload"])
         except (ValueError, KeyError, TypeError, binascii.Error):
             return None
-        return int(doc["expiration"]) if good else None
+        return (issued, int(doc["expiration"])) if good else None
+
+    def lifetime(self, header: str | None) -> tuple[int | None, int] | None:
+        """(issued, expires) of the lab's token in a Basic Authorization header, else None:
+        what the trace keeps about a refused (expired) token, so that an explanation can say
+        when it was issued and how long it lived."""
+        scheme, _, value = (header or "").partition(" ")
+        if scheme.lower() != "basic":
+            return None
+        try:
+            _, _, password = base64.b64decode(value.strip(), validate=True).decode().partition(":")
+        except (ValueError, binascii.Error, UnicodeDecodeError):
+            return None
+        return self._signed_times(password)
 
     def check_header(self, header: str | None, now: float | None = None) -> Verdict:
         """Judge an Authorization header the way ECR's registry endpoint does."""
@@ -101,6 +122,12 @@ class TokenIssuer:
             self._verified.clear()
         self._verified[header] = expires
         return _by_expiry(expires, now)
+
+
+def _signed_body(lab: str, expires: int, nonce: str, issued: int | None) -> str:
+    """What the signature covers (the issue time too, for tokens that carry it)."""
+    body = f"{lab}.{expires}.{nonce}"
+    return body if issued is None else f"{body}.{issued}"
 
 
 def _by_expiry(expires: int, now: float | None) -> Verdict:

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ..trace import note, refuse
 from .backend import EcrBackend
 from .errors import EcrError, InvalidParameter, SerializationError, ServerError
 
@@ -50,6 +51,26 @@ def error_body(error: EcrError) -> dict[str, Any]:
     return {"__type": error.code, "message": error.message, **error.extra}
 
 
+def asked(params: Any) -> dict[str, str]:
+    """The repository (and tag or digest) an ECR API call names, when it names one: what the
+    lab's trace keeps of a call so that a refusal can be explained."""
+    if not isinstance(params, dict):
+        return {}
+    out: dict[str, str] = {}
+    name = params.get("repositoryName")
+    names = params.get("repositoryNames")
+    if isinstance(name, str):
+        out["repository"] = name
+    elif isinstance(names, list) and len(names) == 1 and isinstance(names[0], str):
+        out["repository"] = names[0]
+    ids = params.get("imageIds")
+    if isinstance(ids, list) and len(ids) == 1 and isinstance(ids[0], dict):
+        ref = ids[0].get("imageDigest") or ids[0].get("imageTag")
+        if isinstance(ref, str):
+            out["reference"] = ref
+    return out
+
+
 class EcrApi:
     """WSGI app for ECR API calls: read the body, call the backend, write the answer."""
 
@@ -60,12 +81,15 @@ class EcrApi:
                  ) -> Iterable[bytes]:
         action = action_of(environ)
         try:
-            return send_json(start_response, 200, self.backend.call(action, self._body(environ)))
+            params = self._body(environ)
+            note(environ, **asked(params))  # for the lab's trace
+            return send_json(start_response, 200, self.backend.call(action, params))
         except EcrError as e:
             error: EcrError = e
         except Exception:  # noqa: BLE001 - a lab bug: logged, answered as ECR's ServerException
             log.exception("ECR API: unexpected error in %s", action[:100])
             error = ServerError(action[:100])
+        refuse(environ, error.code, error.message)
         return send_json(start_response, error.status, error_body(error))
 
     @staticmethod

@@ -11,11 +11,14 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ... import config
 from . import launch, pids, probe
 from .probe import Verdict
+
+if TYPE_CHECKING:
+    from ...trace.record import TraceRecord
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
@@ -104,9 +107,12 @@ class Lab:
     def status(self, timeout: float = 2.0) -> dict[str, Any]:
         return dict(self.admin("GET", "/_labkit/status", timeout=timeout))
 
-    def trace(self, since: int = 0) -> list[dict[str, Any]]:
-        """Registry requests recorded by the lab after sequence number `since`."""
-        return list(self.admin("GET", "/_labkit/trace", params={"since": since})["requests"])
+    def trace(self, since: int = 0) -> list[TraceRecord]:
+        """The requests the lab recorded after sequence number `since` (read them with
+        labkit.trace: pulls, pushes, failures)."""
+        from ...trace.record import from_dicts
+
+        return from_dicts(self.admin("GET", "/_labkit/trace", params={"since": since})["requests"])
 
     def trace_mark(self) -> int:
         """The current end of the trace: pass it to `trace(since=...)` to see what follows."""

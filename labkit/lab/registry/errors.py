@@ -15,6 +15,8 @@ import json
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
+from ...trace import record as rec
+
 # ---- ECR's sentences, said on /v2/ and by the ECR API alike ----------------------------------
 # docker `name unknown: ...` (aws-actions/amazon-ecr-login#166) and the API's
 # RepositoryNotFoundException (turbot/steampipe-plugin-aws#1938): the same sentence.
@@ -52,17 +54,21 @@ TAG_REFUSED = ("The ECR lab refuses the tag '{tag}': docker can only pull tags m
 
 
 class RegistryError(Exception):
-    """Base: an HTTP status, a spec code, a message and an optional detail."""
+    """Base: an HTTP status, a spec code, a message and an optional detail.
+
+    `facts` are for the lab's trace only (never sent): what an explanation of the refusal
+    needs beyond the message, e.g. which layers a manifest lacks (labkit/trace/record.py)."""
 
     code: ClassVar[str] = "UNKNOWN"
     status: ClassVar[int] = 500
     default_message: ClassVar[str] = "unknown error"
 
     def __init__(self, message: str | None = None, detail: Any = None,
-                 headers: dict[str, str] | None = None):
+                 headers: dict[str, str] | None = None, facts: dict[str, Any] | None = None):
         self.message = message or self.default_message
         self.detail = detail
         self.headers = dict(headers or {})
+        self.facts = dict(facts or {})
         super().__init__(self.message)
 
     def to_json(self) -> dict[str, Any]:
@@ -81,6 +87,10 @@ class UnknownError(RegistryError):
 
 class BlobUnknown(RegistryError):
     code, status, default_message = "BLOB_UNKNOWN", 404, "blob unknown to registry"
+
+    @classmethod
+    def of(cls, digest: str) -> BlobUnknown:
+        return cls(detail={"digest": digest}, facts={rec.MISSING: "blob"})
 
 
 class BlobUploadInvalid(RegistryError):
@@ -115,6 +125,10 @@ class ChunkOutOfOrder(ChunkRangeInvalid):
 class BlobUploadUnknown(RegistryError):
     code, status, default_message = "BLOB_UPLOAD_UNKNOWN", 404, "blob upload unknown to registry"
 
+    @classmethod
+    def of(cls, upload_id: str) -> BlobUploadUnknown:
+        return cls(detail={"uuid": upload_id}, facts={rec.MISSING: "upload"})
+
 
 class LayersMissing(RegistryError):
     """An image manifest whose config or layers were never pushed to the repository: ECR
@@ -123,9 +137,11 @@ class LayersMissing(RegistryError):
     code, status = "BLOB_UPLOAD_UNKNOWN", 400
 
     def __init__(self, digests: Iterable[str], name: str, registry_id: str):
+        digests = list(digests)
         listed = ", ".join(digests)
         super().__init__(LAYERS_MISSING.format(digests=listed, name=name,
-                                               registry_id=registry_id), detail=listed)
+                                               registry_id=registry_id), detail=listed,
+                         facts={rec.MISSING_BLOBS: digests})
 
 
 class DigestInvalid(RegistryError):
@@ -140,9 +156,10 @@ class ManifestBlobUnknown(RegistryError):
     def images_missing(cls, digests: Iterable[str], name: str,
                        registry_id: str) -> ManifestBlobUnknown:
         """An index whose images were never pushed to the repository."""
+        digests = list(digests)
         listed = ", ".join(digests)
         return cls(IMAGES_MISSING.format(digests=listed, name=name, registry_id=registry_id),
-                   detail=listed)
+                   detail=listed, facts={rec.MISSING_BLOBS: digests})
 
 
 class ManifestInvalid(RegistryError):
@@ -169,6 +186,13 @@ class ManifestNotReadable(RegistryError):
 class ManifestUnknown(RegistryError):
     code, status, default_message = "MANIFEST_UNKNOWN", 404, IMAGE_NOT_FOUND
 
+    @classmethod
+    def of(cls, reference: str, detail: Any = None) -> ManifestUnknown:
+        """No image under this tag or digest (the facts say which of the two was asked)."""
+        missing = "digest" if ":" in reference else "tag"
+        return cls(detail=detail if detail is not None else {"reference": reference},
+                   facts={rec.MISSING: missing})
+
 
 class NameInvalid(RegistryError):
     code, status, default_message = "NAME_INVALID", 400, "invalid repository name"
@@ -180,7 +204,8 @@ class NameUnknown(RegistryError):
     @classmethod
     def for_repo(cls, name: str, registry_id: str) -> NameUnknown:
         """A missing repository (pull, or push with no creation template)."""
-        return cls(REPOSITORY_NOT_FOUND.format(name=name, registry_id=registry_id))
+        return cls(REPOSITORY_NOT_FOUND.format(name=name, registry_id=registry_id),
+                   facts={rec.MISSING: "repository"})
 
 
 class SizeInvalid(RegistryError):
@@ -192,9 +217,11 @@ class TagInvalid(RegistryError):
     code, status, default_message = "TAG_INVALID", 400, "manifest tag did not match URI"
 
     @classmethod
-    def immutable(cls, tag: str, name: str) -> TagInvalid:
-        """Overwriting a tag of an IMMUTABLE repository."""
-        return cls(TAG_IMMUTABLE.format(tag=tag, name=name))
+    def immutable(cls, tag: str, name: str, existing: str | None = None) -> TagInvalid:
+        """Overwriting a tag of an IMMUTABLE repository (`existing`: the digest the tag holds,
+        for the trace)."""
+        return cls(TAG_IMMUTABLE.format(tag=tag, name=name),
+                   facts={rec.EXISTING_DIGEST: existing} if existing else None)
 
     @classmethod
     def refused(cls, tag: str) -> TagInvalid:

@@ -22,8 +22,12 @@ from werkzeug.http import parse_range_header
 from werkzeug.wrappers import Request, Response
 
 from ...oci import mediatypes as mt
+from ...oci import routes
 from ...oci.manifest import MAX_MANIFEST_BYTES, ManifestError
+from ...trace import record as rec
+from ..access.actions import REGISTRY_ACTIONS
 from ..auth.signing import Signer
+from ..trace import note, refuse
 from . import errors
 from .controlplane import ControlPlane
 from .manifest_rules import read_pushed, serve_as
@@ -45,23 +49,6 @@ log = logging.getLogger(__name__)
 API_HEADER = ("Docker-Distribution-API-Version", "registry/2.0")
 DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
 HEX64 = re.compile(r"^[a-f0-9]{64}$")
-ROUTES: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"^/v2/?$"), "base"),
-    (re.compile(r"^/v2/_catalog$"), "catalog"),
-    (re.compile(r"^/v2/(?P<name>.+)/blobs/uploads(?:/(?P<upload>[^/]*))?$"), "upload"),
-    (re.compile(r"^/v2/(?P<name>.+)/blobs/(?P<digest>[^/]+)$"), "blob"),
-    (re.compile(r"^/v2/(?P<name>.+)/manifests/(?P<reference>[^/]+)$"), "manifest"),
-    (re.compile(r"^/v2/(?P<name>.+)/tags/list$"), "tags"),
-    (re.compile(r"^/v2/(?P<name>.+)/referrers/(?P<digest>[^/]+)$"), "referrers"),
-    (re.compile(r"^/_storage/blobs/sha256/(?P<hex>[^/]+)$"), "storage"),
-]
-METHODS = {
-    "base": {"GET", "HEAD"}, "catalog": {"GET"}, "tags": {"GET"}, "referrers": {"GET"},
-    "upload": {"POST", "PATCH", "PUT", "GET", "DELETE"}, "blob": {"GET", "HEAD", "DELETE"},
-    "manifest": {"GET", "HEAD", "PUT", "DELETE"}, "storage": {"GET", "HEAD"},
-}
-
-
 class FinalResponse(Response):
     """A hot-path answer (blob HEAD, manifest GET) built with its final headers, Content-Length
     included: werkzeug's per-answer header rewriting (relative Location, computed length) has
@@ -86,13 +73,13 @@ class RouteUnknown(errors.Unsupported):
     status, default_message = 404, "no such registry endpoint"
 
 
-def match_route(path: str) -> tuple[str, re.Match[str]]:
-    """The first route whose pattern matches (names are greedy: paths parse right to left)."""
-    for pattern, route in ROUTES:
-        m = pattern.match(path)
-        if m:
-            return route, m
-    raise RouteUnknown(detail={"path": path[:300]})
+def match_route(path: str) -> routes.Match:
+    """The route `path` names (labkit/oci/routes.py: names are greedy, paths parse from the
+    right), or 404 for a path the registry does not serve."""
+    found = routes.match(path)
+    if found is None:
+        raise RouteUnknown(detail={"path": path[:300]})
+    return found
 
 
 class PaginationNumberInvalid(errors.RegistryError):
@@ -123,59 +110,81 @@ class RegistryApp:
         try:
             response = self.dispatch(request)
         except errors.RegistryError as e:
-            response = self.error(e)
+            response = self.error(e, environ)
         except Exception as e:  # noqa: BLE001 - the last resort: answer the spec's shape
             if isinstance(e, OSError) and e.errno in DISK_FULL:
                 log.warning("registry: disk full under %s on %s %s", self.storage.root,
                             request.method, request.path)
                 response = self.error(errors.InsufficientStorage(
-                    detail={"storage": str(self.storage.root)}))
+                    detail={"storage": str(self.storage.root)}), environ)
             else:
                 log.exception("registry: unexpected error on %s %s", request.method,
                               request.path)
-                response = self.error(errors.UnknownError("internal error in the lab's registry"))
+                response = self.error(errors.UnknownError("internal error in the lab's registry"),
+                                      environ)
         if not request.path.startswith("/_storage/"):  # storage answers like S3, not a registry
             response.headers.setdefault(*API_HEADER)
         return response(environ, start_response)
 
-    def dispatch(self, request: Request) -> Response:
-        route, m = match_route(request.environ.get("PATH_INFO", ""))
+    @staticmethod
+    def note_route(request: Request, m: routes.Match) -> None:
+        """Tell the trace what this request is: the route, what it names, its ECR action."""
         method = request.method
-        if method not in METHODS[route]:
+        actions = REGISTRY_ACTIONS.get((m.route, method))
+        digest, mount_from = m.digest, None
+        if m.route == "upload":
+            args = request.args
+            digest = args.get("mount") or args.get("digest")
+            mount_from = args.get("from") if args.get("mount") else None
+        note(request.environ, route=m.route, repository=m.name, reference=m.reference,
+             digest=digest, upload=m.upload or None, mount_from=mount_from,
+             action=actions[0] if actions else None)
+
+    def note_request(self, environ: dict[str, Any]) -> None:
+        """Describe a request the front door refuses before the registry serves it."""
+        m = routes.match(environ.get("PATH_INFO", ""))
+        if m is not None:
+            self.note_route(Request(environ), m)
+
+    def dispatch(self, request: Request) -> Response:
+        m = match_route(request.environ.get("PATH_INFO", ""))
+        route, method = m.route, request.method
+        self.note_route(request, m)
+        if method not in routes.METHODS[route]:
             raise errors.Unsupported(detail={"method": method,
                                              "reason": "not supported on this endpoint"})
         if route == "base":
             return self.json({})
         if route == "storage":
-            return self.storage_get(request, m["hex"])
+            return self.storage_get(request, (m.digest or "").removeprefix("sha256:"))
         if route == "catalog":
             return self.catalog(request)
         pushing = (route == "upload" and method == "POST") or (route == "manifest"
                                                                and method == "PUT")
-        name = self.repository(m["name"], pushing)
+        name = self.repository(m.name or "", pushing)
         if route == "upload":
-            upload = m["upload"] or ""
+            upload = m.upload or ""
             if method == "POST":
                 if upload:
                     raise errors.Unsupported(
                         detail={"reason": "POST starts an upload at .../blobs/uploads/"})
                 return self.upload_start(request, name)
             if not upload:
-                raise errors.BlobUploadUnknown(detail={"uuid": ""})
+                raise errors.BlobUploadUnknown.of("")
             check_upload_id(upload)
             return {"PATCH": self.upload_patch, "PUT": self.upload_put,
                     "GET": self.upload_status, "DELETE": self.upload_cancel}[method](
                 request, name, upload)
         if route == "blob":
             return {"GET": self.blob_get, "HEAD": self.blob_head,
-                    "DELETE": self.blob_delete}[method](request, name, m["digest"])
+                    "DELETE": self.blob_delete}[method](request, name, m.digest or "")
         if route == "manifest":
             return {"GET": self.manifest_get, "HEAD": self.manifest_get,
                     "PUT": self.manifest_put, "DELETE": self.manifest_delete}[method](
-                request, name, m["reference"])
+                request, name, m.reference or "")
         if route == "tags":
             return self.tags_list(request, name)
-        return self.referrers(request, name, m["digest"])
+        return self.referrers(request, name, m.digest or "")
 
     def repository(self, name: str, pushing: bool = False) -> str:
         """A valid name of an existing repository.  ECR creates one on push only when a
@@ -190,7 +199,10 @@ class RegistryApp:
     # ---- responses ----
 
     @staticmethod
-    def error(e: errors.RegistryError) -> Response:
+    def error(e: errors.RegistryError, environ: dict[str, Any] | None = None) -> Response:
+        """The spec's JSON answer; the trace keeps the code, the message and the facts."""
+        if environ is not None:
+            refuse(environ, e.code, e.message, **e.facts)
         response = Response(e.body(), status=e.status, content_type="application/json")
         for key, value in e.headers.items():
             response.headers[key] = value
@@ -223,7 +235,7 @@ class RegistryApp:
         check_digest(digest)
         size = self.storage.repo_blob_size(name, digest)
         if size is None:
-            raise errors.BlobUnknown(detail={"digest": digest})
+            raise errors.BlobUnknown.of(digest)
         return FinalResponse([], status=200, headers=[
             ("Content-Type", "application/octet-stream"), ("Content-Length", str(size)),
             ("Docker-Content-Digest", digest), ("Accept-Ranges", "bytes"),
@@ -233,7 +245,7 @@ class RegistryApp:
         hex_digest = check_digest(digest)
         size = self.storage.repo_blob_size(name, digest)
         if size is None:
-            raise errors.BlobUnknown(detail={"digest": digest})
+            raise errors.BlobUnknown.of(digest)
         if not self.redirect_blobs:
             return self.serve_blob(request, digest, size)
         # Like ECR's redirect to S3: the bytes come from storage, through a signed URL.
@@ -288,18 +300,22 @@ class RegistryApp:
         path = request.environ.get("PATH_INFO", "")
         refusal, extra = self.presigner.check(path, request.args)
         if refusal is not None:
+            refuse(request.environ, refusal.code, refusal.message,
+                   **{rec.URL_EXPIRES: extra.get("Expires")})
             return Response(refusal.xml(extra), status=refusal.status,
                             content_type="application/xml")
         digest = f"sha256:{hex_digest}"
         size = self.storage.blob_size(digest) if HEX64.match(hex_digest) else None
         if size is None:
             missing = Refusal("NoSuchKey", "The specified key does not exist.", 404)
+            refuse(request.environ, missing.code, missing.message, **{rec.MISSING: "blob"})
             return Response(missing.xml({"Key": path.removeprefix("/_storage/")}), status=404,
                             content_type="application/xml")
         try:
             return self.serve_blob(request, digest, size)
         except errors.RangeInvalid as e:
             bad = Refusal("InvalidRange", "The requested range is not satisfiable", 416)
+            refuse(request.environ, bad.code, bad.message)
             response = Response(bad.xml(), status=416, content_type="application/xml")
             response.headers["Content-Range"] = e.headers.get("Content-Range", f"bytes */{size}")
             return response
@@ -329,6 +345,7 @@ class RegistryApp:
                 "Location": f"{self.base_url(request)}/v2/{name}/blobs/{digest}",
                 "Docker-Content-Digest": digest})
         upload_id = self.storage.start_upload(name)
+        note(request.environ, upload=upload_id)  # the trace links the session's PATCH/PUT to it
         return self.empty(202, self.upload_headers(request, name, upload_id, 0))
 
     def _append(self, request: Request, name: str, upload_id: str) -> int:
@@ -395,10 +412,10 @@ class RegistryApp:
         if ":" in reference:
             check_digest(reference)
         elif not is_tag(reference):
-            raise errors.ManifestUnknown(detail={"tag": reference[:200]})
+            raise errors.ManifestUnknown.of(reference, {"tag": reference[:200]})
         image = self.storage.get_manifest(name, reference, tags=False)
         if image is None:
-            raise errors.ManifestUnknown(detail={"reference": reference})
+            raise errors.ManifestUnknown.of(reference)
         image = self.negotiate(request, name, image, by_tag=":" not in reference)
         if request.method == "GET":  # ECR's lastRecordedPullTime: a pull is a manifest GET
             self.storage.record_pull(name, image.translated_from or image.digest)
@@ -448,10 +465,10 @@ class RegistryApp:
         if ":" in reference:
             check_digest(reference)
             if self.storage.delete_manifest(name, reference) is None:
-                raise errors.ManifestUnknown(detail={"digest": reference})
+                raise errors.ManifestUnknown.of(reference, {"digest": reference})
             return self.empty(202, {})
         if not is_tag(reference) or not self.storage.delete_tag(name, reference):
-            raise errors.ManifestUnknown(detail={"tag": reference[:200]})
+            raise errors.ManifestUnknown.of(reference, {"tag": reference[:200]})
         return self.empty(202, {})
 
     # ---- listings ----

@@ -59,5 +59,5 @@ def check_digest(value: str) -> str:
 
 def check_upload_id(value: str) -> str:
     if not UPLOAD_ID_RE.match(value):
-        raise errors.BlobUploadUnknown(detail={"uuid": value[:100]})
+        raise errors.BlobUploadUnknown.of(value[:100])
     return value

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
+from ...trace import record as rec
 from ..auth.admin import SCHEME, AdminVerifier
 from ..auth.signing import Signer
 from ..process import whoami
@@ -202,7 +203,8 @@ class AdminApp:
         except ValueError:
             return Answer("400 Bad Request", {"error": "since must be a whole number"})
         trace = self.lab.trace
-        return Answer("200 OK", {"last": trace.last_seq(), "requests": trace.since(since)})
+        return Answer("200 OK", {"schema": rec.SCHEMA, "last": trace.last_seq(),
+                                 "requests": [r.to_dict() for r in trace.since(since)]})
 
     def operations(self, request: AdminRequest) -> Answer:
         """Which AWS API operations the lab answered, with their counts."""

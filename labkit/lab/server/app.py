@@ -18,16 +18,20 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ... import __version__
 from ...config import LAB_ACCOUNT_ID
+from ...trace import record as rec
 from ..auth.signing import Signer, load_secret
 from ..auth.tokens import EXPIRED_MESSAGE, SERVICE, TokenIssuer, Verdict
 from ..control.responses import is_ecr_request
-from ..trace import Trace, traced
+from ..trace import Trace, note, refuse, traced
 from .admin import PREFIX as ADMIN_PREFIX
 from .admin import AdminApp
+
+if TYPE_CHECKING:
+    from ..registry.handlers import RegistryApp
 
 log = logging.getLogger("labkit.lab")
 Environ = dict[str, Any]
@@ -108,8 +112,9 @@ class LabApp:
         registry = RegistryApp(self.storage, self.control, self.signer,
                                public_url=lambda environ: f"http://{self._host(environ)}",
                                clock=self.clock.now)
-        self.registry = traced(self._gate(registry), self.trace, self._auth_kind)
+        self.registry = traced(self._gate(registry), self.trace, self._kind, self._auth_kind)
         self.api = EcrApi(self.control)
+        self.traced_api = traced(self._api_call, self.trace, self._kind, self._auth_kind)
         self.others = OtherServices(moto_sts, self._challenge,
                                     lambda h: self.issuer.check_header(h) is Verdict.OK)
         self._lock = threading.Lock()
@@ -118,10 +123,25 @@ class LabApp:
         return environ.get("HTTP_HOST") or self.settings.registry_host
 
     @staticmethod
+    def _kind(environ: Environ) -> str:
+        path = environ.get("PATH_INFO", "")
+        return rec.STORAGE if path.startswith("/_storage/") else (
+            rec.REGISTRY if path == "/v2" or path.startswith("/v2/") else rec.API)
+
+    @staticmethod
     def _auth_kind(environ: Environ) -> str:
         if environ.get("PATH_INFO", "").startswith("/_storage/"):
-            return "presigned"
-        return "basic" if environ.get("HTTP_AUTHORIZATION") else "none"
+            return rec.PRESIGNED
+        scheme = (environ.get("HTTP_AUTHORIZATION") or "").split(" ", 1)[0].lower()
+        return {"": rec.NO_AUTH, "basic": rec.BASIC, "aws4-hmac-sha256": rec.SIGV4}.get(
+            scheme, rec.OTHER_AUTH)
+
+    def _api_call(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        operation = environ.get("HTTP_X_AMZ_TARGET", "").rsplit(".", 1)[-1]  # CreateRepository
+        note(environ, route=operation, action=operation)
+        with self._lock:
+            self.operations[operation] += 1
+        return self.api(environ, start_response)
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -135,31 +155,36 @@ class LabApp:
         if path == "/v2" or path.startswith(("/v2/", "/_storage/")):
             return self.registry(environ, observed)
         if is_ecr_request(environ):
-            target = environ.get("HTTP_X_AMZ_TARGET", "")  # ...V20150921.CreateRepository
-            with self._lock:
-                self.operations[target.rsplit(".", 1)[-1]] += 1
-            return self.api(environ, observed)
+            return self.traced_api(environ, observed)
         return self.others(environ, start_response)
 
     def _challenge(self) -> str:
         """ECR's challenge: Basic, the realm is the registry's root URL (which answers JSON)."""
         return f'Basic realm="http://{self.settings.registry_host}/",service="{SERVICE}"'
 
-    def _gate(self, registry: Callable[[Environ, StartResponse], Iterable[bytes]]
-              ) -> Callable[[Environ, StartResponse], Iterable[bytes]]:
+    def _gate(self, registry: RegistryApp) -> Callable[[Environ, StartResponse], Iterable[bytes]]:
         """ECR's front door: /v2/ needs a valid, unexpired `AWS:<password>`; /_storage/ URLs
         carry their own signature and are checked by the registry."""
 
         def gate(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
             if environ.get("PATH_INFO", "").startswith("/_storage/"):
                 return registry(environ, start_response)
-            verdict = self.issuer.check_header(environ.get("HTTP_AUTHORIZATION"))
+            header = environ.get("HTTP_AUTHORIZATION")
+            verdict = self.issuer.check_header(header)
             if verdict is Verdict.OK:
                 return registry(environ, start_response)
+            registry.note_request(environ)  # a refused request is still what it asked for
             _drain(environ)
             if verdict is Verdict.EXPIRED:
+                issued, expires = self.issuer.lifetime(header) or (None, None)
+                refuse(environ, "DENIED", EXPIRED_MESSAGE, **{
+                    rec.AUTHORIZATION: "expired", rec.TOKEN_ISSUED: issued,
+                    rec.TOKEN_EXPIRES: expires,
+                    rec.TOKEN_LIFETIME: expires - issued if issued and expires else None})
                 return _json(start_response, "403 Forbidden", {"errors": [
                     {"code": "DENIED", "message": EXPIRED_MESSAGE}]})
+            refuse(environ, "UNAUTHORIZED", "Not Authorized",
+                   **{rec.AUTHORIZATION: verdict.value})
             challenge = self._challenge()
             return _json(start_response, "401 Unauthorized",
                          {"errors": [{"code": "UNAUTHORIZED", "message": "Not Authorized"}]},

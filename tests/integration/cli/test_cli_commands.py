@@ -278,7 +278,7 @@ def _walk_through(ran: Ran, env: dict[str, str], home: Path, port: int, tmp: Pat
     assert f"wrote {figure}" in r.stdout and figure.stat().st_size > 1000
     assert "hello-app" in ran("trace", "--last-pull", "--repository", "hello-app").stdout
     listing = ran("trace", "--since", str(mark)).stdout
-    assert "/v2/hello-app/manifests/v2" in listing
+    assert "BatchGetImage hello-app:v2" in listing  # what each request is, as the lab saw it
     assert "add --last-pull" in ran("trace", "--figure", str(figure), code=2).stderr
     # a reader that stops early (`| head`, here `| true`, which reads nothing) ends it quietly
     r = subprocess.run(["bash", "-c", f"{shlex.quote(sys.executable)} -m labkit trace | true"],

@@ -20,5 +20,6 @@ def test_every_docker_login_request_is_recorded(lab: object) -> None:
     for _ in range(5):
         mark = c.trace_mark()
         target.login(c.engine)
-        seen = [(r["path"], r["status"]) for r in c.trace(mark)]
-        assert seen == [("/v2/", 401), ("/v2/", 200)]
+        seen = [(r.kind, r.route, r.status, r.auth) for r in c.trace(mark)]
+        assert seen == [("api", "GetAuthorizationToken", 200, "sigv4"),
+                        ("registry", "base", 401, "none"), ("registry", "base", 200, "basic")]

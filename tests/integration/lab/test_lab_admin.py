@@ -206,7 +206,7 @@ def test_the_client_signs_with_the_homes_secret(lab) -> None:
     finally:
         lab.set_token_ttl(original)
     requests.get(f"{lab.endpoint_url}/v2/", timeout=10)  # one registry request to trace
-    assert any(r["path"] == "/v2/" for r in lab.trace(mark))
+    assert any(r.path == "/v2/" for r in lab.trace(mark))
     assert isinstance(lab.operations(), dict)
     assert lab.reset_clock()["offset"] == 0
     assert lab.advance_clock(hours=1)["offset"] == pytest.approx(3600)

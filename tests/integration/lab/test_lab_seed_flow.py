@@ -100,9 +100,9 @@ def test_seed_flow_create_login_tag_push_second_version_pull(
 
     # the lab's trace saw the pull flow: challenge, manifest, redirect to pre-signed storage
     trace = lab.trace()
-    assert any(r["status"] == 401 and r["path"] == "/v2/" for r in trace)
-    assert any(r["status"] == 307 and f"/v2/{name}/blobs/" in r["path"] for r in trace)
-    assert any(r["auth"] == "presigned" and r["status"] == 200 for r in trace)
+    assert any(r.status == 401 and r.is_ping for r in trace)
+    assert any(r.status == 307 and r.route == "blob" and r.repository == name for r in trace)
+    assert any(r.auth == "presigned" and r.status == 200 for r in trace)
     sh(f"docker rmi -f {registry}/{name}:1.0 {registry}/{name}:2.0", env, check=False)
 
 

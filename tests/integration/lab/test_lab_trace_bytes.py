@@ -13,6 +13,7 @@ import os
 
 import requests
 
+from labkit.trace.record import TraceRecord
 from tests.conftest import unique
 
 SIZE = 3 * (1 << 20) + 12345  # several of the registry's 1 MiB buffers, and a ragged end
@@ -31,9 +32,9 @@ def _session(lab: object, repo: str, auth: dict[str, str]) -> str:
     return loc if "://" in loc else lab.endpoint_url + loc  # type: ignore[attr-defined]
 
 
-def _trace_for(lab: object, mark: int, method: str) -> dict:
+def _trace_for(lab: object, mark: int, method: str) -> TraceRecord:
     entries = [e for e in lab.trace(since=mark)  # type: ignore[attr-defined]
-               if e["method"] == method and "/blobs/uploads/" in e["path"]]
+               if e.method == method and e.route == "upload"]
     assert len(entries) == 1, entries
     return entries[0]
 
@@ -49,7 +50,7 @@ def test_monolithic_put_is_counted(lab: object, ecr_client: object) -> None:
     r = requests.put(f"{url}{'&' if '?' in url else '?'}digest={digest}", data=body,
                      headers=auth, timeout=60)
     assert r.status_code == 201, r.text
-    assert _trace_for(lab, mark, "PUT")["bytes_in"] == SIZE
+    assert _trace_for(lab, mark, "PUT").bytes_in == SIZE
     got = requests.get(f"{lab.endpoint_url}/v2/{repo}/blobs/{digest}",  # type: ignore[attr-defined]
                        headers=auth, timeout=60)
     assert got.status_code == 200 and got.content == body
@@ -67,7 +68,7 @@ def test_chunked_patch_is_counted(lab: object, ecr_client: object) -> None:
     r = requests.patch(url, data=pieces, headers=auth, timeout=60)
     assert r.status_code == 202, r.text
     assert r.headers["Range"] == f"0-{SIZE - 1}"
-    assert _trace_for(lab, mark, "PATCH")["bytes_in"] == SIZE
+    assert _trace_for(lab, mark, "PATCH").bytes_in == SIZE
     loc = r.headers["Location"]
     loc = loc if "://" in loc else lab.endpoint_url + loc  # type: ignore[attr-defined]
     done = requests.put(f"{loc}{'&' if '?' in loc else '?'}digest={digest}", headers=auth,

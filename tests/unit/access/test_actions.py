@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 from labkit.lab.access import AccessControl, RegistryRefusal
 from labkit.lab.access.actions import REGISTRY_ACTIONS, operation_scopes, registry_targets
 from labkit.lab.auth.signing import Signer
-from labkit.lab.registry.handlers import METHODS
+from labkit.oci.routes import METHODS
 from tests.unit.access.harness import Lab, new_account, serve
 
 REPO = "team/app"

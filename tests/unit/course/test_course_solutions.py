@@ -1,4 +1,5 @@
-"""Folded solutions become runnable cells only in `--solutions` runs; permissions map requests."""
+"""Folded solutions become runnable cells only in `--solutions` runs; permissions come from
+the ECR actions the lab recorded."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import nbformat
 import pytest
 
 from labkit.course.tools import permissions, solutions
+from labkit.trace.record import TraceRecord
 
 FOLDED = """Some text.
 
@@ -53,22 +55,8 @@ def test_update_never_writes_solved_notebooks(tmp_path) -> None:  # noqa: ANN001
         runner.run(["00-setup"], tmp_path, None, update=True, solutions=True)
 
 
-@pytest.mark.parametrize(("method", "path", "action"), [
-    ("HEAD", "/v2/hello-app/blobs/sha256:" + "a" * 64, "BatchCheckLayerAvailability"),
-    ("GET", "/v2/team/app/blobs/sha256:" + "a" * 64, "GetDownloadUrlForLayer"),
-    ("POST", "/v2/hello-app/blobs/uploads/", "InitiateLayerUpload"),
-    ("PATCH", "/v2/hello-app/blobs/uploads/u1", "UploadLayerPart"),
-    ("PUT", "/v2/hello-app/blobs/uploads/u1", "CompleteLayerUpload"),
-    ("PUT", "/v2/hello-app/manifests/v1", "PutImage"),
-    ("HEAD", "/v2/hello-app/manifests/v1", "BatchGetImage"),
-    ("GET", "/v2/", None),
-    ("GET", "/_storage/blobs/sha256/aa", None),
-])
-def test_registry_requests_map_to_ecr_actions(method: str, path: str, action: str | None) -> None:
-    assert permissions.registry_action(method, path) == action
-
-
-def test_used_merges_api_operations_and_registry_requests() -> None:
-    got = permissions.used(["CreateRepository"], [{"method": "PUT",
-                                                   "path": "/v2/x/manifests/v1"}])
+def test_used_merges_api_operations_and_the_actions_the_lab_recorded() -> None:
+    put = TraceRecord(method="PUT", route="manifest", action="PutImage", repository="x")
+    ping = TraceRecord(method="GET", route="base")
+    got = permissions.used(["CreateRepository"], [put, ping])
     assert got == ["ecr:CreateRepository", "ecr:PutImage", "ecr:TagResource"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any
 
 from labkit.engines.report import (
     EXISTS_LOCAL,
@@ -14,6 +13,8 @@ from labkit.engines.report import (
     Step,
     TransferReport,
 )
+from labkit.oci import routes
+from labkit.trace.record import TraceRecord
 
 CHALLENGE = 'Basic realm="http://127.0.0.1:5400/",service="ecr.amazonaws.com"'
 
@@ -28,19 +29,25 @@ SIZES = {CONFIG: 1598, LAYERS[0]: 582, LAYERS[1]: 807, LAYERS[2]: 362}
 
 
 class TraceBuilder:
-    """Appends records with increasing seq, as `labkit.lab.trace.Trace` does."""
+    """Appends records with increasing seq, described as the lab's router describes a request
+    (labkit.oci.routes: route, repository, reference, digest), as `labkit.lab.trace` does."""
 
     def __init__(self, agent: str = "labkit-builtin/0.1"):
-        self.records: list[dict[str, Any]] = []
+        self.records: list[TraceRecord] = []
         self.agent = agent
 
     def add(self, method: str, path: str, status: int, *, auth: str = "basic", bytes_in: int = 0,
             bytes_out: int = 0, location: str | None = None, challenge: str | None = None
-            ) -> dict[str, Any]:
-        rec = {"seq": len(self.records) + 1, "time": 1000.0 + len(self.records),
-               "duration": 0.001, "method": method, "path": path, "query": "",
-               "status": status, "bytes_in": bytes_in, "bytes_out": bytes_out, "auth": auth,
-               "location": location, "challenge": challenge, "agent": self.agent}
+            ) -> TraceRecord:
+        m = routes.match(path)
+        rec = TraceRecord(seq=len(self.records) + 1, time=1000.0 + len(self.records),
+                          duration=0.001, kind="storage" if m and m.route == "storage"
+                          else "registry", method=method, path=path, status=status,
+                          bytes_in=bytes_in, bytes_out=bytes_out, client=self.agent,
+                          auth="presigned" if m and m.route == "storage" else auth,
+                          route=m.route if m else None, repository=m.name if m else None,
+                          reference=m.reference if m else None, digest=m.digest if m else None,
+                          location=location, challenge=challenge)
         self.records.append(rec)
         return rec
 
@@ -76,7 +83,7 @@ class TraceBuilder:
         self.add("PUT", f"/v2/{repo}/manifests/{tag}", 201, bytes_in=744)
 
 
-def realistic_pull() -> list[dict[str, Any]]:
+def realistic_pull() -> list[TraceRecord]:
     """401, 200, manifest 200, config 307+200, three layers 307+200."""
     t = TraceBuilder()
     t.pull("hello-app", "v2", [CONFIG, *LAYERS])

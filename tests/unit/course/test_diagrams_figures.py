@@ -39,8 +39,7 @@ def test_pull_flow_from_a_trace() -> None:
 
 def test_pull_flow_shows_skipped_layers_from_the_report() -> None:
     report = pull_report(skipped=(LAYERS[0], LAYERS[1]))
-    records = [r for r in realistic_pull()
-               if not any(d[7:] in r["path"] for d in LAYERS[:2])]
+    records = [r for r in realistic_pull() if r.digest not in LAYERS[:2]]
     fig = diagrams.pull_flow(records, report=report, title="v2 after v1")
     skips = _texts(fig, "skip")
     assert len(skips) == 2 and all("already present, skipped" in s for s in skips)
@@ -55,8 +54,8 @@ def test_pull_flow_picks_the_pull_out_of_a_longer_trace() -> None:
     t.push("hello-app", "v2", [LAYERS[2]])
     t.handshake()  # a login
     for rec in realistic_pull():
-        t.add(rec["method"], rec["path"], rec["status"], auth=rec["auth"],
-              bytes_out=rec["bytes_out"], location=rec["location"], challenge=rec["challenge"])
+        t.add(rec.method, rec.path, rec.status, auth=rec.auth, bytes_out=rec.bytes_out,
+              location=rec.location, challenge=rec.challenge)
     fig = diagrams.pull_flow(t.records)
     assert _arrows(fig) == 2 * 4 + 2 + 4 * 4
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from test_diagrams_data import CONFIG, LAYERS, TraceBuilder, digest, pull_report, realistic_pull
 
 from labkit.course.diagrams import flow, pull_requests
+from labkit.trace.record import TraceRecord
 
 
-def _seqs(records: list[dict]) -> list[int]:
-    return [r["seq"] for r in records]
+def _seqs(records: list[TraceRecord]) -> list[int]:
+    return [r.seq for r in records]
 
 
 def test_pull_requests_picks_the_last_pull_of_the_repository() -> None:

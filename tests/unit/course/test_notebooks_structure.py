@@ -211,5 +211,5 @@ def test_05b_expiry_shows_in_describe_images_and_a_failed_pull() -> None:
                               for o in c.outputs) for c in code_cells(nb)}
     after = [out for src, out in text.items() if "lifecycle run" in src]
     assert after and "expired 1 image(s)" in after[0]
-    pulled = [out for src, out in text.items() if "the lab answered:" in src]
-    assert pulled and "('/v2/hello-app-lifecycle/manifests/v1', 404)" in pulled[0]
+    pulled = [out for src, out in text.items() if "reader.last_failure" in src]
+    assert pulled and "hello-app-lifecycle:v1 with 404 MANIFEST_UNKNOWN" in pulled[0]

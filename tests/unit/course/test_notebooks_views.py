@@ -6,7 +6,8 @@ import pytest
 
 from labkit import course
 from labkit.course import checks, views
-from labkit.engines.report import EXISTS_LOCAL, PULLED, LayerOutcome, TransferReport
+from labkit.engines.report import EXISTS_LOCAL, PULLED, PUSHED, LayerOutcome, TransferReport
+from labkit.trace.record import TraceRecord
 
 A, B, C, D, CFG = ("sha256:" + ch * 64 for ch in "abcdf")
 
@@ -22,21 +23,40 @@ V2 = pull("r/hello-app:v2", (A, EXISTS_LOCAL), (B, EXISTS_LOCAL), (D, PULLED))
 
 def test_layer_table_marks_shared_and_new_layers() -> None:
     table = views.layer_table(V2, compare=V1)
-    assert [row[3] for row in table.rows] == ["shared", "shared", "new"]
+    assert [row[4] for row in table.rows] == ["shared", "shared", "new"]
     text = repr(table)
-    assert "compared with hello-app:v1" in text and "dddddddddddd  Pull complete" in text
+    assert "compared with hello-app:v1" in text
+    assert table.rows[2][1:4] == ["d" * 12, "d" * 12, "Pull complete"]  # pull: the digest
     assert "<td>new</td>" in table._repr_html_()
 
 
+def test_a_push_table_shows_the_diff_id_docker_printed_beside_the_registry_digest() -> None:
+    diff = "sha256:" + "e" * 64
+    push = TransferReport("push", "r/hello-app:v1", "docker", [
+        LayerOutcome(A, 100, PUSHED, 100, "layer", diff), LayerOutcome(B, 100, PUSHED, 100)])
+    table = views.layer_table(push)
+    assert table.headers[1:3] == ["docker push printed", "registry digest"]
+    assert table.rows[0][1:3] == ["e" * 12, "a" * 12]
+    assert table.rows[1][1] == "?"  # no DiffID known: never the digest in its place
+
+
 def test_pull_story_from_a_trace() -> None:
+    def rec(seq: int, route: str, status: int, digest: str | None = None, **kw: object
+            ) -> TraceRecord:
+        storage = route == "storage"
+        return TraceRecord(seq=seq, time=float(seq), kind="storage" if storage else "registry",
+                           method="GET", status=status, route=route, digest=digest,
+                           repository=None if storage or route == "base" else "r/hello-app",
+                           auth="presigned" if storage else "basic", **kw)  # type: ignore[arg-type]
+
     trace = [
-        {"seq": 1, "path": "/v2/", "method": "GET", "status": 401,
-         "challenge": 'Basic realm="x"'},
-        {"seq": 2, "path": "/v2/r/manifests/v2", "method": "GET", "status": 200},
-        {"seq": 3, "path": f"/v2/r/blobs/{CFG}", "method": "GET", "status": 307},
-        {"seq": 4, "path": "/_storage/blobs/sha256/f", "method": "GET", "status": 200},
-        {"seq": 5, "path": f"/v2/r/blobs/{D}", "method": "GET", "status": 307},
-        {"seq": 6, "path": "/_storage/blobs/sha256/d", "method": "GET", "status": 200},
+        TraceRecord(seq=1, time=1.0, method="GET", status=401, route="base", auth="none",
+                    challenge='Basic realm="x"'),
+        rec(2, "manifest", 200, reference="v2"),
+        rec(3, "blob", 307, CFG),
+        rec(4, "storage", 200, CFG),
+        rec(5, "blob", 307, D),
+        rec(6, "storage", 200, D),
     ]
     story = views.pull_story(trace, V2)
     assert story.challenged and story.challenge == "Basic" and story.manifest_fetched

@@ -69,7 +69,8 @@ class Manifests:
         pushed_at = time.time() if pushed_at is None else pushed_at
         with self.changes.lock(name):
             if tag is not None and immutable and self.files.tag(name, tag).exists():
-                raise errors.TagInvalid.immutable(tag, name)
+                held = Files.read_json(self.files.tag(name, tag)) or {}
+                raise errors.TagInvalid.immutable(tag, name, held.get("digest"))
             digest = self.blobs.put_bytes(manifest.raw)
             revision = self.files.revision(name, digest)
             existing = Files.read_json(revision)
@@ -98,7 +99,7 @@ class Manifests:
         """Point a tag at a manifest already in the repository."""
         with self.changes.lock(name):
             if not self.files.revision(name, digest).exists():
-                raise errors.ManifestUnknown(detail={"digest": digest})
+                raise errors.ManifestUnknown.of(digest, {"digest": digest})
             try:
                 self._write_tag(name, tag, digest)
             finally:

@@ -64,7 +64,7 @@ class Uploads:
         if session is None:
             session = self._revive(upload_id)
         if session.name != name:
-            raise errors.BlobUploadUnknown(detail={"uuid": upload_id})
+            raise errors.BlobUploadUnknown.of(upload_id)
         return session
 
     def _revive(self, upload_id: str) -> Session:
@@ -72,7 +72,7 @@ class Uploads:
         directory = self.files.uploads / upload_id
         info = Files.read_json(directory / "info")
         if info is None or not (directory / "data").is_file() or not is_name(info.get("name", "")):
-            raise errors.BlobUploadUnknown(detail={"uuid": upload_id})
+            raise errors.BlobUploadUnknown.of(upload_id)
         hasher = hashlib.sha256()
         offset = 0
         with open(directory / "data", "rb") as f:
@@ -96,7 +96,7 @@ class Uploads:
         session = self._session(name, upload_id)
         with session.lock:
             if upload_id not in self._sessions:
-                raise errors.BlobUploadUnknown(detail={"uuid": upload_id})
+                raise errors.BlobUploadUnknown.of(upload_id)
             if start is not None and start != session.offset:
                 raise errors.ChunkOutOfOrder(start, session.offset)
             before, saved = session.offset, session.hasher.copy()
@@ -120,7 +120,7 @@ class Uploads:
         session = self._session(name, upload_id)
         with session.lock:
             if upload_id not in self._sessions:
-                raise errors.BlobUploadUnknown(detail={"uuid": upload_id})
+                raise errors.BlobUploadUnknown.of(upload_id)
             actual = f"sha256:{session.hasher.hexdigest()}"
             if actual != digest:
                 self._drop(session)
