@@ -138,7 +138,7 @@ class Magic:
     def __call__(self, line: str, cell: str) -> None:
         if line.strip() and self.fallback is not None:  # IPython's options: IPython's magic
             return self.fallback(line, cell)
-        since = self.course.trace_mark() if self.course is not None else None
+        since = _mark(self.course)
         ran = run(cell)
         if ran.code == 0:
             return None
@@ -147,6 +147,17 @@ class Magic:
             print("\n".join(said.lines), flush=True)
             return None
         raise CommandFailed(ran.code, said.lines)
+
+
+def _mark(course: Any) -> int | None:
+    """The lab's trace position before the command (None without a lab, or if it does not
+    answer: the command itself will say what is wrong, e.g. after `labkit lab down`)."""
+    if course is None:
+        return None
+    try:
+        return int(course.trace_mark())
+    except Exception:  # noqa: BLE001 - never let the explanation's bookkeeping fail a cell
+        return None
 
 
 def install(course: Any) -> bool:

@@ -167,7 +167,10 @@ def explain(failure: Failure) -> Said:
     if done is not None:
         return Said(True, done)
     for fn in explainers:
-        lines = fn(failure)
+        try:
+            lines = fn(failure)
+        except Exception:  # noqa: BLE001 - an explainer that breaks says nothing, the next one may
+            continue
         if lines:
             return Said(False, lines)
     return Said(False, [])

@@ -148,12 +148,17 @@ def test_explainers_registered_first_are_asked_first() -> None:
     def from_trace(f: failures.Failure) -> list[str]:
         return [f"the lab refused it (since mark {f.since})"]
 
+    def broken(f: failures.Failure) -> list[str]:
+        raise ConnectionError("the lab is down")
+
     failures.register(from_trace)
+    failures.register(broken)  # asked first, breaks: the next one answers, nothing is raised
     try:
         out = failures.explain(failures.Failure("docker pull x", PULL_TYPO, 1, None, since=7))
         assert out.lines == ["the lab refused it (since mark 7)"]
     finally:
         failures.explainers.remove(from_trace)
+        failures.explainers.remove(broken)
     # already done comes before any explainer
     assert said("aws ecr create-repository --repository-name hello-app", EXISTS, 255).done
 
