@@ -231,18 +231,28 @@ def run_notebook(path: Path, kernel: str = "python3", timeout: int = 300,
 
 
 def published(nb: Any) -> Any:
-    """The run's private docker config, as learners know it: `docker login` prints where it
-    stored the password, and in a headless run that is DOCKER_CONFIG in the run's temp home
-    (`isolated`); a learner's notebook and terminal use `~/.docker/config.json`, which the
-    notebooks' text names. Only committed outputs are rewritten so; nothing else is."""
+    """The executed notebook as it is committed: each cell's consecutive stream outputs joined
+    into one (a command's output arrives in chunks; Jupyter shows them as one text, and nbval
+    joins them before comparing), and the run's private docker config named as learners know
+    it: `docker login` prints where it stored the password, in a headless run DOCKER_CONFIG in
+    the run's temp home (`isolated`), in a learner's notebook and terminal
+    `~/.docker/config.json`, which the notebooks' text names."""
     home = os.environ.get("LABKIT_HOME")
-    if not home:
-        return nb
-    private = str(Path(home) / "docker-config")
+    private = str(Path(home) / "docker-config") if home else None
     for cell in nb.cells:
+        joined: list[Any] = []
         for out in cell.get("outputs", []):
-            if out.get("output_type") == "stream" and private in out.get("text", ""):
-                out["text"] = out["text"].replace(private, "~/.docker")
+            if out.get("output_type") == "stream":
+                if private and private in out.get("text", ""):
+                    out["text"] = out["text"].replace(private, "~/.docker")
+                last = joined[-1] if joined else None
+                if last is not None and last.get("output_type") == "stream" \
+                        and last.get("name") == out.get("name"):
+                    last["text"] += out["text"]
+                    continue
+            joined.append(out)
+        if "outputs" in cell:
+            cell["outputs"] = joined
     return nb
 
 

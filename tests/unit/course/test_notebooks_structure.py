@@ -259,7 +259,24 @@ def test_published_outputs_name_the_learners_docker_config(monkeypatch: pytest.M
 
     monkeypatch.setenv("LABKIT_HOME", str(tmp_path))
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("%%bash\ndocker login ...")])
-    nb.cells[0].outputs = [nbformat.v4.new_output(
-        "stream", name="stderr", text=f"WARNING! Your credentials are stored unencrypted in "
-        f"'{tmp_path}/docker-config/config.json'.\n")]
-    assert "'~/.docker/config.json'" in published(nb).cells[0].outputs[0]["text"]
+    nb.cells[0].outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text="Login "),
+        nbformat.v4.new_output("stream", name="stdout", text="Succeeded\n"),
+        nbformat.v4.new_output("stream", name="stderr", text=f"WARNING! Your credentials are "
+                               f"stored unencrypted in '{tmp_path}/docker-config/config.json'.\n"),
+        nbformat.v4.new_output("stream", name="stdout", text="done\n")]
+    outs = published(nb).cells[0].outputs
+    assert [(o["name"], o["text"]) for o in outs] == [
+        ("stdout", "Login Succeeded\n"),
+        ("stderr", "WARNING! Your credentials are stored unencrypted in '~/.docker/config.json'.\n"),
+        ("stdout", "done\n")]
+
+
+def test_committed_streams_are_whole() -> None:
+    """`labkit course run --update` joins a command's chunks: one stream output after another
+    of the same name is never committed."""
+    for name in NOTEBOOKS:
+        for cell in code_cells(load(name)):
+            kinds = [o.get("name") if o.output_type == "stream" else o.output_type
+                     for o in cell.outputs]
+            assert all(a != b for a, b in zip(kinds, kinds[1:], strict=False)), (name, kinds)
