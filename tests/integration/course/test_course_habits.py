@@ -100,17 +100,22 @@ def play(engine: str) -> dict[str, object]:
     return out
 
 
-def _child(engine: str) -> subprocess.Popen[str]:
+def _child(engine: str, logs: Path) -> subprocess.Popen[str]:
+    """`play(engine)` in a process of its own; its output goes to files (no pipe to fill while
+    the other engine's result is awaited)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LABKIT_", "AWS_"))}
     code = ("import json, sys; from tests.integration.course.test_course_habits import play\n"
             "try:\n    out = play(sys.argv[1])\nexcept AssertionError as e:\n"
             "    out = {'broke': str(e)}\nprint('HABITS ' + json.dumps(out))\n")
-    return subprocess.Popen([sys.executable, "-c", code, engine], cwd=ROOT, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    with open(logs / f"{engine}.out", "w") as out, open(logs / f"{engine}.err", "w") as err:
+        return subprocess.Popen([sys.executable, "-c", code, engine], cwd=ROOT, env=env,
+                                text=True, stdout=out, stderr=err)
 
 
-def _result(engine: str, p: subprocess.Popen[str]) -> dict[str, object]:
-    stdout, stderr = p.communicate(timeout=900)
+def _result(engine: str, p: subprocess.Popen[str], logs: Path) -> dict[str, object]:
+    p.wait(timeout=900)
+    stdout = (logs / f"{engine}.out").read_text()
+    stderr = (logs / f"{engine}.err").read_text()
     line = next((ln for ln in stdout.splitlines() if ln.startswith("HABITS ")), None)
     assert line is not None, f"[{engine}] the run ended without a result:\n{stdout[-3000:]}\n{stderr[-3000:]}"
     return json.loads(line[len("HABITS "):])
@@ -132,10 +137,16 @@ def test_the_sequences_cover_the_habits() -> None:
 
 
 @pytest.mark.usefixtures("require_docker", "require_aws_cli")
-def test_learner_habits_never_break_a_notebook_on_either_engine() -> None:
+def test_learner_habits_never_break_a_notebook_on_either_engine(tmp_path: Path) -> None:
     t0 = time.monotonic()
-    children = {engine: _child(engine) for engine in ("builtin", "docker")}
-    results = {engine: _result(engine, p) for engine, p in children.items()}
+    children = {engine: _child(engine, tmp_path) for engine in ("builtin", "docker")}
+    try:
+        results = {engine: _result(engine, p, tmp_path) for engine, p in children.items()}
+    finally:
+        for p in children.values():
+            if p.poll() is None:
+                p.kill()
+                p.wait()
     wall = time.monotonic() - t0
     for engine, out in results.items():
         assert "broke" not in out, out.get("broke")
