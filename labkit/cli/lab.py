@@ -92,12 +92,31 @@ def lab_env(args: argparse.Namespace) -> int:
             return 3
         lab = process.start(home)
     from ..ecr.login import login_command
-    from ..lab.process.env import render, variables
+    from ..lab.process.env import docker_first, render, variables
 
     shell = "powershell" if args.format == "powershell" else "bash"
-    print(render(variables(lab), shell))
+    env = variables(lab)
+    print(render(env, shell))
+    shim = _builtin_docker(home)
+    if shim is not None:
+        forced = (os.environ.get("LABKIT_ENGINE") or "").strip().lower() == "builtin"
+        print(docker_first(str(shim), shell, "LABKIT_ENGINE=builtin" if forced
+                           else "no Docker Engine answers"))
     print(f"# then: {login_command(lab.region, lab.registry, shell)}")
     return 0
+
+
+def _builtin_docker(home: Path) -> Path | None:
+    """The built-in engine's `docker` for this lab's terminal, when it is the engine to use
+    (LABKIT_ENGINE=builtin, or no Docker Engine answers); None when Docker's CLI is. It is
+    the file a notebook's kernel writes for this home (`course.shell.activate`), not another."""
+    from ..engines.shim import shim_dir, uses_builtin, write_shim
+
+    if not uses_builtin():
+        return None
+    from ..engines.builtin.store import default_home
+
+    return write_shim(shim_dir(home), default_home(home))
 
 
 def register(lab: argparse._SubParsersAction) -> None:

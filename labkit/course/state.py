@@ -190,6 +190,9 @@ def prepare(step: str) -> Course:
 
     c = Course(NOTEBOOKS[level], target, engine, lab)
     c.env = activate(lab, engine)
+    from .bashcell import install
+
+    install(c)  # %%bash cells: the command's output, and under a failure why, not a traceback
     c.mark = c.trace_mark()
     where = f"lab at {target.registry}" if lab is not None else f"AWS {target.region}"
     c.ready.append(f"target: {where}")

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ...lab.process import free_port
 from ..state import NOTEBOOKS
@@ -229,6 +230,32 @@ def run_notebook(path: Path, kernel: str = "python3", timeout: int = 300,
     return Result(path.stem, not error, time.monotonic() - t0, error), nb
 
 
+def published(nb: Any) -> Any:
+    """The executed notebook as it is committed: each cell's consecutive stream outputs joined
+    into one (a command's output arrives in chunks; Jupyter shows them as one text, and nbval
+    joins them before comparing), and the run's private docker config named as learners know
+    it: `docker login` prints where it stored the password, in a headless run DOCKER_CONFIG in
+    the run's temp home (`isolated`), in a learner's notebook and terminal
+    `~/.docker/config.json`, which the notebooks' text names."""
+    home = os.environ.get("LABKIT_HOME")
+    private = str(Path(home) / "docker-config") if home else None
+    for cell in nb.cells:
+        joined: list[Any] = []
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream":
+                if private and private in out.get("text", ""):
+                    out["text"] = out["text"].replace(private, "~/.docker")
+                last = joined[-1] if joined else None
+                if last is not None and last.get("output_type") == "stream" \
+                        and last.get("name") == out.get("name"):
+                    last["text"] += out["text"]
+                    continue
+            joined.append(out)
+        if "outputs" in cell:
+            cell["outputs"] = joined
+    return nb
+
+
 def select(only: list[str] | None) -> list[str]:
     """The notebooks to run, in course order (`--only 03` or `--only 03-tag`)."""
     if not only:
@@ -258,7 +285,7 @@ def run(names: list[str], src: Path, out: Path | None, update: bool = False,
             out.mkdir(parents=True, exist_ok=True)
             nbformat.write(nb, out / path.name)
         if update and result.ok:
-            nbformat.write(nb, path)
+            nbformat.write(published(nb), path)
         results.append(result)
         if echo:
             print(result.line(), flush=True)

@@ -59,10 +59,13 @@ class BuiltinEngine(Engine):
             client.ping()
         except EngineError:
             status = client.last_step.status if client.last_step else 0
-            if status != 401:
+            reason = {401: "Unauthorized", 403: "Forbidden"}.get(status)
+            if reason is None:
                 raise
+            # docker's words: it shows the status only, not the registry's reason (an expired
+            # token's "denied: Your authorization token has expired" shows on a push or pull)
             raise guided(f"login attempt to {client.base}/v2/ failed with status: "
-                         "401 Unauthorized", registry=client.registry, action="login") from None
+                         f"{status} {reason}", registry=client.registry, action="login") from None
         self.credentials.save(registry, creds)
         return "Login Succeeded"
 

@@ -28,3 +28,13 @@ def render(env: dict[str, str], shell: str = "bash") -> str:
         return "\n".join(f"$env:{k} = '{v.replace(chr(39), chr(39) * 2)}'"
                          for k, v in env.items())
     return "\n".join(f"export {k}={shlex.quote(v)}" for k, v in env.items())
+
+
+def docker_first(directory: str, shell: str = "bash", why: str = "no Docker Engine answers") -> str:
+    """A comment saying that `docker` is the kit's built-in engine, and why, then the line that
+    puts its directory first on PATH (what `labkit lab env` prints when it is the engine)."""
+    said = f"# {why}: `docker` is labkit's built-in engine, first on PATH (no daemon; the course's commands)"
+    if shell == "powershell":
+        quoted = directory.replace(chr(39), chr(39) * 2)
+        return f"{said}\n$env:PATH = '{quoted}' + [IO.Path]::PathSeparator + $env:PATH"
+    return f'{said}\nexport PATH={shlex.quote(directory)}:"$PATH"'

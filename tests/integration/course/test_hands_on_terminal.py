@@ -100,7 +100,8 @@ def test_builtin_docker_answers_like_docker(pair, lab) -> None:  # noqa: ANN001
                                       'Step 2/4 : LABEL org.opencontainers.image.title="hello-app"',
                                       "Step 3/4 : COPY app/ /app/",
                                       'Step 4/4 : CMD ["/app/hello"]'], (engine, out)
-        assert out[0].startswith("Sending build context to Docker daemon")
+        assert out[0].startswith({"docker": "Sending build context to Docker daemon",
+                                  "builtin": "Reading build context"}[engine])
         assert out[-2:] == ["Successfully built <id>", "Successfully tagged <name>:v1"]
 
     # from push-before-login to pull-after-logout: same exit codes, same shape of output

@@ -122,8 +122,36 @@ def test_exercise_with_a_folded_solution_then_a_check(name: str) -> None:
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_each_notebook_checks_its_own_result(name: str) -> None:
-    lines = [ln for c in code_cells(load(name)) for ln in c.source.splitlines()]
-    assert any(ln.startswith("assert ") for ln in lines), "no asserting cell"
+    """Under "## Check", a step check (labkit.course.stepchecks): it says what it found and
+    what is missing. No cell asserts bare (a bare AssertionError says neither)."""
+    from labkit.course import stepchecks
+
+    cells = load(name).cells
+    at = next(i for i, c in enumerate(cells) if c.cell_type == "markdown"
+              and c.source.startswith("## Check"))
+    check = next(c for c in cells[at + 1:] if c.cell_type == "code")
+    used = re.findall(r"checks\.(\w+)\(", check.source)
+    assert used and all(callable(getattr(stepchecks, fn, None)) for fn in used), check.source
+    assert all(getattr(checks, fn) is getattr(stepchecks, fn) for fn in used)
+    for cell in code_cells(load(name)):
+        assert not re.search(r"^\s*assert\b", cell.source, re.M), cell.source
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_committed_outputs_never_hold_a_folded_solution(name: str) -> None:
+    """What the learner can read without opening the solution (every output, the "not yet" of
+    the check under it included) holds no line of the solution's code."""
+    nb = load(name)
+    code = [ln.strip() for c in nb.cells if solutions.is_solution(c)
+            for _, block in solutions.blocks(c.source) for ln in block.splitlines()]
+    code = [ln for ln in code if len(ln) >= 16 and not ln.startswith("#")]
+    assert code
+    shown = "\n".join(str(o.get("text", "")) + str(o.get("data", {}).get("text/plain", ""))
+                      for c in code_cells(nb) for o in c.outputs)
+    for line in code:
+        # the command part (a comment after it is not the solution)
+        command = line.split("  #", 1)[0].strip()
+        assert command not in shown, f"{name}: an output shows the solution's {command!r}"
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
@@ -213,3 +241,42 @@ def test_05b_expiry_shows_in_describe_images_and_a_failed_pull() -> None:
     assert after and "expired 1 image(s)" in after[0]
     pulled = [out for src, out in text.items() if "reader.last_failure" in src]
     assert pulled and "hello-app-lifecycle:v1 with 404 MANIFEST_UNKNOWN" in pulled[0]
+
+
+def test_committed_outputs_name_no_temp_path() -> None:
+    """A headless run's private home (a temp dir) never shows in what learners read: `docker
+    login`'s "stored unencrypted in ..." names `~/.docker/config.json`, as the text does."""
+    for name in NOTEBOOKS:
+        for cell in code_cells(load(name)):
+            for out in cell.outputs:
+                text = str(out.get("text", "")) + str(out.get("data", {}).get("text/plain", ""))
+                assert "/tmp/" not in text and "labkit-course-" not in text, (name, text[:200])
+
+
+def test_published_outputs_name_the_learners_docker_config(monkeypatch: pytest.MonkeyPatch,
+                                                           tmp_path: Path) -> None:
+    from labkit.course.tools.runner import published
+
+    monkeypatch.setenv("LABKIT_HOME", str(tmp_path))
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("%%bash\ndocker login ...")])
+    nb.cells[0].outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text="Login "),
+        nbformat.v4.new_output("stream", name="stdout", text="Succeeded\n"),
+        nbformat.v4.new_output("stream", name="stderr", text=f"WARNING! Your credentials are "
+                               f"stored unencrypted in '{tmp_path}/docker-config/config.json'.\n"),
+        nbformat.v4.new_output("stream", name="stdout", text="done\n")]
+    outs = published(nb).cells[0].outputs
+    assert [(o["name"], o["text"]) for o in outs] == [
+        ("stdout", "Login Succeeded\n"),
+        ("stderr", "WARNING! Your credentials are stored unencrypted in '~/.docker/config.json'.\n"),
+        ("stdout", "done\n")]
+
+
+def test_committed_streams_are_whole() -> None:
+    """`labkit course run --update` joins a command's chunks: one stream output after another
+    of the same name is never committed."""
+    for name in NOTEBOOKS:
+        for cell in code_cells(load(name)):
+            kinds = [o.get("name") if o.output_type == "stream" else o.output_type
+                     for o in cell.outputs]
+            assert all(a != b for a, b in zip(kinds, kinds[1:], strict=False)), (name, kinds)

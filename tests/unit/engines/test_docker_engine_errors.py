@@ -27,7 +27,7 @@ REF = f"{REG}/hello-app:v1"
      "aws ecr create-repository --repository-name hello-app"),
     ("push", "tag invalid: The image tag 'v1' already exists in the 'hello-app' repository and "
              "cannot be overwritten because the repository is immutable.",
-     "IMMUTABLE", "--image-tag-mutability MUTABLE"),
+     "push this image under a new tag", f"docker push {REG}/hello-app:NEW_TAG"),
     ("pull", f"manifest for {REF} not found: manifest unknown: Requested image not found",
      "(notebook 06-pull)", "describe-images --repository-name hello-app"),
     ("push", f'Get "http://{REG}/v2/": dial tcp {REG}: connect: connection refused',

@@ -68,6 +68,12 @@ def test_docker_formats() -> None:
     assert dockerfmt.human_size(4608, 4) == "4.608kB"
     assert dockerfmt.human_duration(34) == "34 seconds"
     assert dockerfmt.human_duration(90) == "About a minute"
+    # a reproducible build's image is dated 1970-01-01 (SOURCE_DATE_EPOCH=0): the docker CLI
+    # lists that very image (copied into the Docker Engine with skopeo) as "56 years ago" too
+    import datetime as dt
+
+    assert dockerfmt.since("1970-01-01T00:00:00Z", dt.datetime(2026, 12, 4, tzinfo=dt.UTC)) \
+        == "56 years ago"
     # what docker 20.10 printed for `docker images cho-hello-app`
     assert dockerfmt.table([["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"],
                             ["cho-hello-app", "v1", "e4de23f86ed8", "34 seconds ago", "2.12kB"]]
