@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import base64
-import math
 import os
 import shutil
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -129,31 +127,36 @@ def registry_credentials(ecr: Any) -> tuple[str, str]:
 
 
 class ShortTokens:
-    """New registry tokens expire after `ttl` seconds while inside the `with`.
+    """Registry tokens issued inside the `with` are short-lived; `expire()` ends them at once.
 
-    The TTL leaves a busy machine time for the token's first (valid) use; `wait_until_expired()`
-    then waits on the wall clock until every token issued inside is past its expiry, instead of
-    racing it with a fixed sleep.
+    `expire()` moves the lab's token clock (labkit/lab/housekeeping/clock.py TOKEN_FILE, which
+    the lab's token issuer reads) past their expiry: no test waits a token's lifetime out, and
+    the TTL can leave a busy machine a full minute for each token's first (valid) use. Tokens
+    issued meanwhile with the normal TTL are unaffected (they are hours from expiry). Leaving
+    the `with` puts the token clock back at the wall clock, so the lab's later answers
+    (GetAuthorizationToken's expiresAt) are real time again.
     """
 
-    TTL = 5.0  # a token lives 4 to 5 s: time enough for its first use on a busy machine
+    TTL = 60.0
 
     def __init__(self, lab: Any, ttl: float = TTL):
-        self.lab, self.ttl, self.issued_by = lab, ttl, None
+        from labkit.lab.housekeeping.clock import TOKEN_FILE, LabClock
+
+        self.lab, self.ttl = lab, ttl
+        self.clock = LabClock(lab.home, file=TOKEN_FILE)
 
     def __enter__(self) -> ShortTokens:
         self.lab.set_token_ttl(self.ttl)
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.issued_by = time.time()
+    def expire(self) -> None:
+        """From now on the lab sees every short token as expired; new tokens are normal."""
         self.lab.set_token_ttl(12 * 3600)
+        self.clock.advance(self.ttl + 1)  # a token lives at most `ttl` (whole seconds)
 
-    def wait_until_expired(self) -> None:
-        assert self.issued_by is not None, "call it after the `with` block"
-        # the lab's expiry is a whole second at most `ttl` after issue; the margin covers the
-        # clock's resolution
-        time.sleep(max(0.0, math.ceil(self.issued_by + self.ttl) + 0.2 - time.time()))
+    def __exit__(self, *exc: object) -> None:
+        self.lab.set_token_ttl(12 * 3600)
+        self.clock.reset()
 
 
 def unique(prefix: str) -> str:

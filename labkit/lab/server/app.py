@@ -81,7 +81,10 @@ class LabApp:
         home.mkdir(parents=True, exist_ok=True)
         self.signer = Signer(load_secret(home))
         self.lab_id = self.signer.sign("lab-id")[:16]
-        self.issuer = TokenIssuer(self.signer, self.lab_id)
+        from ..housekeeping.clock import TOKEN_FILE, LabClock
+
+        # tokens keep real time (never the lab clock a learner advances); tests move their own
+        self.issuer = TokenIssuer(self.signer, self.lab_id, LabClock(home, file=TOKEN_FILE).now)
         self.whoami = whoami.WhoamiRoutes(self.signer, home)
         self.storage = Storage(home / "registry")
         self.storage.cleanup_uploads(older_than_seconds=0)
