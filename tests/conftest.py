@@ -58,6 +58,71 @@ def require_aws_cli() -> None:
     need(shutil.which("aws") is not None, "the AWS CLI is not installed (pip install awscli)")
 
 
+# --- no lab outlives the session ------------------------------------------------------------
+def _lab_processes() -> dict[int, Path]:
+    """PID -> home of each process on this machine that is a lab started with `--home` (the
+    lab's module, or `labkit lab up` serving in the process that forked). Linux (/proc) only;
+    elsewhere the lab.json files are what the guard below finds."""
+    found: dict[int, Path] = {}
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return found
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = [a.decode(errors="replace") for a in (entry / "cmdline").read_bytes().split(b"\0")]
+        except OSError:
+            continue
+        is_lab = "labkit.lab.process.main" in argv or (
+            "labkit" in argv and "lab" in argv and "up" in argv)
+        if is_lab and "--home" in argv[:-1]:
+            found[int(entry.name)] = Path(argv[argv.index("--home") + 1])
+    return found
+
+
+def stop_labs_left_under(root: Path) -> list[str]:
+    """Stop every lab whose home lies under `root`; return one line per lab that was running.
+
+    Found by their lab.json (any OS) and, on Linux, by their command line (a lab whose lab.json
+    a test removed still runs). Each is stopped the proven way (`process.stop`), and a process
+    that still runs after that gets SIGKILL by its PID: it names a home of this session.
+    """
+    import signal
+
+    from labkit.lab import process
+    from labkit.lab.process.pids import alive
+
+    root = root.resolve()
+    left: list[str] = []
+    for state in sorted(root.rglob("lab.json")):
+        home = state.parent
+        lab = process.running(home)
+        if lab is not None:
+            left.append(f"pid {lab.pid}: {home}")
+            process.stop(home)
+    for pid, home in _lab_processes().items():
+        home = home.resolve() if home.is_absolute() else home
+        if (home == root or root in home.parents) and alive(pid):
+            left.append(f"pid {pid}: {home} (no lab.json)")
+            os.kill(pid, signal.SIGKILL)
+    return left
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_lab_outlives_the_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Fails the run (an error at the last teardown) if a lab started under this session's
+    temp dirs is still running once every test and fixture is done, and stops it. Set up
+    first, torn down last: the session's own `lab` fixture is stopped before this looks."""
+    root = tmp_path_factory.getbasetemp()
+    yield
+    left = stop_labs_left_under(root)
+    if left:
+        pytest.fail("labs started by tests were still running after the session (stopped "
+                    "now); the test that started each must stop it:\n  " + "\n  ".join(left),
+                    pytrace=False)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def docker_config_isolated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Logins made by tests (docker CLI, built-in engine, notebooks) go to a session's own

@@ -308,9 +308,14 @@ def test_course_commands(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "notebooks", notebooks)
     before = (notebooks / "00-setup.ipynb").stat().st_mtime_ns
     home = tmp_path / "course-home"
-    r = ran("course", "run", "--engine", "builtin", "--only", "00-setup", "--notebooks",
-            str(notebooks), "--out", str(tmp_path / "out"), "--update", "--home", str(home),
-            "--port", str(free_port()), "--kernel", "python3", "--timeout", "300", timeout=600)
+    try:
+        r = ran("course", "run", "--engine", "builtin", "--only", "00-setup", "--notebooks",
+                str(notebooks), "--out", str(tmp_path / "out"), "--update", "--home", str(home),
+                "--port", str(free_port()), "--kernel", "python3", "--timeout", "300",
+                timeout=600)
+    finally:
+        # --home keeps the home and its lab (a maintainer inspects it): this test stops it
+        ran("lab", "down", "--home", str(home), code=None)
     assert "1 passed, 0 failed" in r.stdout and "engine builtin" in r.stdout
     assert (tmp_path / "out" / "00-setup.ipynb").exists() and home.is_dir()  # --home is kept
     assert (notebooks / "00-setup.ipynb").stat().st_mtime_ns != before  # --update wrote it back
