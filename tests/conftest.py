@@ -58,6 +58,67 @@ def require_aws_cli() -> None:
     need(shutil.which("aws") is not None, "the AWS CLI is not installed (pip install awscli)")
 
 
+# --- the course executed once, from the start of the session (tests/course_runs.py) ----------
+def _drives_the_session(config: pytest.Config) -> bool:
+    """pytest itself, or pytest-xdist's controller; not one of its workers."""
+    return not hasattr(config, "workerinput")
+
+
+def _course_runs_wanted(config: pytest.Config) -> bool:
+    """Whether this session runs the tests that read the course runs: its paths include one of
+    their files, and no -k/-m filter may deselect them (then the fixture starts the runs itself
+    if a test asks)."""
+    from tests.course_runs import USERS
+
+    if config.getoption("keyword") or config.getoption("markexpr") or \
+            config.getoption("collectonly"):
+        return False
+    here = Path(__file__).resolve().parent
+    users = [p.resolve() for p in here.rglob("test_*.py") if USERS in p.read_text()]
+    for arg in config.args:
+        path = Path(str(arg).split("::", 1)[0]).resolve()
+        if any(u == path or path in u.parents for u in users):
+            return True
+    return False
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist starts its workers: they inherit ENV
+def pytest_sessionstart(session: pytest.Session) -> None:
+    config = session.config
+    if not _drives_the_session(config) or not _course_runs_wanted(config):
+        return
+    import tempfile
+
+    from tests import course_runs
+
+    root = Path(tempfile.mkdtemp(prefix="pytest-labkit-course-runs-"))
+    course_runs.start_all(root, docker=docker_answers())
+    os.environ[course_runs.ENV] = str(root)
+    config.stash[_COURSE_RUNS] = root
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    root = session.config.stash.get(_COURSE_RUNS, None)
+    if root is None:
+        return
+    from tests import course_runs
+
+    course_runs.stop_all(root)
+    os.environ.pop(course_runs.ENV, None)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The tests that read the course runs go last: the runs go on meanwhile, and no worker
+    waits for them while other tests could run."""
+    from tests.course_runs import USERS
+
+    items.sort(key=lambda item: USERS in getattr(item, "fixturenames", ()))  # stable
+
+
+_COURSE_RUNS = pytest.StashKey[Path]()
+
+
 # --- no lab outlives the session ------------------------------------------------------------
 def _lab_processes() -> dict[int, Path]:
     """PID -> home of each process on this machine that is a lab started with `--home` (the

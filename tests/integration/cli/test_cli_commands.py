@@ -29,7 +29,7 @@ from labkit.cli import build_parser
 from labkit.course import NOTEBOOKS
 from tests.conftest import free_port
 from tests.course_open import OpenCourse, learner_env
-from tests.integration.conftest import COURSE_GROUP, CourseRuns
+from tests.integration.conftest import CourseRuns
 
 ROOT = Path(__file__).resolve().parents[3]
 DOCTOR = ROOT / "labkit" / "course" / "tools" / "doctor.py"  # the commands `labkit doctor` names
@@ -301,7 +301,6 @@ def _walk_through(ran: Ran, env: dict[str, str], home: Path, port: int, tmp: Pat
     assert "hello-app: expired 1 image(s)" in r.stdout
 
 
-@pytest.mark.xdist_group(COURSE_GROUP)
 def test_course_commands(tmp_path: Path, course_runs: CourseRuns) -> None:
     """`course run` (into a copy of the notebooks with --update; the session's whole run with
     --solutions) and `course open` (JupyterLab on a chosen port, stopped with Ctrl-C)."""

@@ -2,7 +2,8 @@
 terminal shares the notebook's login, and 00's IAM list is what the course really calls.
 
 The whole-course executions are the session's (tests/course_runs.py, `course_runs`): each
-runs once and serves the assertions here, in test_course_nbval.py and in the CLI tests.
+runs once and serves the assertions here, in test_course_nbval.py, test_course_run.py and the
+CLI tests.
 """
 
 from __future__ import annotations
@@ -18,10 +19,9 @@ import pytest
 from labkit.course import NOTEBOOKS
 from labkit.course.tools import permissions
 from tests.course_runs import ROOT, WAITED, clean_env, course
-from tests.integration.conftest import COURSE_GROUP, CourseRuns
+from tests.integration.conftest import CourseRuns
 
 TAG = "course-notebooks"  # names of images this file creates on the shared daemon
-pytestmark = pytest.mark.xdist_group(COURSE_GROUP)
 
 
 def solution_cells_ran(out: Path, name: str) -> bool:
@@ -50,8 +50,7 @@ def test_two_course_runs_at_once_one_solving_every_exercise(course_runs: CourseR
     assert any(WAITED in out for out in outs), outs
     assert solved.out is not None
     assert all(solution_cells_ran(solved.out, name) for name in NOTEBOOKS)
-    operations, trace = course_runs.docker_lab_record()
-    used = permissions.used(operations, trace)
+    used = permissions.used(*solved.lab_record())  # read as soon as the run ended
     setup = nbformat.read(ROOT / "notebooks" / "00-setup.ipynb", as_version=4)
     assert used == permissions.documented("\n".join(c.source for c in setup.cells))
 
@@ -69,7 +68,6 @@ def test_a_rerun_on_a_daemon_holding_earlier_images(course_runs: CourseRuns,
 
     solved, _ = course_runs.docker()
     solved.passed(len(NOTEBOOKS))
-    course_runs.docker_lab_record()  # the course's own record first
     earlier = solved.home
     assert earlier is not None
     client = docker.from_env()
@@ -99,7 +97,6 @@ def test_the_terminal_uses_the_notebooks_login(course_runs: CourseRuns) -> None:
     that lab with `labkit lab env`, needs no login of its own."""
     solved, _ = course_runs.docker()
     solved.passed(len(NOTEBOOKS))
-    course_runs.docker_lab_record()  # the course's own record first
     home = solved.home
     assert home is not None
     env = clean_env(DOCKER_CONFIG=str(course_runs.docker_config))

@@ -7,12 +7,8 @@ LABKIT_ENGINE=docker, against the very same committed outputs.
 
 from __future__ import annotations
 
-import pytest
-
 from labkit.course import NOTEBOOKS
-from tests.integration.conftest import COURSE_GROUP, CourseRuns
-
-pytestmark = pytest.mark.xdist_group(COURSE_GROUP)
+from tests.integration.conftest import CourseRuns
 
 
 def test_notebooks_validate_with_the_builtin_engine(course_runs: CourseRuns) -> None:

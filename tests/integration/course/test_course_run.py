@@ -8,10 +8,9 @@ import sys
 from pathlib import Path
 
 import nbformat
-import pytest
 
 from labkit.course import NOTEBOOKS
-from tests.integration.conftest import COURSE_GROUP, CourseRuns
+from tests.integration.conftest import CourseRuns
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -22,7 +21,6 @@ def run_course(*args: str, cwd: Path = ROOT, timeout: int = 300) -> subprocess.C
                           env=env, capture_output=True, text=True, timeout=timeout)
 
 
-@pytest.mark.xdist_group(COURSE_GROUP)
 def test_a_line_per_notebook_the_executed_copies_and_no_temp_home_left(
         course_runs: CourseRuns) -> None:
     """The session's `labkit course run --engine builtin --solutions --out DIR`: a PASS line
