@@ -103,9 +103,18 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         return
     from tests import course_runs
 
+    session.config.stash[_COURSE_SUMMARY] = course_runs.summary(root)
     course_runs.stop_all(root)
     os.environ.pop(course_runs.ENV, None)
     shutil.rmtree(root, ignore_errors=True)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    lines = config.stash.get(_COURSE_SUMMARY, None)
+    if lines:
+        terminalreporter.write_sep("-", "the session's course runs (tests/course_runs.py)")
+        for line in lines:
+            terminalreporter.write_line(line)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -117,6 +126,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 _COURSE_RUNS = pytest.StashKey[Path]()
+_COURSE_SUMMARY = pytest.StashKey[list[str]]()
 
 
 # --- no lab outlives the session ------------------------------------------------------------

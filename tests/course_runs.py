@@ -44,11 +44,14 @@ USERS = "course_runs"  # the fixture's name: tests that use it are collected las
 # Runs one course execution: output to a file, then (for a --home run) the record of its lab,
 # then the exit code, written last (atomically) so a reader that sees it sees everything.
 _WRAPPER = r"""
-import json, os, subprocess, sys
+import json, os, subprocess, sys, time
 spec = json.loads(sys.argv[1])
+t0 = time.monotonic()
 with open(spec["log"], "wb") as log:
     code = subprocess.run(spec["argv"], cwd=spec["cwd"], env=spec["env"], stdout=log,
                           stderr=subprocess.STDOUT).returncode
+with open(spec["rc"] + ".seconds", "w") as fh:
+    fh.write(f"{time.monotonic() - t0:.0f}")
 if spec.get("record") and code == 0:
     from labkit.lab import process
     lab = process.running(__import__("pathlib").Path(spec["home"]))
@@ -199,6 +202,18 @@ def attach(root: Path) -> list[Run]:
     paths = ("log", "rc", "out", "home", "record")
     return [Run(**{k: Path(v) if k in paths and v is not None else v for k, v in r.items()})
             for r in manifest["runs"]]
+
+
+def summary(root: Path) -> list[str]:
+    """One line per run: how long it took and how it ended (the session's slowest part)."""
+    lines = []
+    for run in attach(root):
+        seconds = run.rc.with_name(run.rc.name + ".seconds")
+        if run.rc.exists() and seconds.exists():
+            lines.append(f"{seconds.read_text():>5}s  exit {run.rc.read_text()}  {run.name}")
+        else:
+            lines.append(f"    -   not finished  {run.name}")
+    return lines
 
 
 def stop_all(root: Path) -> None:
