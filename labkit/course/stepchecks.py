@@ -75,9 +75,9 @@ def logged_in(c: Any) -> Checked:
     from ..engines.dockerconfig import DockerConfig
 
     seen = {(r.status, r.auth) for r in c.trace(c.mark) if r.is_ping}  # GET /v2/, as recorded
-    need((401, "none") in seen, "the lab saw no request without credentials at /v2/ since this "
+    need((401, "none") in seen, "the lab saw no ping of the registry without credentials since this "
          "notebook's first cell: run the curl cell above")
-    need((200, "basic") in seen, "the lab accepted no AWS:<password> at /v2/ since this "
+    need((200, "basic") in seen, "the lab accepted no AWS:<password> at the registry's ping since this "
          "notebook's first cell: run the docker login cell, then the curl cell")
     need(DockerConfig().get(c.registry) is not None, f"docker's config holds no login for "
          f"{c.registry}: run the docker login cell above and read what it printed")

@@ -11,6 +11,7 @@ import binascii
 import json
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
@@ -46,9 +47,12 @@ VERIFIED_LIMIT = 1024  # remembered good headers (one per live token and client)
 
 
 class TokenIssuer:
-    def __init__(self, signer: Signer, lab_id: str):
+    def __init__(self, signer: Signer, lab_id: str, clock: Callable[[], float] = time.time):
+        """`clock`: the wall clock, or the lab's token clock (housekeeping/clock.py TOKEN_FILE),
+        which only tests move: never the lab clock a learner advances."""
         self._signer = signer
         self.lab_id = lab_id
+        self._clock = clock
         # Authorization headers whose signature checked out -> their expiry: a pull sends the
         # same header with every request, and its signature does not change meaning.
         self._verified: dict[str, int] = {}
@@ -56,8 +60,9 @@ class TokenIssuer:
     def issue(self, ttl: float, now: float | None = None) -> Token:
         # whole seconds, as ECR's tokens: a token lives between ttl - 1 and ttl seconds (never
         # longer, so a 12 h token reads as at most 12 h); tests with short TTLs leave a margin
-        issued = int(now if now is not None else time.time())
-        expires = int((now if now is not None else time.time()) + ttl)
+        at = now if now is not None else self._clock()
+        issued = int(at)
+        expires = int(at + ttl)
         nonce = secrets.token_urlsafe(12)
         body = _signed_body(self.lab_id, expires, nonce, issued)
         doc = {"payload": self._signer.sign(body), "datakey": nonce, "version": "2",
@@ -67,7 +72,7 @@ class TokenIssuer:
 
     def check_password(self, password: str, now: float | None = None) -> Verdict:
         expires = self._signed_expiry(password)
-        return Verdict.INVALID if expires is None else _by_expiry(expires, now)
+        return Verdict.INVALID if expires is None else self._by_expiry(expires, now)
 
     def _signed_expiry(self, password: str) -> int | None:
         """The password's expiry if this lab signed it, else None."""
@@ -105,7 +110,7 @@ class TokenIssuer:
             return Verdict.MISSING
         expires = self._verified.get(header)
         if expires is not None:
-            return _by_expiry(expires, now)
+            return self._by_expiry(expires, now)
         scheme, _, value = header.partition(" ")
         if scheme.lower() != "basic":
             return Verdict.INVALID
@@ -121,7 +126,11 @@ class TokenIssuer:
         if len(self._verified) >= VERIFIED_LIMIT:
             self._verified.clear()
         self._verified[header] = expires
-        return _by_expiry(expires, now)
+        return self._by_expiry(expires, now)
+
+    def _by_expiry(self, expires: int, now: float | None) -> Verdict:
+        return Verdict.EXPIRED if expires <= (now if now is not None else self._clock()) \
+            else Verdict.OK
 
 
 def _signed_body(lab: str, expires: int, nonce: str, issued: int | None) -> str:
@@ -129,6 +138,3 @@ def _signed_body(lab: str, expires: int, nonce: str, issued: int | None) -> str:
     body = f"{lab}.{expires}.{nonce}"
     return body if issued is None else f"{body}.{issued}"
 
-
-def _by_expiry(expires: int, now: float | None) -> Verdict:
-    return Verdict.EXPIRED if expires <= (now if now is not None else time.time()) else Verdict.OK

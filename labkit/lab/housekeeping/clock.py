@@ -7,6 +7,10 @@ tokens keep real time, so a docker login does not expire because the lab's clock
 
 The offset lives in `<home>/clock.json`, so it survives a restart of the lab, and is re-read
 when the file changes, so the CLI can move the clock of a running lab without asking it.
+
+Tokens have a clock of their own, `<home>/token-clock.json` (TOKEN_FILE), at the wall clock
+unless moved. No command moves it: tests do (tests/conftest.py ShortTokens), to make a token
+they were issued expire at once instead of waiting its lifetime out on the wall clock.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import uuid
 from pathlib import Path
 
 FILE = "clock.json"
+TOKEN_FILE = "token-clock.json"  # the token issuer's clock (see above)
 UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 7 * 86400.0}
 DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
 MAX_OFFSET = 10 * 365 * 86400.0  # ten years: enough for any rule, far from float trouble
@@ -54,8 +59,8 @@ def describe(seconds: float) -> str:
 class LabClock:
     """time.time() + the offset stored under the lab's home; safe across threads/processes."""
 
-    def __init__(self, home: Path, wall=time.time):
-        self.path = Path(home) / FILE
+    def __init__(self, home: Path, wall=time.time, file: str = FILE):
+        self.path = Path(home) / file
         self._wall = wall
         self._lock = threading.Lock()
         self._seen: tuple[int, int, int] | None = None
@@ -87,7 +92,7 @@ class LabClock:
             raise ClockError("the lab's clock only moves forward, at most ten years ahead of "
                              "the wall clock (`labkit lab clock reset` puts it back)")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".{FILE}.{uuid.uuid4().hex}")
+        tmp = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex}")
         tmp.write_text(json.dumps({"offset": offset}))
         os.replace(tmp, self.path)
         with self._lock:

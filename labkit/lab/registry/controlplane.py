@@ -2,7 +2,7 @@
 
 The registry's store is the one source of truth: the control plane keeps no copy of images or
 tags, it only answers questions about repositories.  The lab wires in `control.EcrBackend`;
-tests of the registry alone pass a test double (tests/fakes/control_plane.py).
+so do tests of the registry alone (tests/registry_server.py).
 """
 
 from __future__ import annotations

@@ -81,7 +81,7 @@ class LabApp:
         from ..control.ecr_registry import RegistryFiles
         from ..control.responses import EcrApi
         from ..control.services import OtherServices, moto_sts
-        from ..housekeeping.clock import LabClock
+        from ..housekeeping.clock import TOKEN_FILE, LabClock
         from ..housekeeping.service import Housekeeping
         from ..registry.handlers import RegistryApp
 
@@ -91,7 +91,8 @@ class LabApp:
         secret = load_secret(home)
         self.signer = Signer(secret)
         self.lab_id = self.signer.sign("lab-id")[:16]
-        self.issuer = TokenIssuer(self.signer, self.lab_id)
+        # tokens keep real time (never the lab clock a learner advances); tests move their own
+        self.issuer = TokenIssuer(self.signer, self.lab_id, LabClock(home, file=TOKEN_FILE).now)
         self.admin = AdminApp(self, secret)
         self.clock = LabClock(home)
         # Who may do what (policy documents are validated by it; the request path is not wired

@@ -26,8 +26,10 @@ import nbformat
 import pytest
 
 from labkit.cli import build_parser
+from labkit.course import NOTEBOOKS
 from tests.conftest import free_port
 from tests.course_open import OpenCourse, learner_env
+from tests.integration.conftest import CourseRuns
 
 ROOT = Path(__file__).resolve().parents[3]
 DOCTOR = ROOT / "labkit" / "course" / "tools" / "doctor.py"  # the commands `labkit doctor` names
@@ -299,25 +301,32 @@ def _walk_through(ran: Ran, env: dict[str, str], home: Path, port: int, tmp: Pat
     assert "hello-app: expired 1 image(s)" in r.stdout
 
 
-def test_course_commands(tmp_path: Path) -> None:
-    """`course run` (into a copy of the notebooks, with --update and --solutions) and `course
-    open` (JupyterLab on a chosen port, stopped with Ctrl-C)."""
+def test_course_commands(tmp_path: Path, course_runs: CourseRuns) -> None:
+    """`course run` (into a copy of the notebooks with --update; the session's whole run with
+    --solutions) and `course open` (JupyterLab on a chosen port, stopped with Ctrl-C)."""
     env = environment(tmp_path)
     ran = Ran(env, tmp_path)
     notebooks = tmp_path / "notebooks"
     shutil.copytree(ROOT / "notebooks", notebooks)
     before = (notebooks / "00-setup.ipynb").stat().st_mtime_ns
     home = tmp_path / "course-home"
-    r = ran("course", "run", "--engine", "builtin", "--only", "00-setup", "--notebooks",
-            str(notebooks), "--out", str(tmp_path / "out"), "--update", "--home", str(home),
-            "--port", str(free_port()), "--kernel", "python3", "--timeout", "300", timeout=600)
+    try:
+        r = ran("course", "run", "--engine", "builtin", "--only", "00-setup", "--notebooks",
+                str(notebooks), "--out", str(tmp_path / "out"), "--update", "--home", str(home),
+                "--port", str(free_port()), "--kernel", "python3", "--timeout", "300",
+                timeout=600)
+    finally:
+        # --home keeps the home and its lab (a maintainer inspects it): this test stops it
+        ran("lab", "down", "--home", str(home), code=None)
     assert "1 passed, 0 failed" in r.stdout and "engine builtin" in r.stdout
     assert (tmp_path / "out" / "00-setup.ipynb").exists() and home.is_dir()  # --home is kept
     assert (notebooks / "00-setup.ipynb").stat().st_mtime_ns != before  # --update wrote it back
-    r = ran("course", "run", "--engine", "builtin", "--only", "01", "--solutions", "--notebooks",
-            str(notebooks), "--out", str(tmp_path / "solved"), timeout=600)
-    assert "1 passed, 0 failed" in r.stdout
-    nb = nbformat.read(tmp_path / "solved" / "01-create-repository.ipynb", as_version=4)
+    # --solutions: the session's `labkit course run --engine builtin --solutions --out DIR`
+    solved = course_runs.solved_builtin
+    ran.record(solved.argv[solved.argv.index("labkit") + 1:])
+    solved.passed(len(NOTEBOOKS))
+    assert solved.out is not None
+    nb = nbformat.read(solved.out / "01-create-repository.ipynb", as_version=4)
     assert any("solution-run" in c.metadata.get("tags", []) for c in nb.cells)
 
     port = free_port()

@@ -74,7 +74,7 @@ def test_keep_the_last_two_images(private_lab, tmp_path, require_docker, require
     docker_login(lab, env)
     for i in range(1, 5):
         push(lab, env, name, f"v{i}", tmp_path, f"version {i}\n")
-        time.sleep(1.1)  # distinct push times (ECR keeps the newest by push time)
+        lab.advance_clock(hours=1)  # distinct push times (ECR keeps the newest by push time)
     assert tags_of(env, name) == ["v1", "v2", "v3", "v4"]
     out = labkit("lab", "lifecycle", "run", "--repository", name, env=env)
     assert f"{name}: expired 2 image(s)" in out and "v1" in out and "v2" in out
@@ -306,7 +306,7 @@ def test_the_lab_applies_policies_on_its_own_schedule(tmp_path, monkeypatch) -> 
             ref = f"{lab.registry}/scheduled:v{version}"
             engine.build(sample.context(version), ref)
             engine.push(ref, progress=False)
-            time.sleep(1.1)
+            lab.advance_clock(hours=1)  # v2 is the newer by push time
         deadline = time.monotonic() + 60
         tags: list[str] = []
         while time.monotonic() < deadline:

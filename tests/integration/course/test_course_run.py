@@ -9,6 +9,9 @@ from pathlib import Path
 
 import nbformat
 
+from labkit.course import NOTEBOOKS
+from tests.integration.conftest import CourseRuns
+
 ROOT = Path(__file__).resolve().parents[3]
 
 
@@ -18,14 +21,17 @@ def run_course(*args: str, cwd: Path = ROOT, timeout: int = 300) -> subprocess.C
                           env=env, capture_output=True, text=True, timeout=timeout)
 
 
-def test_one_notebook_passes_and_is_written(tmp_path: Path) -> None:
-    out = tmp_path / "out"
-    r = run_course("--engine", "builtin", "--only", "01-create-repository", "--out", str(out))
-    assert r.returncode == 0, r.stdout + r.stderr
-    lines = r.stdout.splitlines()
-    assert any(ln.startswith("PASS 01-create-repository") and ln.endswith("s") for ln in lines)
-    assert "1 passed, 0 failed" in lines[-1]
-    nb = nbformat.read(out / "01-create-repository.ipynb", as_version=4)
+def test_a_line_per_notebook_the_executed_copies_and_no_temp_home_left(
+        course_runs: CourseRuns) -> None:
+    """The session's `labkit course run --engine builtin --solutions --out DIR`: a PASS line
+    per notebook with its time, each executed notebook written, its private lab gone after."""
+    run = course_runs.solved_builtin
+    lines = run.passed(len(NOTEBOOKS)).splitlines()
+    for name in NOTEBOOKS:
+        assert any(ln.startswith(f"PASS {name} ") and ln.endswith("s") for ln in lines), name
+    assert f"{len(NOTEBOOKS)} passed, 0 failed" in lines[-1]
+    assert run.out is not None
+    nb = nbformat.read(run.out / "01-create-repository.ipynb", as_version=4)
     text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
                    for o in c.outputs)
     assert "hello-app exists and is empty" in text

@@ -7,13 +7,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import lab_environ
+from tests.conftest import ShortTokens, lab_environ
 from tests.fixtures.ecr_messages import assert_ecr_message, entry
 
 BIN = str(Path(sys.executable).parent)
@@ -60,17 +59,14 @@ def test_immutable_overwrite_and_expired_token(lab, env) -> None:  # noqa: ANN00
     message, hint = failure(r)
     assert_ecr_message("docker.tag-invalid-immutable", message, tag="v1", repository=name)
     assert "(notebook 05-push-a-second-version)" in hint
-    try:
-        lab.set_token_ttl(2)
+    with ShortTokens(lab) as tokens:
         assert sh(f"aws ecr get-login-password | {DOCKER} login -u AWS --password-stdin {R}",
                   env).returncode == 0
-        time.sleep(3)
+        tokens.expire()
         message, hint = failure(sh(f"{DOCKER} pull {R}/{name}:v1", env))
-        # ECR's words after the built-in engine's own 'Error response from daemon: Head "...": '
-        assert message.endswith(": " + entry("docker.expired-token-push").render()), message
-        assert "(notebook 02-authenticate)" in hint and "get-login-password" in hint
-    finally:
-        lab.set_token_ttl(43200)
+    # ECR's words after the built-in engine's own 'Error response from daemon: Head "...": '
+    assert message.endswith(": " + entry("docker.expired-token-push").render()), message
+    assert "(notebook 02-authenticate)" in hint and "get-login-password" in hint
 
 
 def test_python_api_mistake_shows_no_traceback(lab, env) -> None:  # noqa: ANN001

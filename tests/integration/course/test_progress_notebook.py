@@ -16,6 +16,7 @@ import pytest
 from nbclient import NotebookClient
 
 from labkit.course.tools.runner import isolated
+from tests.integration.conftest import CourseRuns
 
 CELLS = [
     "from labkit import course\nc = course.prepare('04-push')",
@@ -43,6 +44,15 @@ def engine(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+@pytest.fixture()
+def daemon_free(engine: str, course_runs: CourseRuns) -> None:
+    """With the Docker Engine, `isolated` takes a turn on the daemon: after the session's
+    course runs had theirs (tests/course_runs.py), so this test does not wait for them."""
+    if engine == "docker":
+        course_runs.docker_done()
+
+
+@pytest.mark.usefixtures("daemon_free")
 def test_push_and_pull_progress_saves_plain_lines(engine: str, tmp_path: Path) -> None:
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in CELLS])
     with isolated(engine=engine):

@@ -172,9 +172,9 @@ def test_lab_errors_become_guidance(target: Target, fresh: DockerEngine, tmp_pat
 
         with ShortTokens(lab) as tokens:
             target.login(engine)
-        tokens.wait_until_expired()
-        with pytest.raises(EngineError) as err:
-            engine.push(refs["v2"], progress=False)
+            tokens.expire()
+            with pytest.raises(EngineError) as err:
+                engine.push(refs["v2"], progress=False)
         assert "log in again" in err.value.hint
     finally:
         forget(engine, refs)

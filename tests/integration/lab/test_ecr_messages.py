@@ -409,20 +409,20 @@ class ExpiredLogin:
 
 
 @pytest.fixture(scope="module")
-def expired_login(lab: Any, tmp_path_factory: pytest.TempPathFactory) -> ExpiredLogin:
+def expired_login(lab: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ExpiredLogin]:
     """A docker login (when docker answers) and registry credentials whose token has expired:
-    issued short-lived by the lab, then waited out once for the whole module."""
+    issued short-lived by the lab, then expired by its token clock for the whole module."""
     ecr = boto3.client("ecr", endpoint_url=lab.endpoint_url, region_name=lab.region,
                        aws_access_key_id=config.LAB_ACCESS_KEY,
                        aws_secret_access_key=config.LAB_SECRET_KEY)
     env = None
-    with (tokens := ShortTokens(lab)):
+    with ShortTokens(lab) as tokens:
         credentials = registry_credentials(ecr)
         if docker_answers():
             env = lab_environ(lab, tmp_path_factory.mktemp("expired-docker-config"))
             docker_login(lab, ecr, env)
-    tokens.wait_until_expired()
-    return ExpiredLogin(env, credentials)
+        tokens.expire()
+        yield ExpiredLogin(env, credentials)
 
 
 @pytest.mark.docker

@@ -181,22 +181,30 @@ def test_volatile_command_outputs_are_tagged_not_masked() -> None:
                 pytest.fail(f"{name}: output ignored without a reason: {cell.source[:60]!r}")
 
 
-def test_the_seed_remarks_are_kept() -> None:
-    text = {name: "\n".join(c.source for c in load(name).cells) for name in NOTEBOOKS}
-    assert "(Get-ECRLoginCommand).Password | docker login --username AWS --password-stdin" \
-        in text["02-authenticate"]
-    assert "docker tag hello-app:v1 ACCOUNT.dkr.ecr.REGION.amazonaws.com/hello-app:v1" \
-        in text["03-tag"]
-    assert "layer by layer" in text["04-push"]
-    assert "Layer already exists" in text["05-push-a-second-version"]
-    assert "only new layers are pushed" in text["05-push-a-second-version"]
-    assert "one repository per image" in text["01-create-repository"].lower()
-    assert "CREATE_ON_PUSH" in text["01-create-repository"]
-    assert "versions of that same image" in text["01-create-repository"]
-    assert "in the background" in text["06-pull"]
-    assert "diagrams.pull_flow(" in text["06-pull"] and "diagrams.layer_reuse(" in text["06-pull"]
-    assert "LABKIT_TARGET=aws" in text["00-setup"] and "Cost" in text["00-setup"]
-    assert "built-in engine" in text["00-setup"] and "Docker Engine" in text["00-setup"]
+def test_02_powershell_login_reads_what_lab_env_sets(tmp_path: Path) -> None:
+    """02's PowerShell form of the login (Windows learners; not run here) reads `$env:`
+    variables: each is one that `labkit lab env --format powershell`, which 02 says to run
+    first, really sets."""
+    from labkit.lab.process.env import render, variables
+    from labkit.lab.process.manage import Lab
+
+    text = "\n".join(c.source for c in load("02-authenticate").cells)
+    assert "labkit lab env --format powershell | Invoke-Expression" in text
+    used = set(re.findall(r"\$env:(\w+)", text))
+    lab = Lab(home=tmp_path, host="127.0.0.1", port=5400, pid=1, registry="127.0.0.1:5400")
+    set_by_env = set(re.findall(r"^\$env:(\w+) = ", render(variables(lab), "powershell"), re.M))
+    assert used and used <= set_by_env, used - set_by_env
+
+
+def test_06_draws_the_pull_flow_and_the_layer_reuse() -> None:
+    """06's figures are code cells committed with the image they drew (each engine's nbval run
+    executes them again)."""
+    cells = code_cells(load("06-pull"))
+    for call in ("diagrams.pull_flow(", "diagrams.layer_reuse("):
+        drawn = [c for c in cells if call in c.source]
+        assert drawn, f"no cell calls {call}"
+        for cell in drawn:
+            assert any("image/png" in o.get("data", {}) for o in cell.outputs), call
 
 
 def test_00_shows_an_iam_policy() -> None:

@@ -38,8 +38,23 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Target]:
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     monkeypatch.setenv("LABKIT_TARGET", "aws")
-    with mock_aws():
+    # A fresh ECR for each test, and nothing else reset: moto's full reset re-creates every
+    # backend of every account that other tests in this process made (the access tests' IAM
+    # accounts: minutes, each loading IAM's managed policies) only to drop them.
+    from moto.ecr.models import ecr_backends
+
+    def fresh_ecr() -> None:  # (BackendDict.reset is the class-wide full reset)
+        for account in ecr_backends.values():
+            account.reset()
+
+    mock = mock_aws()
+    mock.start(reset=False)
+    fresh_ecr()
+    try:
         yield connect()
+    finally:
+        mock.stop(remove_data=False)
+        fresh_ecr()
 
 
 def put_image(name: str, tag: str, layer_sizes: list[int]) -> str:

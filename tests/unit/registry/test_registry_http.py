@@ -13,18 +13,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug.test import Client
 
+from labkit.lab.control.backend import EcrBackend
 from labkit.lab.registry.handlers import RegistryApp
 from labkit.oci import digest as dg
 from labkit.oci import manifest as mf
 from labkit.oci import mediatypes as mt
-from tests.fakes.control_plane import MemoryControlPlane
-from tests.registry_server import make_app
+from tests.registry_server import image_tags, make_app
 
 REGISTRY_ID = "123456789012"
 
 
 @pytest.fixture()
-def lab(tmp_path: Path) -> tuple[RegistryApp, MemoryControlPlane, Client]:
+def lab(tmp_path: Path) -> tuple[RegistryApp, EcrBackend, Client]:
     app, control = make_app(tmp_path / "reg", {"hello-app": False, "team/base": False,
                                                "frozen": True})
     return app, control, Client(app)
@@ -85,8 +85,7 @@ def test_unknown_repository_is_name_unknown_with_ecrs_message(lab):
 @pytest.mark.parametrize("name", ["Hello", "a", "x/../y", "..", "a//b", "-a", "a-", "a" * 257,
                                   "a/.hidden", "../../etc"])
 def test_invalid_names_are_name_invalid(lab, name):
-    _, control, c = lab
-    control.repositories[name] = False  # even a "created" bad name must never reach a path
+    _, _, c = lab
     r = c.get(f"/v2/{name}/tags/list")
     assert r.status_code == 400 and code(r) == "NAME_INVALID"
 
@@ -345,7 +344,9 @@ def test_short_body_is_rolled_back(lab):
 # ---- mount ----
 
 def test_cross_repository_mount(lab):
-    _, _, c = lab
+    """Once the account allows it (ECR's BLOB_MOUNTING, DISABLED by default), a mount is a 201."""
+    _, control, c = lab
+    control.call("PutAccountSetting", {"name": "BLOB_MOUNTING", "value": "ENABLED"})
     digest = push_blob(c, "team/base", b"shared base layer")
     r = c.post(f"/v2/hello-app/blobs/uploads/?mount={digest}&from=team/base")
     assert r.status_code == 201
@@ -369,7 +370,7 @@ def test_no_mount_while_the_control_plane_says_blob_mounting_is_off(lab):
     plain upload session, as the spec's fallback has it."""
     _, control, c = lab
     digest = push_blob(c, "team/base", b"shared base layer, not mounted")
-    control.mounting = False
+    control.call("PutAccountSetting", {"name": "BLOB_MOUNTING", "value": "DISABLED"})
     r = c.post(f"/v2/hello-app/blobs/uploads/?mount={digest}&from=team/base")
     assert r.status_code == 202 and "Docker-Upload-UUID" in r.headers
     assert c.head(f"/v2/hello-app/blobs/{digest}").status_code == 404
@@ -392,7 +393,7 @@ def test_manifest_put_get_head_by_tag_and_digest(lab):
         h = c.head(f"/v2/hello-app/manifests/{ref}")
         assert h.status_code == 200 and h.headers["Content-Length"] == str(len(raw))
         assert h.get_data() == b""
-    assert control.images[("hello-app", digest)] == {"1.0"}
+    assert image_tags(control, "hello-app") == {digest: ["1.0"]}  # the ECR API sees the push
     # a manifest is a blob of its repository too
     assert c.head(f"/v2/hello-app/blobs/{digest}").status_code == 200
 
@@ -557,7 +558,9 @@ def test_mutable_repository_moves_a_tag(lab):
     put_manifest(c, "hello-app", "latest", first)
     put_manifest(c, "hello-app", "latest", second)
     assert c.get("/v2/hello-app/manifests/latest").get_data() == second
-    assert control.images[("hello-app", dg.of_bytes(first))] == set()
+    # DescribeImages: the tag moved, the first image stays (untagged), as on ECR
+    assert image_tags(control, "hello-app") == {dg.of_bytes(first): [],
+                                                dg.of_bytes(second): ["latest"]}
     assert c.get(f"/v2/hello-app/manifests/{dg.of_bytes(first)}").status_code == 200
 
 
@@ -645,19 +648,19 @@ def test_catalog_pagination(lab):
     assert r.headers["Link"] == '</v2/_catalog?n=1&last=frozen>; rel="next"'
     assert c.get("/v2/_catalog?n=5&last=frozen").get_json()["repositories"] == [
         "hello-app", "team/base"]
-    del control.repositories["frozen"]  # deleted in the control plane: no longer listed
+    control.call("DeleteRepository", {"repositoryName": "frozen", "force": True})  # the ECR API's delete
     assert "frozen" not in c.get("/v2/_catalog").get_json()["repositories"]
 
 
 # ---- last resort ----
 
-def test_unexpected_exception_is_a_spec_shaped_500(lab, caplog):
+def test_unexpected_exception_is_a_spec_shaped_500(lab, caplog, monkeypatch):
     app, control, c = lab
 
     def boom(name):
         raise RuntimeError("control plane exploded")
 
-    control.repository_exists = boom
+    monkeypatch.setattr(control, "repository_exists", boom)  # our own class: a fault injected
     r = c.get("/v2/hello-app/tags/list")
     assert r.status_code == 500 and code(r) == "UNKNOWN"
     assert b"exploded" not in r.get_data()
