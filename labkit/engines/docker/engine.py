@@ -32,8 +32,10 @@ from .events import EventFold
 _FROM = re.compile(r"^\s*FROM\s+(?:--platform=\S+\s+)?(\S+)", re.IGNORECASE | re.MULTILINE)
 
 
-def docker_available(timeout: float = 1.0) -> bool:
-    """True when a Docker Engine answers a ping within `timeout` seconds."""
+def docker_available(timeout: float = 5.0) -> bool:
+    """True when a Docker Engine answers a ping within `timeout` seconds. Without an engine the
+    socket refuses at once; the timeout only bounds a daemon that is there but busy (a loaded
+    2-core machine answered in over a second), which must not read as "no Docker"."""
     try:
         client = docker.APIClient(**docker.utils.kwargs_from_env(), timeout=timeout,
                                   version="1.24")

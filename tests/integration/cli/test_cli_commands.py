@@ -157,10 +157,15 @@ def environment(tmp: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def exports(text: str) -> dict[str, str]:
-    """The variables of `labkit lab env`'s `export K=V` lines, as a shell would set them."""
-    return {k: shlex.split(v)[0] for line in text.splitlines() if line.startswith("export ")
-            for k, v in [line[len("export "):].split("=", 1)]}
+def exports(text: str, env: dict[str, str] | None = None) -> dict[str, str]:
+    """The variables `labkit lab env`'s lines set, as bash sets them (`eval`: its PATH line,
+    when the built-in docker goes first, extends the PATH bash had)."""
+    names = [line[len("export "):].split("=", 1)[0] for line in text.splitlines()
+             if line.startswith("export ")]
+    script = 'eval "$1"; shift; for n in "$@"; do printf "%s=%s\\0" "$n" "${!n}"; done'
+    out = subprocess.run(["bash", "-c", script, "bash", text, *names], capture_output=True,
+                         text=True, check=True, env=env).stdout
+    return dict(item.split("=", 1) for item in out.split("\0") if item)
 
 
 def wait_for_status(ran: Ran, home: Path, timeout: float = 60) -> subprocess.CompletedProcess:
@@ -237,7 +242,7 @@ def _walk_through(ran: Ran, env: dict[str, str], home: Path, port: int, tmp: Pat
                        timeout=60)
     assert r.returncode == 0 and f"127.0.0.1:{port}" in r.stdout, r.stderr
 
-    shell = exports(ran("lab", "env", "--home", str(home)).stdout)
+    shell = exports(ran("lab", "env", "--home", str(home)).stdout, env)
     assert shell["AWS_ENDPOINT_URL"] == f"http://127.0.0.1:{port}"
     reg = shell["REGISTRY"]
     ps = ran("lab", "env", "--format", "powershell").stdout
@@ -343,7 +348,9 @@ def test_course_commands(tmp_path: Path, course_runs: CourseRuns) -> None:
 
 @pytest.mark.parametrize("group", ["doctor", "figures"])
 def test_doctor_and_figures(tmp_path: Path, group: str) -> None:
-    ran = Ran(environment(tmp_path, LABKIT_HOME=str(tmp_path / "home")), tmp_path)
+    # its own port: the test does not depend on 5400 being free (a learner's lab may hold it)
+    ran = Ran(environment(tmp_path, LABKIT_HOME=str(tmp_path / "home"),
+                          LABKIT_PORT=str(free_port())), tmp_path)
     if group == "doctor":
         r = ran("doctor", "--engine", "builtin", timeout=300)
         assert r.stdout.rstrip().endswith("ready for the workshop")

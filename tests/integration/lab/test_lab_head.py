@@ -82,11 +82,11 @@ def password(lab: Any, ecr_client: Any) -> str:
 
 
 @pytest.fixture(scope="module")
-def expired_password(lab: Any, ecr_client: Any) -> str:
+def expired_password(lab: Any, ecr_client: Any) -> Iterator[str]:
     with ShortTokens(lab) as short:
         password = registry_credentials(ecr_client)[1]
-    short.wait_until_expired()
-    return password
+        short.expire()  # the token clock moves past its end: expired for the rest of the module
+        yield password
 
 
 @pytest.fixture(scope="module")
