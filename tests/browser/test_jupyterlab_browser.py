@@ -93,7 +93,9 @@ def _solutions_start_closed(cells: list[dict[str, Any]], path: Path) -> None:
 def test_push_notebook_shows_the_report_table(course: Any, tmp_path: Path) -> None:
     cells = _run(course, "04-push", tmp_path, ".jp-OutputArea-output table")
     tables = [t for c in cells for t in c["tables"]]
-    assert any("Pushed" in t and "layer" in t for t in tables), tables
+    # the layer table: docker's DiffID beside the registry's digest, and what became of each
+    assert any("docker push printed" in t and "registry digest" in t and "Pushed" in t
+               for t in tables), tables
     # the push itself is the docker command (a %%bash cell): its per-layer lines must be plain
     pushes = [c["text"] for c in cells if "docker push" in c["source"]]
     assert pushes and all("\x1b" not in t for t in pushes), pushes

@@ -91,7 +91,7 @@ def test_lab_env_gives_a_terminal_without_docker_the_builtin_docker(tmp_path: Pa
         from labkit.lab import process
 
         lab = process.running(home)
-        agents = {t.get("agent", "") for t in lab.trace(0) if t.get("path") == "/v2/"}
+        agents = {t.client for t in lab.trace(0) if t.is_ping}
         assert agents and all(a.startswith("labkit-builtin") or "Boto" in a or "aws-cli" in a
                               for a in agents), agents
     finally:

@@ -216,7 +216,11 @@ def test_every_printed_command_works_when_pasted(lab, tmp_path, require_docker, 
     ordered = sorted(commands, key=lambda c: "create-repository" not in c)
     try:
         for cmd in ordered:
-            r = sh(f"{prelude}\n{cmd.replace('hello-app:v1', local)}", env)
+            # the immutable-tag hint names the two things only the learner knows in capitals
+            # (the image, a new tag): filled in as a learner would
+            filled = cmd.replace("hello-app:v1", local).replace("docker tag IMAGE ",
+                                                               f"docker tag {local} ")
+            r = sh(f"{prelude}\n{filled.replace(':NEW_TAG', ':v1-again')}", env)
             assert r.returncode == 0, f"pasted {cmd!r}: {r.returncode}\n{r.stdout}\n{r.stderr}"
     finally:
         sh(f"docker rmi {R}/{name}:v1 course-hands-on-paste:v1 >/dev/null 2>&1", env)
