@@ -1,0 +1,444 @@
+"""The lab's WSGI app behind an ASGI server: each request's app call runs in a thread of ours.
+
+Why a bridge: granian (the front door's server, `frontdoor.py`) runs in the lab's process only
+as its documented *embedded* server, which speaks ASGI or RSGI (async), not WSGI. The lab's app
+is synchronous (file I/O, locks), so it runs in a pool of threads, never on the event loop: a
+request waiting for a lock that an upload holds must not stop the loop that feeds that upload
+its bytes. ASGI rather than granian's own RSGI: ASGI's `http.disconnect` tells a broken or cut
+chunked body from a whole one (RSGI's body iterator ends the same way for both), and any ASGI
+server (uvicorn, measured beside granian in `tests/bench/bench_frontdoor.py`) can host it.
+
+What the bridge owns, because ASGI leaves it to the app:
+- the WSGI environ from the ASGI scope (PEP 3333: latin-1 strings, HTTP_* headers);
+- the request body as a stream (`RequestBody`): a task on the loop receives the body's chunks
+  and hands them over a queue, at most `QUEUE_HIGH` bytes ahead of the app, so a 1 GiB layer
+  never sits in memory; a read that waits `idle_timeout` seconds for the client's next byte
+  raises `TimeoutError` (a client silent mid-upload must not hold its upload session for ever:
+  the server's own body reads have no timeout);
+- keep-alive: an answer whose request body was not read to its end says `Connection: close`
+  (its unread bytes must never be parsed as the next request), unless the rest is short
+  (`DRAIN_LIMIT`) and arrives at once: it is then read and dropped, and the connection stays;
+- one log line, no traceback, for a client that goes silent or away mid-request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import queue
+import sys
+import threading
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from typing import Any
+from urllib.parse import unquote_to_bytes
+
+log = logging.getLogger("labkit.lab.http")
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+QUEUE_HIGH = 4 << 20  # body bytes received ahead of the app before the bridge stops receiving
+QUEUE_LOW = 1 << 20  # ...and resumes once the app has caught up to this
+DRAIN_LIMIT = 1 << 16  # an unread rest up to this size is dropped to keep the connection...
+DRAIN_SECONDS = 2.0  # ...if it arrives within this time
+CLOSE = (b"connection", b"close")
+_PROTOCOLS = {"1.1": "HTTP/1.1", "1.0": "HTTP/1.0", "2": "HTTP/2", "2.0": "HTTP/2"}
+_PLAIN_HEADERS = {b"content-type": "CONTENT_TYPE", b"content-length": "CONTENT_LENGTH"}
+
+
+class ClientGone(ConnectionResetError):
+    """The client closed or reset the connection before its body ended (or broke its framing:
+    the server cannot tell the two apart, and neither may keep what it sent as whole)."""
+
+
+def _describe(scope: dict[str, Any]) -> tuple[str, str]:
+    """(client, "METHOD /path") for a log line."""
+    client = scope.get("client") or ("?", 0)
+    return f"{client[0]}:{client[1]}", f"{scope['method']} {scope['path']}"
+
+
+class RequestBody(io.RawIOBase):
+    """A request body read by the app's thread while a task on the loop receives it.
+
+    `length` is the Content-Length (None for a chunked body, read to its end). `finished` says
+    the body was read to its end: only then may the connection serve another request."""
+
+    def __init__(self, receive: Receive, loop: asyncio.AbstractEventLoop, length: int | None,
+                 idle_timeout: float, scope: dict[str, Any]):
+        super().__init__()
+        self._receive = receive
+        self._loop = loop
+        self._timeout = idle_timeout
+        self._scope = scope
+        self._queue: queue.SimpleQueue[bytes | BaseException] = queue.SimpleQueue()
+        self._chunk = memoryview(b"")
+        self._asked = False  # the app's thread asked the loop to start the pump
+        self._task: asyncio.Task[None] | None = None  # the pump, on the loop
+        self._space: asyncio.Future[None] | None = None  # the pump waits for the app
+        self._dropping = False  # the app is done: what still arrives is dropped
+        self._received = 0  # written by the pump only
+        self._consumed = 0  # written by the app's thread only
+        self.length = length
+        self.remaining = length  # None: chunked, unknown until its last chunk
+        self.finished = length == 0
+        self.failed = False  # the client went silent or away: the connection is done
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        """Fill at most `buffer` from what has arrived (waits for the next chunk if none has);
+        0 at the body's end."""
+        if self.finished:
+            return 0
+        if self.failed:
+            raise ClientGone("the request body was cut short")
+        if not self._chunk:
+            self._chunk = memoryview(self._next())
+            if not self._chunk:
+                return 0
+        view = memoryview(buffer).cast("B")
+        n = min(len(view), len(self._chunk))
+        if self.remaining is not None:
+            n = min(n, self.remaining)
+        view[:n] = self._chunk[:n]
+        self._chunk = self._chunk[n:]
+        if self.remaining is not None:
+            self.remaining -= n
+            self.finished = self.remaining == 0
+        return n
+
+    def _next(self) -> bytes:
+        """In the app's thread: the next chunk from the pump; b"" at a chunked body's end."""
+        if not self._asked:
+            self._asked = True
+            self._loop.call_soon_threadsafe(self._start)
+        try:
+            item = self._queue.get(timeout=self._timeout)
+        except queue.Empty:
+            self.failed = True
+            self._loop.call_soon_threadsafe(self.cancel)
+            log.warning("%s sent nothing for %.0fs mid-request (%s): connection closed",
+                        _describe(self._scope)[0], self._timeout, _describe(self._scope)[1])
+            raise TimeoutError(f"the client sent nothing for {self._timeout:.0f}s") from None
+        if isinstance(item, BaseException):
+            self.failed = True
+            log.warning("%s went away mid-request (%s): %s", *_describe(self._scope), item)
+            raise item
+        self._consumed += len(item)
+        space = self._space
+        if space is not None and self._received - self._consumed <= QUEUE_LOW:
+            self._space = None
+            self._loop.call_soon_threadsafe(_resolve, space)
+        if not item:
+            if self.remaining:  # the server ended a Content-Length body early
+                self.failed = True
+                log.warning("%s went away mid-request (%s): the body ended %d bytes short",
+                            *_describe(self._scope), self.remaining)
+                raise ClientGone(f"the body ended {self.remaining} bytes short")
+            self.finished = True
+        return item
+
+    def _start(self) -> None:
+        """On the loop: start the pump (once)."""
+        if self._task is None:
+            self._task = self._loop.create_task(self._pump())
+
+    async def _pump(self) -> None:
+        """On the loop: receive the body's chunks into the queue, at most QUEUE_HIGH ahead.
+        b"" marks the body's end; a ClientGone, a disconnect (or broken framing) before it."""
+        while True:
+            message = await self._receive()
+            if message["type"] != "http.request":
+                self._queue.put(ClientGone("the connection closed before the body ended"))
+                return
+            chunk = message.get("body", b"")
+            self._received += len(chunk)
+            if chunk and not self._dropping:
+                self._queue.put(chunk)
+                while not self._dropping and self._received - self._consumed > QUEUE_HIGH:
+                    space = self._loop.create_future()
+                    self._space = space
+                    if self._received - self._consumed <= QUEUE_HIGH:  # the app caught up
+                        self._space = None
+                        break
+                    await space
+            if not message.get("more_body", False):
+                self._queue.put(b"")
+                return
+
+    async def drain(self, limit: int, timeout: float) -> bool:
+        """On the loop, once the app is done: drop a short unread rest (at most `limit` bytes
+        still to come, within `timeout` seconds) so that the connection can serve again.
+        True if the body was (or now is) read to its end."""
+        if self.finished:
+            return True
+        if self.failed or self.length is None or self.length - self._received > limit:
+            return False
+        self._dropping = True
+        if self._space is not None:
+            _resolve(self._space)
+            self._space = None
+        self._start()
+        assert self._task is not None
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), timeout)
+        except (TimeoutError, asyncio.CancelledError):
+            return False
+        return self._received == self.length
+
+    def cancel(self) -> None:
+        """On the loop, once the answer is made: stop receiving what the app did not read."""
+        self._dropping = True
+        task = self._task
+        if task is not None and not task.done():
+            task.cancel()
+
+
+class _NoBody(io.RawIOBase):
+    """The body of a request that has none."""
+
+    finished = True
+    failed = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        return 0
+
+    async def drain(self, limit: int, timeout: float) -> bool:
+        return True
+
+    def cancel(self) -> None:
+        pass
+
+
+def _resolve(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)
+
+
+class Answer:
+    """What the app answered: status, headers, and either all of the body or its first piece
+    and an iterator over the rest (a blob streamed from disk)."""
+
+    __slots__ = ("status", "headers", "body", "rest", "close")
+
+    def __init__(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes,
+                 rest: Iterator[bytes] | None = None, close: Callable[[], None] | None = None):
+        self.status, self.headers, self.body, self.rest, self.close = (
+            status, headers, body, rest, close)
+
+
+def call_app(app: WSGIApp, environ: dict[str, Any]) -> Answer:
+    """Call a WSGI app (in a worker thread): the whole body when the app gave a list, else its
+    first non-empty piece and the rest of its iterator."""
+    started: list[Any] = []
+    written: list[bytes] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]],
+                       exc_info: Any = None) -> Callable[[bytes], None]:
+        if exc_info is not None and started and started[2]:
+            raise exc_info[1].with_traceback(exc_info[2])
+        started[:] = [status, headers, False]
+        return written.append  # WSGI's legacy write(): sent before the iterable's bytes
+
+    result = app(environ, start_response)
+    close = getattr(result, "close", None)
+    streaming = False
+    try:
+        if isinstance(result, (list, tuple)):
+            body = b"".join([*written, *result])
+            rest = None
+        else:
+            rest = iter(result)
+            body = b"".join(written)
+            for piece in rest:
+                if piece:
+                    body += piece
+                    streaming = True
+                    break
+        if not started:
+            raise RuntimeError("the WSGI app returned without calling start_response")
+        status, headers = started[0], started[1]
+        out = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+        if streaming:
+            return Answer(int(status[:3]), out, body, rest, close)
+        return Answer(int(status[:3]), out, body)
+    finally:
+        if not streaming and close is not None:
+            close()
+
+
+def environ_of(scope: dict[str, Any], body: Any) -> dict[str, Any]:
+    """PEP 3333's environ from an ASGI HTTP scope (strings are latin-1, as WSGI requires)."""
+    server = scope.get("server") or ("127.0.0.1", 0)
+    client = scope.get("client") or ("", 0)
+    raw_path = scope.get("raw_path")
+    path = (unquote_to_bytes(raw_path) if raw_path is not None
+            else scope["path"].encode("utf-8")).decode("latin-1")
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": scope["method"],
+        "SCRIPT_NAME": "",
+        "PATH_INFO": path,
+        "QUERY_STRING": scope.get("query_string", b"").decode("latin-1"),
+        "SERVER_NAME": str(server[0]),
+        "SERVER_PORT": str(server[1]),
+        "SERVER_PROTOCOL": _PROTOCOLS.get(scope.get("http_version", "1.1"), "HTTP/1.1"),
+        "REMOTE_ADDR": client[0],
+        "REMOTE_PORT": str(client[1]),
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": scope.get("scheme", "http"),
+        "wsgi.input": body,
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+    }
+    for name, value in scope["headers"]:
+        key = _PLAIN_HEADERS.get(name) or "HTTP_" + name.decode("latin-1").upper().replace("-", "_")
+        text = value.decode("latin-1")
+        environ[key] = f"{environ[key]},{text}" if key in environ else text
+    if "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+        environ["wsgi.input_terminated"] = True  # no length: the body is read to its end
+    return environ
+
+
+def _body_length(scope: dict[str, Any]) -> tuple[bool, int | None]:
+    """(has a body, its Content-Length or None for a chunked one)."""
+    length: int | None = 0
+    for name, value in scope["headers"]:
+        if name == b"transfer-encoding" and b"chunked" in value.lower():
+            return True, None
+        if name == b"content-length":
+            text = value.strip()
+            length = int(text) if text.isdigit() else None
+    return length != 0, length
+
+
+class Bridge:
+    """An ASGI app that serves a WSGI app from a pool of `threads` threads of its own."""
+
+    def __init__(self, app: WSGIApp, threads: int, idle_timeout: float):
+        self.app = app
+        self.idle_timeout = idle_timeout
+        self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._threads = [threading.Thread(target=self._work, name=f"labkit-http-{i}",
+                                          daemon=True) for i in range(threads)]
+        for t in self._threads:
+            t.start()
+
+    def close(self) -> None:
+        """Let the threads end once the requests queued before this are served."""
+        for _ in self._threads:
+            self._jobs.put(None)
+
+    def _work(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            loop, fut, fn, args = job
+            try:
+                result: Any = fn(*args)
+            except BaseException as e:  # noqa: BLE001 - handed to the request's coroutine
+                result = _Failed(e)
+            try:
+                loop.call_soon_threadsafe(_settle, fut, result)
+            except RuntimeError:  # the loop is closed: the server stopped meanwhile
+                pass
+
+    async def _in_thread(self, fn: Callable[..., Any], *args: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        fut = loop.create_future()
+        self._jobs.put((loop, fut, fn, args))
+        result = await fut
+        if isinstance(result, _Failed):
+            raise result.error
+        return result
+
+    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            if scope["type"] == "lifespan":  # servers that run one: nothing to set up
+                while (await receive())["type"] != "lifespan.shutdown":
+                    await send({"type": "lifespan.startup.complete"})
+                await send({"type": "lifespan.shutdown.complete"})
+            return
+        has_body, length = _body_length(scope)
+        body: RequestBody | _NoBody
+        if has_body:
+            body = RequestBody(receive, asyncio.get_running_loop(), length, self.idle_timeout,
+                               scope)
+        else:
+            body = _NoBody()
+        try:
+            answer: Answer = await self._in_thread(call_app, self.app,
+                                                   environ_of(scope, body))
+        except Exception as e:
+            body.cancel()
+            if body.failed and isinstance(e, OSError):  # logged once, when the read failed
+                await _answer(send, 400, [CLOSE, (b"content-length", b"0")], b"")
+                return
+            log.exception("%s %s: the app failed", *_describe(scope))
+            await _answer(send, 500, [(b"content-type", b"text/plain"), CLOSE,
+                                      (b"content-length", b"15")], b"internal error\n")
+            return
+        headers = answer.headers
+        if not body.finished and not await body.drain(DRAIN_LIMIT, DRAIN_SECONDS):
+            headers = [*headers, CLOSE]
+        body.cancel()
+        if answer.rest is not None and scope["method"] != "HEAD":
+            await self._stream(scope, send, answer, headers)
+            return
+        if answer.close is not None:  # a HEAD answered with a stream: none of it is sent
+            await self._in_thread(answer.close)
+        await _answer(send, answer.status, headers,
+                      b"" if scope["method"] == "HEAD" else answer.body)
+
+    async def _stream(self, scope: dict[str, Any], send: Send, answer: Answer,
+                      headers: list[tuple[bytes, bytes]]) -> None:
+        """A streamed answer (a blob read from disk): each next piece is taken from the app's
+        iterator in a worker thread, then sent; the client's pace holds the next read."""
+        piece = answer.body
+        try:
+            await send({"type": "http.response.start", "status": answer.status,
+                        "headers": headers})
+            while piece:
+                try:
+                    await send({"type": "http.response.body", "body": piece, "more_body": True})
+                except Exception as e:  # noqa: BLE001 - the server's word for a client gone
+                    log.info("%s went away mid-answer (%s): %s", *_describe(scope),
+                             e or type(e).__name__)
+                    return
+                piece = await self._in_thread(_next_piece, answer.rest)
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except Exception:  # the app failed mid-answer: the client gets a short body
+            log.exception("%s %s: the answer failed mid-way", *_describe(scope))
+        finally:
+            if answer.close is not None:
+                await self._in_thread(answer.close)
+
+
+async def _answer(send: Send, status: int, headers: list[tuple[bytes, bytes]],
+                  body: bytes) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _next_piece(rest: Iterator[bytes]) -> bytes:
+    """The app iterator's next non-empty piece; b"" at its end."""
+    for piece in rest:
+        if piece:
+            return piece
+    return b""
+
+
+class _Failed:
+    __slots__ = ("error",)
+
+    def __init__(self, error: BaseException):
+        self.error = error
+
+
+def _settle(fut: asyncio.Future[Any], result: Any) -> None:
+    if not fut.done():
+        fut.set_result(result)
