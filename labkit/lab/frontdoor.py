@@ -25,6 +25,7 @@ import contextlib
 import logging
 import os
 import socket
+import struct
 import threading
 import time
 from pathlib import Path
@@ -43,6 +44,7 @@ DEFAULT_IDLE_TIMEOUT = 120.0
 THREADS = 32
 BACKLOG = 1024  # connections waiting to be accepted; also granian's cap on open connections
 START_TIMEOUT = 30.0  # seconds for the server to bind
+STOP_TIMEOUT = 10.0  # seconds for it to finish and let the port go
 
 
 def idle_timeout() -> float:
@@ -102,13 +104,21 @@ class FrontDoor:
             self._thread.join(0.5)
 
     def stop(self) -> None:
-        """Stop accepting and serving; return once the server is down."""
+        """Stop accepting and serving; return once the server is down and its port free."""
         loop, server = self._loop, self._server
         if loop is not None and server is not None:
             with contextlib.suppress(RuntimeError):  # the loop is already closed
                 loop.call_soon_threadsafe(server.stop)
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(10)
+        if self._thread is None or self._thread is threading.current_thread():
+            return
+        self._thread.join(STOP_TIMEOUT)
+        deadline = time.monotonic() + STOP_TIMEOUT  # granian's runtime closes the listener
+        while time.monotonic() < deadline:  # a moment after its Python side returned
+            try:
+                _claimable(self.host, self.port)
+                return
+            except OSError:
+                time.sleep(0.01)
 
     # ---- the server's own thread ----
 
@@ -146,17 +156,23 @@ def _claimable(host: str, port: int) -> int:
     """`port` (0: a free one, chosen here) if nothing is bound to it now, else OSError.
 
     Why: granian binds by number, and on Linux with SO_REUSEPORT, so a second lab given the
-    same port would bind it too and the two would share its connections. A plain bind (no
-    reuse option) fails while any socket holds the port, a granian one included."""
+    same port would bind it too and the two would share its connections. This bind (without
+    SO_REUSEPORT) fails while any socket listens on the port, a granian one included; with
+    SO_REUSEADDR on POSIX, as servers bind, connections of a lab just stopped (TIME-WAIT) do
+    not hold the port (on Windows that option would let a bind steal a port in use)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family) as s:
+        if os.name == "posix":
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind((host, port))
         return s.getsockname()[1]
 
 
 def _accepts(host: str, port: int) -> bool:
+    """A connection is accepted (then reset, so no closed connection lingers on the port)."""
     try:
-        with socket.create_connection((host, port), timeout=1):
+        with socket.create_connection((host, port), timeout=1) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             return True
     except OSError:
         return False
