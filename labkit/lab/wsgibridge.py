@@ -24,6 +24,7 @@ What the bridge owns, because ASGI leaves it to the app:
 from __future__ import annotations
 
 import asyncio
+import collections
 import io
 import logging
 import queue
@@ -40,6 +41,8 @@ Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 QUEUE_HIGH = 4 << 20  # body bytes received ahead of the app before the bridge stops receiving
 QUEUE_LOW = 1 << 20  # ...and resumes once the app has caught up to this
+BATCH = 1 << 20  # body bytes handed to the app's thread at once...
+BATCH_DELAY = 0.005  # ...or what arrived within this many seconds
 DRAIN_LIMIT = 1 << 16  # an unread rest up to this size is dropped to keep the connection...
 DRAIN_SECONDS = 2.0  # ...if it arrives within this time
 CLOSE = (b"connection", b"close")
@@ -71,13 +74,20 @@ class RequestBody(io.RawIOBase):
         self._loop = loop
         self._timeout = idle_timeout
         self._scope = scope
-        self._queue: queue.SimpleQueue[bytes | BaseException] = queue.SimpleQueue()
+        # a batch of chunks, b"" (the end), or why the body ended early
+        self._queue: queue.SimpleQueue[list[bytes] | bytes | BaseException] = queue.SimpleQueue()
         self._chunk = memoryview(b"")
+        self._pieces: collections.deque[bytes] = collections.deque()  # of the batch taken
         self._asked = False  # the app's thread asked the loop to start the pump
+        self._ended = False  # the pump's end marker was taken
+        self._error: BaseException | None = None  # raised by every read from now on
         self._task: asyncio.Task[None] | None = None  # the pump, on the loop
         self._space: asyncio.Future[None] | None = None  # the pump waits for the app
         self._dropping = False  # the app is done: what still arrives is dropped
         self._received = 0  # written by the pump only
+        self._batch: list[bytes] = []  # received, not yet handed over (on the loop)
+        self._batched = 0
+        self._flush_later: asyncio.TimerHandle | None = None
         self._consumed = 0  # written by the app's thread only
         self.length = length
         self.remaining = length  # None: chunked, unknown until its last chunk
@@ -88,57 +98,83 @@ class RequestBody(io.RawIOBase):
         return True
 
     def readinto(self, buffer: Any) -> int:
-        """Fill at most `buffer` from what has arrived (waits for the next chunk if none has);
-        0 at the body's end."""
+        """Fill `buffer` with what has arrived (waiting only if nothing has): the chunks the
+        server hands over are often small (a curl chunk is 16-64 KiB), and each return costs
+        the app a round of hashing and writing. 0 at the body's end."""
         if self.finished:
             return 0
-        if self.failed:
-            raise ClientGone("the request body was cut short")
-        if not self._chunk:
-            self._chunk = memoryview(self._next())
-            if not self._chunk:
-                return 0
         view = memoryview(buffer).cast("B")
-        n = min(len(view), len(self._chunk))
+        size = len(view) if self.remaining is None else min(len(view), self.remaining)
+        filled = 0
+        while filled < size:
+            if not self._chunk:
+                item = self._take(block=filled == 0)
+                if not item:  # nothing more for now, or the end
+                    break
+                self._chunk = memoryview(item)
+            n = min(size - filled, len(self._chunk))
+            view[filled:filled + n] = self._chunk[:n]
+            self._chunk = self._chunk[n:]
+            filled += n
         if self.remaining is not None:
-            n = min(n, self.remaining)
-        view[:n] = self._chunk[:n]
-        self._chunk = self._chunk[n:]
-        if self.remaining is not None:
-            self.remaining -= n
-            self.finished = self.remaining == 0
-        return n
+            self.remaining -= filled
+            if self.remaining == 0:
+                self.finished = True
+        elif self._ended and not self._chunk:
+            self.finished = True
+        return filled
 
-    def _next(self) -> bytes:
-        """In the app's thread: the next chunk from the pump; b"" at a chunked body's end."""
+    def _take(self, block: bool) -> bytes | None:
+        """In the app's thread: the next chunk from the pump; b"" at the body's end; None if
+        `block` is false and none has arrived. A failure met without blocking waits for the
+        next call, so that the bytes already copied reach the app first."""
+        if self._pieces:
+            return self._pieces.popleft()
+        if self._error is not None:
+            raise self._error
+        if self._ended:
+            return b""
         if not self._asked:
             self._asked = True
             self._loop.call_soon_threadsafe(self._start)
         try:
-            item = self._queue.get(timeout=self._timeout)
+            item = self._queue.get(timeout=self._timeout) if block else self._queue.get_nowait()
         except queue.Empty:
-            self.failed = True
-            self._loop.call_soon_threadsafe(self.cancel)
+            if not block:
+                return None
             log.warning("%s sent nothing for %.0fs mid-request (%s): connection closed",
                         _describe(self._scope)[0], self._timeout, _describe(self._scope)[1])
-            raise TimeoutError(f"the client sent nothing for {self._timeout:.0f}s") from None
+            self._loop.call_soon_threadsafe(self.cancel)
+            return self._fail(TimeoutError(f"the client sent nothing for {self._timeout:.0f}s"),
+                              block)
         if isinstance(item, BaseException):
-            self.failed = True
             log.warning("%s went away mid-request (%s): %s", *_describe(self._scope), item)
-            raise item
-        self._consumed += len(item)
+            return self._fail(item, block)
+        if isinstance(item, list):  # a batch: its pieces are handed out one by one
+            self._consumed += sum(map(len, item))
+            self._pieces.extend(item[1:])
+            item = item[0]
+        else:
+            self._consumed += len(item)
         space = self._space
         if space is not None and self._received - self._consumed <= QUEUE_LOW:
             self._space = None
             self._loop.call_soon_threadsafe(_resolve, space)
         if not item:
-            if self.remaining:  # the server ended a Content-Length body early
-                self.failed = True
+            self._ended = True
+            if self.length is not None and self._consumed < self.length:  # ended early
                 log.warning("%s went away mid-request (%s): the body ended %d bytes short",
-                            *_describe(self._scope), self.remaining)
-                raise ClientGone(f"the body ended {self.remaining} bytes short")
-            self.finished = True
+                            *_describe(self._scope), self.length - self._consumed)
+                return self._fail(ClientGone("the body ended before its Content-Length"),
+                                  block)
         return item
+
+    def _fail(self, error: BaseException, block: bool) -> None:
+        self.failed = True
+        self._error = error
+        if block:
+            raise error
+        return None
 
     def _start(self) -> None:
         """On the loop: start the pump (once)."""
@@ -147,16 +183,28 @@ class RequestBody(io.RawIOBase):
 
     async def _pump(self) -> None:
         """On the loop: receive the body's chunks into the queue, at most QUEUE_HIGH ahead.
-        b"" marks the body's end; a ClientGone, a disconnect (or broken framing) before it."""
+        b"" marks the body's end; a ClientGone, a disconnect (or broken framing) before it.
+
+        Chunks are handed over in batches of BATCH bytes (or whatever arrived within
+        BATCH_DELAY): a chunked upload comes in pieces of 16-64 KiB, and waking the app's
+        thread for each one costs more GIL hand-offs than the bytes cost to copy."""
         while True:
             message = await self._receive()
             if message["type"] != "http.request":
+                self._flush()
                 self._queue.put(ClientGone("the connection closed before the body ended"))
                 return
             chunk = message.get("body", b"")
             self._received += len(chunk)
             if chunk and not self._dropping:
-                self._queue.put(chunk)
+                self._batch.append(chunk)
+                self._batched += len(chunk)
+                if self._batched >= BATCH:
+                    self._flush()
+                elif self._flush_later is None:
+                    self._flush_later = self._loop.call_later(BATCH_DELAY, self._flush)
+                if self._received - self._consumed > QUEUE_HIGH:
+                    self._flush()  # all of it within the app's reach before waiting
                 while not self._dropping and self._received - self._consumed > QUEUE_HIGH:
                     space = self._loop.create_future()
                     self._space = space
@@ -165,8 +213,18 @@ class RequestBody(io.RawIOBase):
                         break
                     await space
             if not message.get("more_body", False):
+                self._flush()
                 self._queue.put(b"")
                 return
+
+    def _flush(self) -> None:
+        """On the loop: hand the batch to the app's thread."""
+        if self._flush_later is not None:
+            self._flush_later.cancel()
+            self._flush_later = None
+        if self._batch:
+            self._queue.put(self._batch)
+            self._batch, self._batched = [], 0
 
     async def drain(self, limit: int, timeout: float) -> bool:
         """On the loop, once the app is done: drop a short unread rest (at most `limit` bytes
@@ -191,6 +249,9 @@ class RequestBody(io.RawIOBase):
     def cancel(self) -> None:
         """On the loop, once the answer is made: stop receiving what the app did not read."""
         self._dropping = True
+        if self._flush_later is not None:
+            self._flush_later.cancel()
+            self._flush_later = None
         task = self._task
         if task is not None and not task.done():
             task.cancel()
@@ -396,24 +457,30 @@ class Bridge:
 
     async def _stream(self, scope: dict[str, Any], send: Send, answer: Answer,
                       headers: list[tuple[bytes, bytes]]) -> None:
-        """A streamed answer (a blob read from disk): each next piece is taken from the app's
-        iterator in a worker thread, then sent; the client's pace holds the next read."""
+        """A streamed answer (a blob read from disk): the app's iterator runs in a worker
+        thread one piece ahead of the sending, so reading and sending overlap; the client's
+        pace holds the reading back."""
         piece = answer.body
+        ahead: asyncio.Future[bytes] | None = None
         try:
             await send({"type": "http.response.start", "status": answer.status,
                         "headers": headers})
             while piece:
+                ahead = asyncio.ensure_future(self._in_thread(_next_piece, answer.rest))
                 try:
                     await send({"type": "http.response.body", "body": piece, "more_body": True})
                 except Exception as e:  # noqa: BLE001 - the server's word for a client gone
                     log.info("%s went away mid-answer (%s): %s", *_describe(scope),
                              e or type(e).__name__)
                     return
-                piece = await self._in_thread(_next_piece, answer.rest)
+                piece = await ahead
+                ahead = None
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         except Exception:  # the app failed mid-answer: the client gets a short body
             log.exception("%s %s: the answer failed mid-way", *_describe(scope))
         finally:
+            if ahead is not None:  # the iterator is busy in a thread: close it after
+                await asyncio.wait([ahead])
             if answer.close is not None:
                 await self._in_thread(answer.close)
 
