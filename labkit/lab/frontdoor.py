@@ -47,6 +47,13 @@ START_TIMEOUT = 30.0  # seconds for the server to bind
 STOP_TIMEOUT = 10.0  # seconds for it to finish and let the port go
 
 
+# granian's server applies a logging dictConfig when built; a full one would close every
+# handler the lab (or a notebook, or pytest) installed. An incremental one only sets the level
+# of granian's own logger (log_enabled=False: silent; the lab logs what it needs itself).
+LEAVE_LOGGING_ALONE = {"version": 1, "incremental": True, "formatters": {}, "handlers": {},
+                       "loggers": {}}
+
+
 def idle_timeout() -> float:
     return float(os.environ.get("LABKIT_IDLE_TIMEOUT", DEFAULT_IDLE_TIMEOUT))
 
@@ -70,10 +77,6 @@ class FrontDoor:
         self._thread: threading.Thread | None = None
         self._bound = threading.Event()
         self._error: BaseException | None = None
-
-    @property
-    def scheme(self) -> str:
-        return "https" if self.certificate else "http"
 
     def prepare(self) -> None:
         """Bind the port and start serving in the background; return once a connection to
@@ -146,7 +149,8 @@ class FrontDoor:
                         http=HTTPModes.http1, websockets=False, backlog=BACKLOG,
                         http1_settings=HTTP1Settings(
                             header_read_timeout=int(self.timeout * 1000), keep_alive=True),
-                        log_enabled=False, ssl_cert=cert, ssl_key=key)
+                        log_enabled=False, log_dictconfig=LEAVE_LOGGING_ALONE,
+                        ssl_cert=cert, ssl_key=key)
         server.on_startup(self._bound.set)
         self._server = server
         await server.serve()

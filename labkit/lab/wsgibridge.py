@@ -247,8 +247,12 @@ class RequestBody(io.RawIOBase):
         return self._received == self.length
 
     def cancel(self) -> None:
-        """On the loop, once the answer is made: stop receiving what the app did not read."""
+        """On the loop, once the answer is made: stop receiving what the app did not read,
+        and let go of the server's `receive` (an app may keep the environ, and with it this
+        body: the server keeps an unread request body, and so its connection, for as long as
+        its receive is referenced)."""
         self._dropping = True
+        self._receive = _gone
         if self._flush_later is not None:
             self._flush_later.cancel()
             self._flush_later = None
@@ -274,6 +278,10 @@ class _NoBody(io.RawIOBase):
 
     def cancel(self) -> None:
         pass
+
+
+async def _gone() -> dict[str, Any]:
+    return {"type": "http.disconnect"}
 
 
 def _resolve(fut: asyncio.Future[None]) -> None:

@@ -345,6 +345,22 @@ def test_a_stopped_server_frees_its_port_for_the_next() -> None:
         assert not thread.is_alive()
 
 
+def test_the_server_leaves_the_processes_logging_alone(tmp_path: Path) -> None:
+    """granian configures logging when its server is built: the handlers the lab, a notebook
+    or pytest installed must stay open."""
+    handler = logging.FileHandler(tmp_path / "host.log")
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        door = FrontDoor(Recorder(), "127.0.0.1", 0, threads=1)
+        door.prepare()
+        door.stop()
+        assert handler.stream is not None, "the server closed a handler of its host"
+    finally:
+        root.removeHandler(handler)
+        handler.close()
+
+
 def make_certificate(folder: Path) -> tuple[Path, Path]:
     """A self-signed certificate for 127.0.0.1 and its key in PKCS#8 (what granian reads)."""
     from cryptography import x509
