@@ -47,11 +47,12 @@ START_TIMEOUT = 30.0  # seconds for the server to bind
 STOP_TIMEOUT = 10.0  # seconds for it to finish and let the port go
 
 
-# granian's server applies a logging dictConfig when built; a full one would close every
-# handler the lab (or a notebook, or pytest) installed. An incremental one only sets the level
-# of granian's own logger (log_enabled=False: silent; the lab logs what it needs itself).
-LEAVE_LOGGING_ALONE = {"version": 1, "incremental": True, "formatters": {}, "handlers": {},
-                       "loggers": {}}
+def _logging_left_alone() -> dict[str, Any]:
+    """granian's server applies a logging dictConfig when built; a full one would close every
+    handler the lab (or a notebook, or pytest) installed. An incremental one only sets the
+    level of granian's own logger (log_enabled=False: silent; the lab logs what it needs).
+    A fresh dict each time: granian fills in its "loggers"."""
+    return {"version": 1, "incremental": True, "formatters": {}, "handlers": {}, "loggers": {}}
 
 
 def idle_timeout() -> float:
@@ -149,7 +150,7 @@ class FrontDoor:
                         http=HTTPModes.http1, websockets=False, backlog=BACKLOG,
                         http1_settings=HTTP1Settings(
                             header_read_timeout=int(self.timeout * 1000), keep_alive=True),
-                        log_enabled=False, log_dictconfig=LEAVE_LOGGING_ALONE,
+                        log_enabled=False, log_dictconfig=_logging_left_alone(),
                         ssl_cert=cert, ssl_key=key)
         server.on_startup(self._bound.set)
         self._server = server

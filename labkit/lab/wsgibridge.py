@@ -142,8 +142,9 @@ class RequestBody(io.RawIOBase):
         except queue.Empty:
             if not block:
                 return None
+            client, what = _describe(self._scope)
             log.warning("%s sent nothing for %.0fs mid-request (%s): connection closed",
-                        _describe(self._scope)[0], self._timeout, _describe(self._scope)[1])
+                        client, self._timeout, what)
             self._loop.call_soon_threadsafe(self.cancel)
             return self._fail(TimeoutError(f"the client sent nothing for {self._timeout:.0f}s"),
                               block)
@@ -188,6 +189,15 @@ class RequestBody(io.RawIOBase):
         Chunks are handed over in batches of BATCH bytes (or whatever arrived within
         BATCH_DELAY): a chunked upload comes in pieces of 16-64 KiB, and waking the app's
         thread for each one costs more GIL hand-offs than the bytes cost to copy."""
+        try:
+            await self._receive_all()
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:  # noqa: BLE001 - whatever the server raised, the body is cut
+            self._flush()
+            self._queue.put(ClientGone(f"the server could not receive the body: {e!r}"))
+
+    async def _receive_all(self) -> None:
         while True:
             message = await self._receive()
             if message["type"] != "http.request":

@@ -404,3 +404,38 @@ def test_https_with_a_certificate(tmp_path: Path) -> None:
     finally:
         door.stop()
         thread.join(10)
+
+
+# ---- the bridge's body reader alone ----
+
+def test_a_server_error_while_receiving_cuts_the_body_at_once() -> None:
+    """Whatever the server's `receive` raises, the app's read fails now, not after the idle
+    timeout (its upload session is not held for two minutes)."""
+    import asyncio
+
+    from labkit.lab.wsgibridge import ClientGone, RequestBody
+
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    sent = iter([{"type": "http.request", "body": b"abc", "more_body": True}])
+
+    async def receive() -> dict[str, Any]:
+        await asyncio.sleep(0)
+        for message in sent:
+            return message
+        raise RuntimeError("the server's own failure")
+
+    scope = {"client": ("127.0.0.1", 1), "method": "PUT", "path": "/x"}
+    body = RequestBody(receive, loop, 100, idle_timeout=30, scope=scope)
+    try:
+        t0 = time.monotonic()
+        buf = bytearray(100)
+        assert body.readinto(buf) == 3 and bytes(buf[:3]) == b"abc"
+        with pytest.raises(ClientGone, match="could not receive"):
+            body.readinto(buf)
+        assert time.monotonic() - t0 < 5 and body.failed
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        loop.close()
