@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import socket
@@ -136,6 +137,12 @@ class FrontDoor:
             else:
                 log.exception("the front door stopped")
         finally:
+            # granian's runtime goes when its server object goes: now, while the interpreter
+            # is whole, not at its exit (where a callback still pending, say for a client that
+            # half-closed its connection, aborts the process: "panic in a function that
+            # cannot unwind")
+            self._server = self._loop = None
+            gc.collect()
             bridge.close()
             self._bound.set()
 

@@ -73,18 +73,38 @@ class Served:
 
 
 class LabServed(Served):
-    name = "lab"
+    """A lab; with `tree`, the lab of another labkit checkout (an older commit, say): its
+    process is started from that tree (a fresh interpreter, PYTHONPATH and working folder
+    there), while this script's own code starts, proves and stops it."""
 
-    def __init__(self, home: Path):
-        self.home = home
+    def __init__(self, home: Path, tree: Path | None = None):
+        self.home, self.tree = home, tree
+        self.name = "lab" if tree is None else f"lab of {tree}"
 
     def start(self) -> None:
-        lab = process.start(self.home, port=free_port())
+        with _from_tree(self.tree):
+            lab = process.start(self.home, port=free_port())
         self.port, self.pid = lab.port, lab.pid
         self.endpoint, self.lab = lab.endpoint_url, lab
 
     def stop(self) -> None:
         process.stop(self.home)
+
+
+@contextlib.contextmanager
+def _from_tree(tree: Path | None) -> Iterator[None]:
+    if tree is None:
+        yield
+        return
+    saved, cwd = dict(os.environ), os.getcwd()
+    os.environ.update(PYTHONPATH=str(tree), LABKIT_START="portable")
+    os.chdir(tree)  # `python -m` puts its working folder first on sys.path
+    try:
+        yield
+    finally:
+        os.chdir(cwd)
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 class DistributionServed(Served):
@@ -147,8 +167,10 @@ def measure(s: Served, seeded: Seeded, seconds: int, conns: int, use_hey: bool
 
 
 @contextlib.contextmanager
-def registries(work: Path, images: int, repo_count: int) -> Iterator[tuple[list[Served], Seeded]]:
-    """The lab and Distribution, each seeded once with the same images (then stopped)."""
+def registries(work: Path, images: int, repo_count: int, also: Path | None = None
+               ) -> Iterator[tuple[list[Served], Seeded]]:
+    """The lab and Distribution, each seeded once with the same images (then stopped); with
+    `also`, the lab of that tree too, on a copy of the seeded lab home."""
     repos = [f"bench/rps{i}" for i in range(repo_count)]
     lab = LabServed(work / "lab-home")
     lab.start()
@@ -170,7 +192,13 @@ def registries(work: Path, images: int, repo_count: int) -> Iterator[tuple[list[
             raise RuntimeError("the two registries were seeded differently")
     finally:
         dist.stop()
-    yield [lab, dist], seeded
+    served: list[Served] = [lab, dist]
+    if also is not None:
+        other = LabServed(work / "other-lab-home", also)
+        shutil.copytree(lab.home, other.home)
+        other.headers = lab.headers
+        served.insert(1, other)
+    yield served, seeded
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -181,17 +209,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repos", type=int, default=20)
     p.add_argument("--connections", type=int, default=16)
     p.add_argument("--no-hey", action="store_true", help="skip the one-URL rows")
+    p.add_argument("--also-lab", type=Path, default=None, metavar="TREE",
+                   help="also measure the lab of another labkit checkout (e.g. the last commit "
+                        "before a change), in the same rounds")
     args = p.parse_args(argv)
     if not shutil.which("docker-registry"):
         print("needs docker-registry (Debian's CNCF Distribution)", file=sys.stderr)
         return 1
     use_hey = not args.no_hey and shutil.which("hey") is not None
     load0 = os.getloadavg()
-    runs: dict[str, dict[str, list[float]]] = {"lab": {}, "Distribution": {}}
+    runs: dict[str, dict[str, list[float]]] = {}
     with tempfile.TemporaryDirectory(prefix="labkit-rps-") as tmp:
-        with registries(Path(tmp), args.images, args.repos) as (served, seeded):
+        with registries(Path(tmp), args.images, args.repos, args.also_lab) as (served, seeded):
+            for s in served:
+                runs[s.name] = {}
             for i in range(args.rounds):
-                order = served if i % 2 == 0 else served[::-1]
+                k = i % len(served)
+                order = served[k:] + served[:k]  # each goes first in turn
                 print(f"round {i + 1}/{args.rounds}", file=sys.stderr, flush=True)
                 for s in order:
                     for row, value in measure(s, seeded, args.seconds, args.connections,
@@ -203,13 +237,16 @@ def main(argv: list[str] | None = None) -> int:
           f"repositories; {args.connections} keep-alive connections; {args.seconds} s per warm "
           f"row; median of {args.rounds} rounds; {os.cpu_count()} cores shared by client and "
           "server\n")
-    print("| requests per second | lab | Distribution | lab/Distribution | target | |")
-    print("|---|---:|---:|---:|---|---|")
+    labs = [name for name in runs if name != "Distribution"]
+    print("| requests per second | " + " | ".join(labs) + " | Distribution | "
+          + " | ".join(f"{name}/Distribution" for name in labs) + f" (target >= {GOAL}x) |")
+    print("|---|" + "---:|" * (2 * len(labs) + 1))
     for row in rows:
-        lab, dist = median(runs["lab"][row]), median(runs["Distribution"][row])
-        ratio = lab / dist
-        print(f"| {row} | {lab:,.0f} | {dist:,.0f} | {ratio:.2f}x | >= {GOAL}x | "
-              f"{'met' if ratio >= GOAL else 'MISSED'} |")
+        dist = median(runs["Distribution"][row])
+        figures = [median(runs[name][row]) for name in labs]
+        print(f"| {row} | " + " | ".join(f"{v:,.0f}" for v in figures) + f" | {dist:,.0f} | "
+              + " | ".join(f"{v / dist:.2f}x {'met' if v / dist >= GOAL else 'MISSED'}"
+                           for v in figures) + " |")
     print("\nevery round (req/s):")
     for name, by_row in runs.items():
         for row in rows:

@@ -256,3 +256,43 @@ def test_a_refused_big_upload_is_answered_at_once_and_its_connection_closed(
     assert answer.startswith(b"HTTP/1.1 401"), answer[:200]
     assert b"connection: close" in answer.lower()
     still_up(idle_lab)
+
+
+HALF_CLOSED = """
+import socket, sys
+from labkit.lab.frontdoor import FrontDoor
+
+def app(environ, start_response):
+    start_response("200 OK", [("Content-Length", "2")])
+    return [b"ok"]
+
+door = FrontDoor(app, "127.0.0.1", 0, threads=2)
+door.prepare()
+for n in (100, 8000, 70000):
+    with socket.create_connection(("127.0.0.1", door.port), timeout=10) as s:
+        s.sendall(b"GET / HTTP/1.1\\r\\nX: " + b"a" * n + b"\\r\\nConnection: close\\r\\n\\r\\n")
+        while s.recv(65536):
+            pass
+with socket.create_connection(("127.0.0.1", door.port), timeout=10) as s:
+    s.sendall(b"GET / HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n")
+    s.shutdown(socket.SHUT_WR)  # granian closes on the end of input: no answer comes
+    while s.recv(65536):
+        pass
+door.stop()
+print("stopped")
+"""
+
+
+def test_a_process_ends_cleanly_after_its_front_door_stopped() -> None:
+    """granian's runtime used to live as long as the server object the front door kept: at the
+    interpreter's exit, work still pending in it (a client that half-closed its connection)
+    aborted the process ("panic in a function that cannot unwind", 4 runs in 6). A process
+    that served (pytest, a notebook, the lab) must end with its own exit status."""
+    import subprocess
+    import sys
+
+    for _ in range(4):
+        r = subprocess.run([sys.executable, "-c", HALF_CLOSED], capture_output=True, text=True,
+                           timeout=60)
+        assert r.returncode == 0 and r.stdout.strip() == "stopped", r.stdout + r.stderr[-2000:]
+        assert "panic" not in r.stderr, r.stderr[-2000:]

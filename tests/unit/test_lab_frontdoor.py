@@ -45,6 +45,11 @@ class Recorder:
         path = environ["PATH_INFO"]
         if path == "/boom":
             raise RuntimeError("a bug in the app")
+        if path == "/json":  # one read(CONTENT_LENGTH), as the lab's ECR API reads a body
+            data = environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"]))
+            out = f"{len(data)} {hashlib.sha256(data).hexdigest()}".encode()
+            start_response("200 OK", [("Content-Length", str(len(out)))])
+            return [out]
         if path.startswith("/stream/"):
             blocks = int(path.rsplit("/", 1)[1])
             start_response("200 OK", [("Content-Length", str(blocks << 20))])
@@ -163,6 +168,16 @@ def test_a_content_length_body_arrives_whole(port: int, app: Recorder) -> None:
         f"{len(data)} {hashlib.sha256(data).hexdigest()}".encode())
     assert app.seen[0]["environ"]["CONTENT_LENGTH"] == str(len(data))
     assert "wsgi.input_terminated" not in app.seen[0]["environ"]
+
+
+def test_one_read_of_the_content_length_gets_the_whole_body(port: int) -> None:
+    """wsgi.input.read(n) is a file's read: n bytes, however the server cut them up."""
+    data = os.urandom(7 << 20)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("POST", "/json", body=(data[i:i + 65536] for i in range(0, len(data), 65536)),
+                 headers={"Content-Length": str(len(data))})
+    assert conn.getresponse().read() == (
+        f"{len(data)} {hashlib.sha256(data).hexdigest()}".encode())
 
 
 @pytest.mark.parametrize("tail", [
