@@ -181,7 +181,9 @@ def _claimable(host: str, port: int) -> int:
 
 
 def _accepts(host: str, port: int) -> bool:
-    """A connection is accepted (then reset, so no closed connection lingers on the port)."""
+    """A connection is accepted (then reset, so no closed connection lingers on the port).
+    A server on every address is reached on loopback (Windows refuses to connect to 0.0.0.0)."""
+    host = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(host, host)
     try:
         with socket.create_connection((host, port), timeout=1) as s:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))

@@ -327,19 +327,19 @@ class Answer:
 def call_app(app: WSGIApp, environ: dict[str, Any]) -> Answer:
     """Call a WSGI app (in a worker thread): the whole body when the app gave a list, else its
     first non-empty piece and the rest of its iterator."""
-    started: list[Any] = []
+    started: list[Any] = []  # [status, headers]
     written: list[bytes] = []
+    streaming = False  # the answer's head is on its way: start_response may not change it
 
     def start_response(status: str, headers: list[tuple[str, str]],
                        exc_info: Any = None) -> Callable[[bytes], None]:
-        if exc_info is not None and started and started[2]:
+        if exc_info is not None and streaming:
             raise exc_info[1].with_traceback(exc_info[2])
-        started[:] = [status, headers, False]
+        started[:] = [status, headers]
         return written.append  # WSGI's legacy write(): sent before the iterable's bytes
 
     result = app(environ, start_response)
     close = getattr(result, "close", None)
-    streaming = False
     try:
         if isinstance(result, (list, tuple)):
             body = b"".join([*written, *result])
