@@ -3,7 +3,7 @@ the source of truth (maintainers edit them there), and the build copies them int
 `labkit/course/notebooks/` and `labkit/course/images/`, so `pip install` of the wheel alone brings
 the course. Everything else about the package is in pyproject.toml.
 
-An editable install (`pip install -e .`) copies nothing: `labkit.course.runner.notebooks_dir()`
+An editable install (`pip install -e .`) copies nothing: `labkit.course.tools.runner.notebooks_dir()`
 finds the checkout's own `notebooks/` next to the package.
 """
 

@@ -23,3 +23,13 @@ class GuidedError(RuntimeError):
         if self.command:
             out += f"\n  try: {self.command}"
         return out
+
+
+def taught_in(topic: str | None) -> str:
+    """The course notebook that teaches `topic` ("" for none). The client names topics; the
+    course's one table (`labkit.course.topics`) maps them, looked up only when a hint is shown."""
+    if not topic:
+        return ""
+    from .course.topics import notebook
+
+    return notebook(topic)

@@ -1,7 +1,7 @@
 """nbval over the course: a private lab for the run, the repo's sanitize file, no progress bars.
 
 `pytest notebooks` (nbval is switched on for it), `pytest --nbval notebooks` or `--nbval-lax`
-load this file first. Before any kernel starts it enters `labkit.course.runner.isolated()`,
+load this file first. Before any kernel starts it enters `labkit.course.tools.runner.isolated()`,
 exactly like `labkit course run` does (kernels inherit the environment):
 
 - LABKIT_HOME is a temp dir and LABKIT_PORT a free port: this run's lab, whose registry
@@ -56,7 +56,7 @@ def pytest_configure(config: pytest.Config) -> None:
         opt.nbval_sanitize_with = str(HERE / "sanitize.cfg")
     if not getattr(opt, "nbval_kernel_name", None):
         opt.nbval_current_env = True  # the kernel runs the Python that runs pytest
-    from labkit.course.runner import isolated
+    from labkit.course.tools.runner import isolated
 
     _stack.enter_context(isolated())
 

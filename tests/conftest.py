@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import base64
-import math
 import os
 import shutil
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -60,6 +58,142 @@ def require_aws_cli() -> None:
     need(shutil.which("aws") is not None, "the AWS CLI is not installed (pip install awscli)")
 
 
+# --- the course executed once, from the start of the session (tests/course_runs.py) ----------
+def _drives_the_session(config: pytest.Config) -> bool:
+    """pytest itself, or pytest-xdist's controller; not one of its workers."""
+    return not hasattr(config, "workerinput")
+
+
+def _course_runs_wanted(config: pytest.Config) -> bool:
+    """Whether this session runs the tests that read the course runs: its paths include one of
+    their files, and no -k/-m filter may deselect them (then the fixture starts the runs itself
+    if a test asks)."""
+    from tests.course_runs import USERS
+
+    if config.getoption("keyword") or config.getoption("markexpr") or \
+            config.getoption("collectonly"):
+        return False
+    here = Path(__file__).resolve().parent
+    users = [p.resolve() for p in here.rglob("test_*.py") if USERS in p.read_text()]
+    for arg in config.args:
+        path = Path(str(arg).split("::", 1)[0]).resolve()
+        if any(u == path or path in u.parents for u in users):
+            return True
+    return False
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist starts its workers: they inherit ENV
+def pytest_sessionstart(session: pytest.Session) -> None:
+    config = session.config
+    if not _drives_the_session(config) or not _course_runs_wanted(config):
+        return
+    import tempfile
+
+    from tests import course_runs
+
+    root = Path(tempfile.mkdtemp(prefix="pytest-labkit-course-runs-"))
+    course_runs.start_all(root, docker=docker_answers())
+    os.environ[course_runs.ENV] = str(root)
+    config.stash[_COURSE_RUNS] = root
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    root = session.config.stash.get(_COURSE_RUNS, None)
+    if root is None:
+        return
+    from tests import course_runs
+
+    session.config.stash[_COURSE_SUMMARY] = course_runs.summary(root)
+    course_runs.stop_all(root)
+    os.environ.pop(course_runs.ENV, None)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    lines = config.stash.get(_COURSE_SUMMARY, None)
+    if lines:
+        terminalreporter.write_sep("-", "the session's course runs (tests/course_runs.py)")
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The tests that read the course runs go last: the runs go on meanwhile, and no worker
+    waits for them while other tests could run."""
+    from tests.course_runs import USERS
+
+    items.sort(key=lambda item: USERS in getattr(item, "fixturenames", ()))  # stable
+
+
+_COURSE_RUNS = pytest.StashKey[Path]()
+_COURSE_SUMMARY = pytest.StashKey[list[str]]()
+
+
+# --- no lab outlives the session ------------------------------------------------------------
+def _lab_processes() -> dict[int, Path]:
+    """PID -> home of each process on this machine that is a lab started with `--home` (the
+    lab's module, or `labkit lab up` serving in the process that forked). Linux (/proc) only;
+    elsewhere the lab.json files are what the guard below finds."""
+    found: dict[int, Path] = {}
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return found
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = [a.decode(errors="replace") for a in (entry / "cmdline").read_bytes().split(b"\0")]
+        except OSError:
+            continue
+        is_lab = "labkit.lab.process.main" in argv or (
+            "labkit" in argv and "lab" in argv and "up" in argv)
+        if is_lab and "--home" in argv[:-1]:
+            found[int(entry.name)] = Path(argv[argv.index("--home") + 1])
+    return found
+
+
+def stop_labs_left_under(root: Path) -> list[str]:
+    """Stop every lab whose home lies under `root`; return one line per lab that was running.
+
+    Found by their lab.json (any OS) and, on Linux, by their command line (a lab whose lab.json
+    a test removed still runs). Each is stopped the proven way (`process.stop`), and a process
+    that still runs after that gets SIGKILL by its PID: it names a home of this session.
+    """
+    import signal
+
+    from labkit.lab import process
+    from labkit.lab.process.pids import alive
+
+    root = root.resolve()
+    left: list[str] = []
+    for state in sorted(root.rglob("lab.json")):
+        home = state.parent
+        lab = process.running(home)
+        if lab is not None:
+            left.append(f"pid {lab.pid}: {home}")
+            process.stop(home)
+    for pid, home in _lab_processes().items():
+        home = home.resolve() if home.is_absolute() else home
+        if (home == root or root in home.parents) and alive(pid):
+            left.append(f"pid {pid}: {home} (no lab.json)")
+            os.kill(pid, signal.SIGKILL)
+    return left
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_lab_outlives_the_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Fails the run (an error at the last teardown) if a lab started under this session's
+    temp dirs is still running once every test and fixture is done, and stops it. Set up
+    first, torn down last: the session's own `lab` fixture is stopped before this looks."""
+    root = tmp_path_factory.getbasetemp()
+    yield
+    left = stop_labs_left_under(root)
+    if left:
+        pytest.fail("labs started by tests were still running after the session (stopped "
+                    "now); the test that started each must stop it:\n  " + "\n  ".join(left),
+                    pytrace=False)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def docker_config_isolated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Logins made by tests (docker CLI, built-in engine, notebooks) go to a session's own
@@ -98,7 +232,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
 
 def lab_environ(lab: object, docker_config: Path | None = None) -> dict[str, str]:
     """os.environ plus the lab's exports (what `eval "$(labkit lab env)"` gives a shell)."""
-    from labkit.lab.env import variables
+    from labkit.lab.process.env import variables
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(variables(lab))  # type: ignore[arg-type]
@@ -129,31 +263,36 @@ def registry_credentials(ecr: Any) -> tuple[str, str]:
 
 
 class ShortTokens:
-    """New registry tokens expire after `ttl` seconds while inside the `with`.
+    """Registry tokens issued inside the `with` are short-lived; `expire()` ends them at once.
 
-    The TTL leaves a busy machine time for the token's first (valid) use; `wait_until_expired()`
-    then waits on the wall clock until every token issued inside is past its expiry, instead of
-    racing it with a fixed sleep.
+    `expire()` moves the lab's token clock (labkit/lab/housekeeping/clock.py TOKEN_FILE, which
+    the lab's token issuer reads) past their expiry: no test waits a token's lifetime out, and
+    the TTL can leave a busy machine a full minute for each token's first (valid) use. Tokens
+    issued meanwhile with the normal TTL are unaffected (they are hours from expiry). Leaving
+    the `with` puts the token clock back at the wall clock, so the lab's later answers
+    (GetAuthorizationToken's expiresAt) are real time again.
     """
 
-    TTL = 5.0  # a token lives 4 to 5 s: time enough for its first use on a busy machine
+    TTL = 60.0
 
     def __init__(self, lab: Any, ttl: float = TTL):
-        self.lab, self.ttl, self.issued_by = lab, ttl, None
+        from labkit.lab.housekeeping.clock import TOKEN_FILE, LabClock
+
+        self.lab, self.ttl = lab, ttl
+        self.clock = LabClock(lab.home, file=TOKEN_FILE)
 
     def __enter__(self) -> ShortTokens:
         self.lab.set_token_ttl(self.ttl)
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.issued_by = time.time()
+    def expire(self) -> None:
+        """From now on the lab sees every short token as expired; new tokens are normal."""
         self.lab.set_token_ttl(12 * 3600)
+        self.clock.advance(self.ttl + 1)  # a token lives at most `ttl` (whole seconds)
 
-    def wait_until_expired(self) -> None:
-        assert self.issued_by is not None, "call it after the `with` block"
-        # the lab's expiry is a whole second at most `ttl` after issue; the margin covers the
-        # clock's resolution
-        time.sleep(max(0.0, math.ceil(self.issued_by + self.ttl) + 0.2 - time.time()))
+    def __exit__(self, *exc: object) -> None:
+        self.lab.set_token_ttl(12 * 3600)
+        self.clock.reset()
 
 
 def unique(prefix: str) -> str:

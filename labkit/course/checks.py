@@ -1,4 +1,6 @@
 """Self-checking exercises: each function looks at the real state (registry, engine, trace).
+The step checks (`checks.pushed(...)`: did the step's command do its job) live in `stepchecks`
+and are named here too, so a notebook imports one module.
 
 A check answers with a one-line "correct" message, or says what is still missing, so a learner
 can solve an exercise their own way (in the notebook or in a terminal) and still have it verified.
@@ -14,40 +16,21 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
-
-class CheckFailed(AssertionError):
-    """The exercise is not solved yet; the message says what to look at."""
-
-
-@dataclass(frozen=True)
-class Passed:
-    message: str
-
-    def __repr__(self) -> str:
-        return f"correct: {self.message}"
-
-    def _repr_html_(self) -> str:
-        import html
-
-        return f"<b style='color:green'>&#10004; correct:</b> {html.escape(self.message)}"
-
-
-@dataclass(frozen=True)
-class NotYet:
-    """An unsolved exercise: what is still missing (shown, not raised)."""
-
-    message: str
-
-    def __repr__(self) -> str:
-        return f"not yet: {self.message}"
-
-    def _repr_html_(self) -> str:
-        import html
-
-        return f"<b style='color:#b45309'>&#9998; not yet:</b> {html.escape(self.message)}"
+from ..trace import reader
+from ..trace import record as rec
+from .stepchecks import (  # noqa: F401 - the step checks, called as checks.<name> in notebooks
+    cleaned_up,
+    lab_ready,
+    lifecycle_applied,
+    logged_in,
+    pulled,
+    pushed,
+    repository_exists,
+    same_local_image,
+)
+from .verdicts import CheckFailed, NotYet, Passed, need
 
 
 def strict() -> bool:
@@ -73,18 +56,13 @@ def exercise(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _need(ok: bool, message: str) -> None:
-    if not ok:
-        raise CheckFailed(message)
-
-
 @exercise
 def registry_address(c: Any, answer: str | None) -> Passed:
     """00: the registry address docker logs in and pushes to (host:port, no scheme)."""
     answer = (answer or "").strip()
-    _need(bool(answer), "set `answer` to the registry address (host:port), then run this cell")
-    _need(not answer.startswith("http"), "docker names registries without http:// or https://")
-    _need(answer == c.registry, "not quite: look at `echo $REGISTRY`, or at a repository URI "
+    need(bool(answer), "set `answer` to the registry address (host:port), then run this cell")
+    need(not answer.startswith("http"), "docker names registries without http:// or https://")
+    need(answer == c.registry, "not quite: look at `echo $REGISTRY`, or at a repository URI "
           "before the first '/'")
     return Passed("that is where `docker login` and `docker push` go")
 
@@ -93,9 +71,9 @@ def registry_address(c: Any, answer: str | None) -> Passed:
 def repository_created(c: Any, name: str) -> Passed:
     """01: a repository `name` exists and is still empty."""
     names = {r.name: r for r in c.target.repositories()}
-    _need(name in names, f"there is no repository {name!r} yet: "
-          f"aws ecr create-repository --repository-name {name}")
-    _need(c.target.images(name).rows == [], f"{name!r} should still be empty")
+    need(name in names, f"there is no repository {name!r} yet (the registry has "
+         f"{', '.join(sorted(names)) or 'none'})")
+    need(c.target.images(name).rows == [], f"{name!r} should still be empty")
     return Passed(f"{name} exists, empty, one repository for one image ({names[name].uri})")
 
 
@@ -107,14 +85,16 @@ def token_renewed(c: Any) -> Passed:
     old password was tried by `docker login`, `curl` or a push, in the notebook or a terminal.
     """
     records = c.trace(c.mark)
-    refused = [r for r in records if r.get("path") == "/v2/" and r.get("status") == 403]
-    _need(bool(refused), "no expired token was refused yet: make tokens short-lived, log in, "
+    refused = [r for r in records if r.reason is not None
+               and r.reason.facts.get(rec.AUTHORIZATION) == "expired"]
+    need(bool(refused), "no expired token was refused yet: make tokens short-lived, log in, "
           "wait until the token expires, then use that old password again")
     ttl = float(c.lab.status()["token_ttl"])
-    _need(ttl >= 3600, "set the token lifetime back: c.lab.set_token_ttl(43200)")
-    after = [r for r in records if r.get("seq", 0) > refused[-1].get("seq", 0)
-             and r.get("path") == "/v2/" and r.get("status") == 200]
-    _need(bool(after), "log in again (aws ecr get-login-password ... | docker login ...): "
+    need(ttl >= 3600, "set the token lifetime back: c.lab.set_token_ttl(43200)")
+    after = [r for r in reader.ordered(records) if (r.time, r.seq) > (refused[-1].time,
+                                                                     refused[-1].seq)
+             and r.is_ping and r.ok]
+    need(bool(after), "log in again (aws ecr get-login-password ... | docker login ...): "
           "no fresh login reached the registry after the refusal")
     return Passed("an expired token is refused (403 DENIED); a new login gets a fresh one")
 
@@ -124,9 +104,9 @@ def same_image(c: Any, source: str, target_ref: str) -> Passed:
     """03: `target_ref` names the very same local image as `source` (a tag is just a name)."""
     imgs = {i.ref.removeprefix("docker.io/library/").removeprefix("docker.io/"): i
             for i in c.engine.images()}
-    _need(target_ref in imgs, f"no local image is called {target_ref!r} yet: docker tag ...")
-    _need(source in imgs, f"{source!r} is not in the local store")
-    _need(imgs[source].id == imgs[target_ref].id, f"{target_ref} is not the same image as {source}")
+    need(target_ref in imgs, f"no local image is called {target_ref!r} yet")
+    need(source in imgs, f"{source!r} is not in the local store")
+    need(imgs[source].id == imgs[target_ref].id, f"{target_ref} is not the same image as {source}")
     return Passed(f"{target_ref} and {source} are two names for one image (same id)")
 
 
@@ -134,10 +114,10 @@ def _same_digest(c: Any, tag: str, like: str, repository: str | None = None) -> 
     repo = repository or c.repository
     got = c.target.images(repo).tagged(tag) if repo in {r.name for r in
                                                          c.target.repositories()} else None
-    _need(got is not None, f"the registry has no tag {tag!r} in {repo} yet: push it")
+    need(got is not None, f"the registry has no tag {tag!r} in {repo} yet: push it")
     ref = c.target.images(c.repository).tagged(like)
-    _need(ref is not None, f"the registry has no tag {like!r} in {c.repository}")
-    _need(got.digest == ref.digest, f"{repo}:{tag} points at another image than "
+    need(ref is not None, f"the registry has no tag {like!r} in {c.repository}")
+    need(got.digest == ref.digest, f"{repo}:{tag} points at another image than "
           f"{c.repository}:{like}")
     return f"{repo}:{tag} and {c.repository}:{like} are one image (same digest)"
 
@@ -153,14 +133,12 @@ def immutable_kept(c: Any, repository: str, tag: str, like: str) -> Passed:
     """05: the repository is IMMUTABLE, `tag` still holds what was pushed first (`like`), and
     an overwrite was really tried (the lab refused a manifest PUT under that tag)."""
     names = {r.name for r in c.target.repositories()}
-    _need(repository in names, f"there is no repository {repository!r} yet: aws ecr "
-          f"create-repository --repository-name {repository} --image-tag-mutability IMMUTABLE")
-    _need(c.target.repository(repository).immutable, f"{repository} is still MUTABLE")
+    need(repository in names, f"there is no repository {repository!r} yet")
+    need(c.target.repository(repository).immutable, f"{repository} is still MUTABLE")
     _same_digest(c, tag, like, repository)
-    refused = [r for r in c.trace(c.mark) if r.get("method") == "PUT"
-               and r.get("path") == f"/v2/{repository}/manifests/{tag}"
-               and r.get("status", 0) >= 400]
-    _need(bool(refused), f"{tag} holds {like}; now tag another version as {tag} and push it: "
+    refused = [r for push in reader.pushes(c.trace(c.mark), repository) if tag in push.tags
+               for r in push.refused if r.route == rec.MANIFEST]
+    need(bool(refused), f"{tag} holds {like}; now tag another version as {tag} and push it: "
           "the registry must refuse it")
     return Passed(f"{repository} is IMMUTABLE, and {tag} still points at {like}: "
                   "the overwrite was refused")
@@ -169,25 +147,22 @@ def immutable_kept(c: Any, repository: str, tag: str, like: str) -> Passed:
 @exercise
 def terminal_pull(c: Any, since: int, repository: str, tag: str) -> Passed:
     """06: a pull of `repository:tag` reached the lab after `since` (typed in a terminal)."""
-    records = c.trace(since)
     # docker asks for the tag (GET, or HEAD and then GET by digest when it may have the image)
-    got = [r for r in records if r.get("method") in ("GET", "HEAD") and r.get("status") == 200
-           and r.get("path") == f"/v2/{repository}/manifests/{tag}"]
-    _need(bool(got), f"no pull of {repository}:{tag} reached the lab since the mark: in a "
-          f"terminal, docker pull $REGISTRY/{repository}:{tag}")
-    blobs = [r for r in records if r.get("method") == "GET"
-             and r.get("path", "").startswith(f"/v2/{repository}/blobs/")]
+    got = [p for p in reader.pulls(c.trace(since), repository)
+           if p.reference == tag and any(r.ok for r in p.manifest_reads)]
+    need(bool(got), f"no pull of {repository}:{tag} reached the lab since the mark (the cell "
+         "above the exercise's solution): pull it in a terminal, then run this cell again")
     return Passed(f"the lab saw your pull of {repository}:{tag}: the manifest and "
-                  f"{len(blobs)} blob request(s)")
+                  f"{len(got[-1].blob_fetches)} blob request(s)")
 
 
 def cleanup_spared(c: Any, name: str, gone: list[str]) -> Passed:
     """07: clean-up removed the course's repositories and left `name` (not the course's)."""
-    _need(name not in gone, f"clean-up removed {name!r}, which the course did not make")
+    need(name not in gone, f"clean-up removed {name!r}, which the course did not make")
     names = {r.name for r in c.target.repositories()}
-    _need(name in names, f"{name!r} does not exist: create it with boto3 (no course tag) first")
+    need(name in names, f"{name!r} does not exist: create it with boto3 (no course tag) first")
     left = [r.name for r in c.target.course_repositories()]
-    _need(not left, f"course repositories are still there: {left}")
+    need(not left, f"course repositories are still there: {left}")
     return Passed(f"clean-up removed only what the course made; {name} is still there")
 
 
@@ -196,19 +171,17 @@ def lifecycle_expired(c: Any, repository: str, tag: str) -> Passed:
     """05b: `tag` was pushed to `repository` (since the notebook started), the repository has a
     lifecycle policy, and the tag is gone: the policy expired it, nothing else was asked to."""
     names = {r.name for r in c.target.repositories()}
-    _need(repository in names, f"there is no repository {repository!r} yet: "
-          f"aws ecr create-repository --repository-name {repository}")
-    records = c.trace(c.mark)
-    pushed = [r for r in records if r.get("method") == "PUT" and r.get("status") == 201
-              and r.get("path") == f"/v2/{repository}/manifests/{tag}"]
-    _need(bool(pushed), f"push an image to {repository} as {tag!r} first")
+    need(repository in names, f"there is no repository {repository!r} yet")
+    pushes = [p for p in reader.pushes(c.trace(c.mark), repository)
+              if tag in p.tags and p.complete]
+    need(bool(pushes), f"push an image to {repository} as {tag!r} first")
     try:
         c.target.ecr.get_lifecycle_policy(repositoryName=repository)
     except c.target.ecr.exceptions.LifecyclePolicyNotFoundException:
         raise CheckFailed(f"{repository} has no lifecycle policy yet: "
                           "aws ecr put-lifecycle-policy ...") from None
     tags = {t for row in c.target.images(repository) for t in row.tags}
-    _need(tag not in tags, f"{tag} is still in {repository}: has the lab's clock moved far "
+    need(tag not in tags, f"{tag} is still in {repository}: has the lab's clock moved far "
           "enough (labkit lab clock advance 15d), and did the policy run (labkit lab lifecycle "
           "run)?")
     return Passed(f"the lifecycle policy expired {repository}:{tag} once it was old enough")
@@ -218,6 +191,5 @@ def lifecycle_expired(c: Any, repository: str, tag: str) -> Passed:
 def repositories_gone(c: Any, names: tuple[str, ...] | list[str]) -> Passed:
     """07: the repositories `names` were deleted."""
     left = sorted(set(names) & {r.name for r in c.target.repositories()})
-    _need(not left, "still there: " + ", ".join(left) + " (aws ecr delete-repository "
-          "--repository-name NAME --force)")
+    need(not left, "still there: " + ", ".join(left))
     return Passed("deleted: " + ", ".join(sorted(names)))

@@ -3,59 +3,20 @@ the lab exactly as a terminal does after `eval "$(labkit lab env)"`.
 
 `activate()` sets the variables `labkit lab env` prints and, when the course runs on the
 built-in engine (no Docker Engine, or LABKIT_ENGINE=builtin), puts a `docker` command first on
-PATH that runs it (`python -m labkit.engines.builtin.cli`). It never sets DOCKER_CONFIG: the
-learner's notebook and terminal share one docker config (`~/.docker/config.json`), so a login in
-one is a login in the other.
+PATH that runs it (`labkit.engines.shim`; `labkit lab env` does the same for a terminal). It
+never sets DOCKER_CONFIG: the learner's notebook and terminal share one docker config
+(`~/.docker/config.json`), so a login in one is a login in the other.
 """
 
 from __future__ import annotations
 
 import os
-import sys
 import sysconfig
 from pathlib import Path
 from typing import Any
 
-from ..lab.env import variables
-
-SHIM_DIR = "bin"  # under the lab's home
-
-
-def uses_builtin(engine: Any = None) -> bool:
-    """True when `docker` commands should run through the built-in engine."""
-    if engine is not None:
-        return getattr(engine, "name", "") == "builtin"
-    choice = (os.environ.get("LABKIT_ENGINE") or "auto").strip().lower()
-    if choice in ("builtin", "docker"):
-        return choice == "builtin"
-    from ..engines.docker.engine import docker_available
-
-    return not docker_available()
-
-
-def write_shim(directory: Path, engine_home: Path | None = None) -> Path:
-    """`docker` (POSIX) or `docker.cmd` (Windows) in `directory` that runs the built-in engine
-    with this Python; returns the directory."""
-    directory.mkdir(parents=True, exist_ok=True)
-    python = sys.executable
-    if os.name == "nt":
-        env = f'set "LABKIT_ENGINE_HOME={engine_home}"\r\n' if engine_home else ""
-        text = f'@echo off\r\n{env}"{python}" -m labkit.engines.builtin.cli %*\r\n'
-        (directory / "docker.cmd").write_text(text)
-        return directory
-    env = f"LABKIT_ENGINE_HOME={_sh_quote(str(engine_home))} " if engine_home else ""
-    path = directory / "docker"
-    path.write_text("#!/bin/sh\n# labkit's built-in engine as a `docker` command (written by "
-                    "labkit.course.shell.activate)\n"
-                    f"{env}exec {_sh_quote(python)} -m labkit.engines.builtin.cli \"$@\"\n")
-    path.chmod(0o755)
-    return directory
-
-
-def _sh_quote(text: str) -> str:
-    import shlex
-
-    return shlex.quote(text)
+from ..engines.shim import SHIM_DIR, uses_builtin, write_shim  # noqa: F401 - used by callers too
+from ..lab.process.env import variables
 
 
 def _path_without(directory: Path) -> list[str]:

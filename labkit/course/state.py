@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from .. import config
+from ..trace.reader import ordered, settled
+from ..trace.record import TraceRecord
 from . import sample
 
 NOTEBOOKS = (
@@ -66,8 +68,9 @@ class Course:
     def trace_mark(self) -> int:
         return self.lab.trace_mark() if self.lab is not None else 0
 
-    def trace(self, since: int, timeout: float = 3.0) -> list[dict[str, Any]]:
-        """The lab's record of requests after `since`, once it has settled, oldest first.
+    def trace(self, since: int, timeout: float = 3.0) -> list[TraceRecord]:
+        """The lab's record of requests after `since`, once it has settled, oldest first
+        (read it with labkit.trace: pulls, pushes, failures).
 
         The lab records a request when its response closes, a moment after the client read
         the last byte, so read until two reads agree and every redirect has its download.
@@ -75,15 +78,12 @@ class Course:
         if self.lab is None:
             return []
         deadline = time.monotonic() + timeout
-        last: list[dict[str, Any]] | None = None
+        last: list[TraceRecord] | None = None
         while True:
             records = self.lab.trace(since)
-            redirects = sum(1 for r in records if r.get("status") == 307)
-            downloads = sum(1 for r in records if str(r.get("path", "")).startswith("/_storage/"))
-            settled = last is not None and len(last) == len(records) and downloads >= redirects
-            if settled or time.monotonic() > deadline:
-                # in the order the requests were made (the lab numbers them as they end)
-                return sorted(records, key=lambda r: (r.get("time", 0), r.get("seq", 0)))
+            done = last is not None and len(last) == len(records) and settled(records)
+            if done or time.monotonic() > deadline:
+                return ordered(records)  # in the order the requests were made
             last = records
             time.sleep(0.1)
 
@@ -190,6 +190,9 @@ def prepare(step: str) -> Course:
 
     c = Course(NOTEBOOKS[level], target, engine, lab)
     c.env = activate(lab, engine)
+    from .bashcell import install
+
+    install(c)  # %%bash cells: the command's output, and under a failure why, not a traceback
     c.mark = c.trace_mark()
     where = f"lab at {target.registry}" if lab is not None else f"AWS {target.region}"
     c.ready.append(f"target: {where}")

@@ -13,8 +13,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..engines.builtin.refs import parse as parse_ref
 from ..engines.report import EXISTS_LOCAL, PULLED, TransferReport
 from ..oci.digest import short
+from ..trace import reader
+from ..trace.record import TraceRecord
 
 
 @dataclass
@@ -49,17 +52,20 @@ def _layers(report: TransferReport) -> list[Any]:
 
 
 def layer_table(report: TransferReport, compare: TransferReport | None = None) -> Table:
-    """One row per layer: its short id and what happened to it (docker's words).
+    """One row per layer: the ID docker printed for it, the registry's digest, and what
+    happened to it (docker's words).
 
-    With `compare` (the report of another version), a column says whether the layer is
-    shared with that version or new.
+    The two IDs differ for a push: docker names a layer by its DiffID (the sha256 of the
+    uncompressed tar), the registry by the compressed blob's digest; a pull prints the
+    latter. With `compare` (the report of another version), a column says whether the layer
+    is shared with that version or new.
     """
     other = {x.digest for x in _layers(compare)} if compare else set()
-    headers = ["#", "layer", "outcome"] + (["compared with " + _tag(compare.ref)]
-                                           if compare else [])
+    headers = ["#", f"docker {report.action} printed", "registry digest", "outcome"] + (
+        ["compared with " + _tag(compare.ref)] if compare else [])
     rows: list[Sequence[Any]] = []
     for i, x in enumerate(_layers(report), 1):
-        row = [i, short(x.digest), x.status]
+        row = [i, x.printed_id(report.action) or "?", short(x.digest), x.status]
         if compare:
             row.append("shared" if x.digest in other else "new")
         rows.append(row)
@@ -121,32 +127,22 @@ class PullStory:
         return self.table()._repr_html_()
 
 
-def pull_story(trace: Iterable[dict[str, Any]], report: TransferReport,
+def pull_story(trace: Iterable[TraceRecord], report: TransferReport,
                config_digest: str = "") -> PullStory:
-    """Read a pull's requests (the lab's trace since a mark) against the engine's report."""
-    reqs = list(trace)
-    pings = [r for r in reqs if r["path"] == "/v2/"]
-    first = pings[0] if pings else {}
-    challenge = (first.get("challenge") or "").split(" ", 1)[0]
-    manifests = [r for r in reqs if "/manifests/" in r["path"] and r["status"] == 200
-                 and r["method"] == "GET"]
-    blob_gets = [r for r in reqs if "/blobs/" in r["path"] and r["method"] == "GET"
-                 and r["path"].startswith("/v2/")]
-    fetched = []
-    for r in blob_gets:
-        d = r["path"].rsplit("/", 1)[-1]
-        if d not in fetched:
-            fetched.append(d)
-    storage = [r for r in reqs if r["path"].startswith("/_storage/") and r["status"] in (200, 206)]
+    """Read a pull's requests (the lab's trace since a mark) against the pull's report."""
+    pull = reader.last_pull(trace, parse_ref(report.ref).repository)
+    fetched = pull.fetched
     layer_digests = {x.digest for x in _layers(report)}
     if not config_digest:
-        config_digest = next((d for d in fetched if d not in layer_digests), "")
+        config_digest = next((x.digest for x in report.layers if x.kind == "config"), "") or \
+            next((d for d in fetched if d not in layer_digests), "")
     skipped = [x.digest for x in _layers(report)
                if x.status == EXISTS_LOCAL and x.digest not in fetched]
-    return PullStory(challenged=first.get("status") == 401, challenge=challenge or "none",
-                     manifest_fetched=bool(manifests), blobs_fetched=fetched,
-                     redirected=sum(1 for r in blob_gets if r["status"] == 307),
-                     from_storage=len(storage), skipped=skipped, config=config_digest)
+    challenged = any(r.status == 401 for r in pull.pings[:1])
+    return PullStory(challenged=challenged, challenge=pull.challenge or "none",
+                     manifest_fetched=pull.manifest_fetched, blobs_fetched=fetched,
+                     redirected=pull.redirected, from_storage=len(pull.downloads),
+                     skipped=skipped, config=config_digest)
 
 
 def downloaded(report: TransferReport) -> int:

@@ -10,7 +10,7 @@ from botocore.exceptions import (
     PartialCredentialsError,
 )
 
-from ..errors import GuidedError
+from ..errors import GuidedError, taught_in
 
 
 class TargetError(GuidedError):
@@ -21,22 +21,15 @@ class TargetError(GuidedError):
         self.code = code
 
 
-def _notebook(step: str) -> str:
-    """The course notebook that teaches a step ("01"; names live once, in NOTEBOOKS)."""
-    from ..course.state import NOTEBOOKS, index  # late: the course is not needed to reach ECR
-
-    return NOTEBOOKS[index(step)]
-
-
 def _client_hint(code: str, name: str | None) -> str:
     repo = repr(name) if name else "'NAME'"
     hints = {
         "RepositoryNotFoundException":
-            f"create it first (notebook {_notebook('01')}): aws ecr create-repository "
+            f"create it first (notebook {taught_in('create-repository')}): aws ecr create-repository "
             f"--repository-name {name or 'NAME'}",
         "RepositoryNotEmptyException":
             f"it still holds images: target.delete_repository({repo}, force=True)",
-        "ImageNotFoundException": f"push the image first (notebook {_notebook('04')}), then list "
+        "ImageNotFoundException": f"push the image first (notebook {taught_in('push')}), then list "
                                   "it again",
         "InvalidParameterException": "check the repository name: lowercase letters, digits, "
                                      "'.', '_', '-' and '/' only, 2 to 256 characters",

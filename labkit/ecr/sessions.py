@@ -12,6 +12,8 @@ import boto3
 import botocore.session
 from botocore.config import Config
 
+from .. import __version__
+
 _UNSET = (None, None, None, None)  # (config name, env var, default, conversion): read nothing
 # Every session variable that could steer a lab client to AWS or to the user's files.
 _ISOLATED = {
@@ -25,8 +27,11 @@ _ISOLATED = {
     "ignore_configured_endpoint_urls": (None, None, True, None),
 }
 
+# `labkit/<version>` in the User-Agent: the lab's trace tells labkit's own calls (the course's
+# set-up asking whether a repository exists yet) from the learner's boto3 (labkit.trace.reader).
 LAB_CLIENT_CONFIG = Config(connect_timeout=5, read_timeout=60,
-                           retries={"total_max_attempts": 2, "mode": "standard"})
+                           retries={"total_max_attempts": 2, "mode": "standard"},
+                           user_agent_extra=f"labkit/{__version__}")
 
 
 def lab_session(region: str, access_key: str, secret_key: str) -> boto3.Session:

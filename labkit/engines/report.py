@@ -36,10 +36,19 @@ class LayerOutcome:
     status: str  # one of the constants above ("Mounted from hello-app" for a mount)
     moved: int = 0  # bytes that actually crossed the wire for this layer
     kind: str = "layer"  # "layer" or "config"
+    diff_id: str = ""  # sha256 of the uncompressed layer (the config's rootfs.diff_ids)
 
     @property
     def transferred(self) -> bool:
         return self.status in (PUSHED, PULLED)
+
+    def printed_id(self, action: str) -> str:
+        """The short ID docker prints for this layer: `docker push` names a layer by its
+        DiffID (the UNCOMPRESSED tar's sha256), `docker pull` by the compressed blob's digest,
+        which is what the registry stores. "" for a push whose DiffID is unknown."""
+        if action == "push":
+            return short(self.diff_id) if self.diff_id else ""
+        return short(self.digest)
 
 
 @dataclass

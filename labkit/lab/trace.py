@@ -1,6 +1,14 @@
-"""A trace of registry requests (time, method, path, status, bytes), read back by the course.
+"""The lab's record of requests: one `TraceRecord` (labkit/trace/record.py) per request.
 
-It is what lets the pull-flow diagram show the pull that really happened, not a textbook one.
+`traced` wraps a part of the lab (the registry, the ECR API) and writes the record once the
+response is sent: time, status, bytes both ways, client, auth kind. What the request WAS is
+told by the code that understood it, while it handles it: the registry's router names the
+route, repository, reference, digest and ECR action (`note`), and whoever refuses says why
+(`refuse`), with the facts an explanation needs. Both write into the request's draft, which
+lives in the WSGI environ; a part of the lab used without tracing (unit tests) notes nothing.
+
+It is what lets the course draw the pull that really happened and explain a learner's last
+failure from the lab's own account, not from a guess over URLs.
 """
 
 from __future__ import annotations
@@ -12,29 +20,49 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from ..trace.record import Reason, TraceRecord
+
 Environ = dict[str, Any]
+DRAFT = "labkit.trace"  # the environ key of the request's draft (a dict of record fields)
+AGENT_LIMIT = 200
 
 
 class Trace:
-    """A bounded, thread-safe list of request records with increasing sequence numbers."""
+    """A bounded, thread-safe list of records with increasing sequence numbers."""
 
     def __init__(self, limit: int = 20000):
-        self._items: deque[dict[str, Any]] = deque(maxlen=limit)
+        self._items: deque[TraceRecord] = deque(maxlen=limit)
         self._seq = itertools.count(1)
         self._lock = threading.Lock()
 
-    def add(self, record: dict[str, Any]) -> None:
+    def add(self, record: TraceRecord) -> None:
         with self._lock:
-            record["seq"] = next(self._seq)
+            record.seq = next(self._seq)
             self._items.append(record)
 
-    def since(self, seq: int = 0) -> list[dict[str, Any]]:
+    def since(self, seq: int = 0) -> list[TraceRecord]:
         with self._lock:
-            return [dict(r) for r in self._items if r["seq"] > seq]
+            return [r for r in self._items if r.seq > seq]
 
     def last_seq(self) -> int:
         with self._lock:
-            return self._items[-1]["seq"] if self._items else 0
+            return self._items[-1].seq if self._items else 0
+
+
+def note(environ: Environ, **fields: Any) -> None:
+    """Tell the request's record what the request is (route, repository, action, ...)."""
+    draft = environ.get(DRAFT)
+    if draft is not None:
+        draft.update(fields)
+
+
+def refuse(environ: Environ, code: str, message: str, **facts: Any) -> None:
+    """Tell the request's record why the lab refused it: the answer and the facts behind it.
+    Facts that are None are left out."""
+    draft = environ.get(DRAFT)
+    if draft is not None:
+        draft["reason"] = Reason(code, message, {k: v for k, v in facts.items()
+                                                 if v is not None})
 
 
 class _Counted:
@@ -99,36 +127,39 @@ class _CountingInput:
         return iter(self.readline, b"")
 
 
-def traced(app: Callable[..., Iterable[bytes]], trace: Trace, auth_kind: Callable[[Environ], str]
-           ) -> Callable[..., Iterable[bytes]]:
+def traced(app: Callable[..., Iterable[bytes]], trace: Trace, kind: Callable[[Environ], str],
+           auth_kind: Callable[[Environ], str]) -> Callable[..., Iterable[bytes]]:
     """WSGI middleware recording each request into `trace` once its response is sent."""
 
     def wrapper(environ: Environ, start_response: Callable[..., Any]) -> Iterable[bytes]:
         t0 = time.time()
         counting = _CountingInput(environ["wsgi.input"])
         environ["wsgi.input"] = counting
-        meta: dict[str, Any] = {}
+        draft: dict[str, Any] = {}
+        environ[DRAFT] = draft
+        answer: dict[str, Any] = {}
 
         def sr(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            meta["status"] = int(status.split(" ", 1)[0])
+            answer["status"] = int(status.split(" ", 1)[0])
             for k, v in headers:
-                if k.lower() == "location":
-                    meta["location"] = v.split("?", 1)[0]
-                elif k.lower() == "www-authenticate":
-                    meta["challenge"] = v
+                key = k.lower()
+                if key == "location":
+                    answer["location"] = v.split("?", 1)[0]
+                elif key == "www-authenticate":
+                    answer["challenge"] = v
+                elif key == "docker-content-digest":
+                    answer["content_digest"] = v
             return start_response(status, headers, exc_info)
 
         def done(n_out: int) -> None:
-            trace.add({
-                "time": t0, "duration": round(time.time() - t0, 6),
-                "method": environ.get("REQUEST_METHOD", ""),
-                "path": environ.get("PATH_INFO", ""),
-                "query": environ.get("QUERY_STRING", "").split("X-Amz-Signature")[0][:200],
-                "status": meta.get("status", 0), "bytes_in": counting.n, "bytes_out": n_out,
-                "auth": auth_kind(environ), "location": meta.get("location"),
-                "challenge": meta.get("challenge"),
-                "agent": (environ.get("HTTP_USER_AGENT") or "")[:80],
-            })
+            trace.add(TraceRecord(
+                time=t0, duration=round(time.time() - t0, 6), kind=kind(environ),
+                method=environ.get("REQUEST_METHOD", ""), path=environ.get("PATH_INFO", ""),
+                status=answer.get("status", 0), bytes_in=counting.n, bytes_out=n_out,
+                client=(environ.get("HTTP_USER_AGENT") or "")[:AGENT_LIMIT],
+                auth=auth_kind(environ), location=answer.get("location"),
+                challenge=answer.get("challenge"),
+                content_digest=answer.get("content_digest"), **draft))
 
         return _Counted(app(environ, sr), done)
 

@@ -19,12 +19,12 @@ THREADS = 32
 
 
 def serve(name: str, port: int, home: str) -> None:
-    from labkit.lab.app import LabApp, LabSettings
-    from labkit.lab.wsgibridge import Bridge
+    from labkit.lab.server.app import LabApp, LabSettings
+    from labkit.lab.server.wsgibridge import Bridge
 
     settings = LabSettings(home=Path(home), port=port)
     if name.startswith("granian"):
-        from labkit.lab.main import serve as lab_serve
+        from labkit.lab.process.main import serve as lab_serve
 
         lab_serve(settings).serve()  # exactly what `labkit lab up` runs
         return

@@ -7,7 +7,7 @@ Debian configures it) as the peer, all in one run, rounds alternating.
 Each candidate serves the lab's whole WSGI app (`LabApp`, in a copy of one seeded lab home) in
 a process of its own, using its server library's documented API only:
 - granian's embedded server + the lab's ASGI->WSGI bridge: the lab's front door as shipped
-  (`labkit.lab.main.serve`);
+  (`labkit.lab.process.main.serve`);
 - uvicorn (`uvicorn.Server`, httptools parser, asyncio loop) + the same bridge;
 - hypercorn (`hypercorn.asyncio.serve`) + the same bridge;
 - cheroot as documented (`cheroot.wsgi.Server`, its own body readers and timeout).

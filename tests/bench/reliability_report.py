@@ -118,11 +118,11 @@ def run_all(n: dict[str, int], work: Path, only: set[str] | None) -> list[Outcom
 def auth_row() -> Outcome:
     """The auth checks live in pytest functions: run them and count."""
     out = Outcome("auth: every route x missing/wrong/forged/foreign/expired credentials",
-                  detail="tests/reliability/test_auth_hostile.py + tests/integration/test_lab_auth.py")
+                  detail="tests/reliability/test_auth_hostile.py + tests/integration/lab/test_lab_auth.py")
     t0 = time.monotonic()
     r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                         "tests/reliability/test_auth_hostile.py",
-                        "tests/integration/test_lab_auth.py"], cwd=ROOT, capture_output=True,
+                        "tests/integration/lab/test_lab_auth.py"], cwd=ROOT, capture_output=True,
                        text=True, timeout=900)
     last = (r.stdout.strip().splitlines() or ["?"])[-1]
     out.tried = sum(int(w) for w, nxt in zip(last.split(), last.split()[1:], strict=False)

@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from labkit.course.state import open as course_open  # noqa: E402
+from labkit.course.tools import open as course_open  # noqa: E402
 from labkit.lab.process import free_port  # noqa: E402
 from tests.browser import lab_browser  # noqa: E402
 from tests.course_open import OpenCourse, learner_env  # noqa: E402

@@ -67,7 +67,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_installed_labkit_is_the_wheels(installed: Path, tmp_path: Path) -> None:
     r = subprocess.run([str(installed / "python"), "-c",
-                        "import labkit.course.runner as r; print(r.__file__); "
+                        "import labkit.course.tools.runner as r; print(r.__file__); "
                         "print(r.notebooks_dir()); print(r.images_dir())"],
                        cwd=tmp_path, capture_output=True, text=True, check=True)
     module, notebooks, images = r.stdout.split()

@@ -1,4 +1,4 @@
-"""Authentication under hostile use (issue 5), extending tests/integration/test_lab_auth.py:
+"""Authentication under hostile use (issue 5), extending tests/integration/lab/test_lab_auth.py:
 every route (sessions included, on real objects) refuses missing, wrong, forged and foreign
 credentials with 401 and expired ones with 403 DENIED, and changes nothing when it refuses;
 the lab binds loopback unless told otherwise, and then says so loudly."""
@@ -111,16 +111,17 @@ def test_every_route_refuses_wrong_credentials_and_changes_nothing(lab, objects,
 def test_every_route_denies_an_expired_token_and_changes_nothing(lab, objects) -> None:
     with ShortTokens(lab) as short:
         _, password = support.credentials(lab)
-    header = support.basic_header("AWS", password)
-    assert requests.get(lab.endpoint_url + "/v2/", headers={"Authorization": header},
-                        timeout=10).status_code == 200
-    short.wait_until_expired()
-    for method, path in routes(objects):
-        r = requests.request(method, lab.endpoint_url + path, headers={"Authorization": header},
-                             data=body_for(method), timeout=10)
-        assert r.status_code == 403, (method, path, r.status_code, r.text[:200])
-        if method != "HEAD":
-            assert r.json() == {"errors": [{"code": "DENIED", "message": EXPIRED}]}
+        header = support.basic_header("AWS", password)
+        assert requests.get(lab.endpoint_url + "/v2/", headers={"Authorization": header},
+                            timeout=10).status_code == 200
+        short.expire()
+        for method, path in routes(objects):
+            r = requests.request(method, lab.endpoint_url + path,
+                                 headers={"Authorization": header}, data=body_for(method),
+                                 timeout=10)
+            assert r.status_code == 403, (method, path, r.status_code, r.text[:200])
+            if method != "HEAD":
+                assert r.json() == {"errors": [{"code": "DENIED", "message": EXPIRED}]}
     assert_untouched(lab, objects)
 
 

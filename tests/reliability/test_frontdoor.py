@@ -1,4 +1,4 @@
-"""The lab's HTTP front door (labkit/lab/frontdoor.py) against a running lab of its own:
+"""The lab's HTTP front door (labkit/lab/server/frontdoor.py) against a running lab of its own:
 keep-alive, a silent client cut after the idle timeout (one log line), a bad request line and
 a TLS hello refused with 400 at once, a client reset mid-upload (one log line). After each, the
 lab answers and its log holds no traceback.
@@ -260,7 +260,7 @@ def test_a_refused_big_upload_is_answered_at_once_and_its_connection_closed(
 
 HALF_CLOSED = """
 import socket, sys
-from labkit.lab.frontdoor import FrontDoor
+from labkit.lab.server.frontdoor import FrontDoor
 
 def app(environ, start_response):
     start_response("200 OK", [("Content-Length", "2")])

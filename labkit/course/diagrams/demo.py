@@ -8,7 +8,7 @@ one (so the v2 pull both downloads and skips layers). The lab is stopped afterwa
 
 from __future__ import annotations
 
-import re
+import dataclasses
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -17,6 +17,8 @@ from typing import Any
 
 from ...engines.report import TransferReport
 from ...lab.process import free_port
+from ...trace.reader import settled
+from ...trace.record import TraceRecord
 
 REPOSITORY = "hello-app"
 
@@ -29,35 +31,27 @@ class Run:
     push_v2: TransferReport
     pull_v1: TransferReport
     pull_v2: TransferReport
-    trace: list[dict[str, Any]] = field(default_factory=list)  # the v2 pull, as the lab saw it
+    trace: list[TraceRecord] = field(default_factory=list)  # the v2 pull, as the lab saw it
 
 
-def mask_address(records: list[dict[str, Any]], registry: str) -> list[dict[str, Any]]:
+def mask_address(records: list[TraceRecord], registry: str) -> list[TraceRecord]:
     """Replace the lab's random port by PORT, so regenerated images do not change with it."""
     host = registry.rsplit(":", 1)[0]
-    pattern = re.compile(re.escape(registry))
-    out = []
-    for rec in records:
-        rec = dict(rec)
-        for key in ("challenge", "location"):
-            if rec.get(key):
-                rec[key] = pattern.sub(f"{host}:PORT", rec[key])
-        out.append(rec)
-    return out
+
+    def masked(text: str | None) -> str | None:
+        return text.replace(registry, f"{host}:PORT") if text else text
+
+    return [dataclasses.replace(r, challenge=masked(r.challenge), location=masked(r.location))
+            for r in records]
 
 
-def settled_trace(lab: Any, mark: int, timeout: float = 3.0) -> list[dict[str, Any]]:
-    """The trace since `mark`, once every redirect has its storage GET recorded.
-
-    The lab records a request when its response is closed, which can be a moment after the
-    client has read the last byte: reading at once may miss the final download.
-    """
+def settled_trace(lab: Any, mark: int, timeout: float = 3.0) -> list[TraceRecord]:
+    """The trace since `mark`, once every redirect has its storage GET recorded
+    (labkit.trace.reader.settled)."""
     deadline = time.monotonic() + timeout
     while True:
         records = lab.trace(since=mark)
-        redirects = sum(1 for r in records if r.get("status") == 307)
-        downloads = sum(1 for r in records if str(r.get("path", "")).startswith("/_storage/"))
-        if downloads >= redirects or time.monotonic() > deadline:
+        if settled(records) or time.monotonic() > deadline:
             return records
         time.sleep(0.05)
 

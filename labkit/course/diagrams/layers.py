@@ -10,10 +10,10 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch, Patch
 
+from ...engines.builtin.refs import parse as parse_ref
 from ...engines.report import EXISTS_LOCAL, PULLED, LayerOutcome, TransferReport, human_bytes
 from ...oci.digest import short
 from . import style as st
-from .flow import _split_ref
 
 WIDTH = 12.0
 BOX_W = 2.8
@@ -31,7 +31,7 @@ def _blobs(report: TransferReport) -> list[LayerOutcome]:
 
 
 def _version(report: TransferReport) -> str:
-    return _split_ref(report.ref)[2] if report.ref else report.action
+    return parse_ref(report.ref).reference if report.ref else report.action
 
 
 def _pulled(pull: TransferReport | None, digest: str) -> LayerOutcome | None:
@@ -119,7 +119,7 @@ def layer_reuse(v1: TransferReport, v2: TransferReport, pull_v1: TransferReport 
     ax.set_xlim(0, WIDTH)
     ax.set_ylim(height, 0)
     ax.axis("off")
-    name = _split_ref(v2.ref)[1] if v2.ref else "image"
+    name = parse_ref(v2.ref).repository if v2.ref else "image"
     ax.text(0.2, 0.3, title or f"Layer reuse: {name} {_version(v1)} → {_version(v2)}",
             fontsize=12, fontweight="bold", va="center", color=st.INK, gid="title")
     ax.text(0.2, 0.62, "Layers are matched by digest: a layer already in the repository is not "

@@ -8,15 +8,20 @@ URL and downloaded there, or skipped because the client already had it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
 
 from ...engines.report import TransferReport
+from ...trace.reader import last_pull
 from . import flow as fl
 from . import style as st
+
+if TYPE_CHECKING:
+    from ...ecr.images import ImageFacts
+    from ...trace.record import TraceRecord
 
 WIDTH = 11.0  # inches; fixed so every figure of the course has the same scale
 X = {"client": 0.0, "registry": 1.3, "auth": 2.3, "storage": 3.3}
@@ -128,23 +133,24 @@ def draw(f: fl.Flow) -> Figure:
 
 
 @st.drawn
-def pull_flow(requests: Sequence[dict[str, Any]], title: str = "", *,
+def pull_flow(requests: Sequence[TraceRecord], title: str = "", *,
               skipped: Iterable[tuple[str, int]] | None = None, config: str | None = None,
               digest: str | None = None, report: TransferReport | None = None,
-              repository: str | None = None) -> Figure:
+              repository: str | None = None, image: ImageFacts | None = None) -> Figure:
     """The pull that really happened, from the lab's trace (`lab.trace(since=mark)`).
 
     `requests` may be a whole trace: the last pull of `repository` (default: the repository
-    of the last manifest request) is picked out with `pull_requests`. Pass the engine's pull
-    `report` (or `skipped`, `config`, `digest` yourself) to name the config blob, show the
-    manifest digest and list the layers skipped as already present.
+    of the last manifest request) is picked out by `labkit.trace.last_pull`. What the image
+    is comes from the registry (`image`, labkit.ecr.images.describe) or from the engine's
+    pull `report` (or `skipped`, `config`, `digest` given yourself): it names the config
+    blob, shows the manifest digest and boxes every blob skipped as already present.
     """
     requests = list(requests)
-    repo = repository or _last_repository(requests)
-    if repo:
-        picked = fl.pull_requests(requests, repo)
-        requests = picked or requests
+    pull = last_pull(requests, repository)
+    if pull.found:
+        requests = pull.records
     hints = dict(fl.report_hints(report))
+    hints.update(fl.image_hints(image, pull.fetched if pull.found else ()))
     if skipped is not None:
         hints["skipped"] = list(skipped)
     if config is not None:
@@ -160,11 +166,3 @@ def pull_flow(requests: Sequence[dict[str, Any]], title: str = "", *,
 def pull_flow_from_report(report: TransferReport, title: str = "") -> Figure:
     """The same diagram from an engine's pull report (real AWS: there is no lab trace)."""
     return draw(fl.from_report(report, title))
-
-
-def _last_repository(requests: Sequence[dict[str, Any]]) -> str | None:
-    for rec in sorted(requests, key=lambda r: r.get("seq", 0), reverse=True):
-        m = fl._MANIFEST.match(str(rec.get("path", "")))
-        if m and rec.get("method") in ("GET", "HEAD"):
-            return m.group("name")
-    return None

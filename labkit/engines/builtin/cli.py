@@ -176,8 +176,10 @@ def cmd_build(argv: list[str]) -> int:
     engine = _engine()
     tags = a.tag or []
     if not a.quiet:
-        _out(f"Sending build context to Docker daemon  "
-             f"{dockerfmt.human_size(_context_size(ctx), 4)}")
+        # docker's legacy builder says "Sending build context to Docker daemon"; there is no
+        # daemon here: the context is read and built in this process
+        _out(f"Reading build context  {dockerfmt.human_size(_context_size(ctx), 4)} "
+             "(the built-in engine builds here, no daemon)")
         for i, ins in enumerate(steps, 1):
             _out(f"Step {i}/{len(steps)} : {ins.original}")
     name = tags[0] if tags else "labkit-build-untagged:latest"

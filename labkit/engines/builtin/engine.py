@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ...errors import taught_in
 from ..base import Engine, EngineError, LocalImage
 from ..report import TransferReport
 from . import builder, refs
@@ -58,10 +59,13 @@ class BuiltinEngine(Engine):
             client.ping()
         except EngineError:
             status = client.last_step.status if client.last_step else 0
-            if status != 401:
+            reason = {401: "Unauthorized", 403: "Forbidden"}.get(status)
+            if reason is None:
                 raise
+            # docker's words: it shows the status only, not the registry's reason (an expired
+            # token's "denied: Your authorization token has expired" shows on a push or pull)
             raise guided(f"login attempt to {client.base}/v2/ failed with status: "
-                         "401 Unauthorized", registry=client.registry, action="login") from None
+                         f"{status} {reason}", registry=client.registry, action="login") from None
         self.credentials.save(registry, creds)
         return "Login Succeeded"
 
@@ -74,7 +78,7 @@ class BuiltinEngine(Engine):
         if not ref.registry:
             raise EngineError(
                 f"{ref} names no registry, and the built-in engine never talks to Docker Hub",
-                hint=f"tag the image with the registry address first (notebook {_tag_step()})",
+                hint=f"tag the image with the registry address first (notebook {taught_in('tag')})",
                 command=self.command("tag", str(ref), f"<registry>/{ref.repository}:{ref.tag}"))
         return RegistryClient(ref.registry, self.credentials.get(ref.registry))
 
@@ -112,9 +116,3 @@ class BuiltinEngine(Engine):
             if image.ref == name:
                 return image
         raise EngineError(f"No such image: {name}")  # pragma: no cover - just written
-
-
-def _tag_step() -> str:
-    from ...course.state import NOTEBOOKS
-
-    return NOTEBOOKS[3]

@@ -30,10 +30,12 @@ from . import refs
 REF_ANNOTATION = "org.opencontainers.image.ref.name"
 
 
-def default_home() -> Path:
-    """LABKIT_ENGINE_HOME, else `engine/` inside LABKIT_HOME."""
+def default_home(lab_home: Path | None = None) -> Path:
+    """LABKIT_ENGINE_HOME, else `engine/` inside the lab's home (default LABKIT_HOME)."""
     env = os.environ.get("LABKIT_ENGINE_HOME")
-    return Path(env).expanduser().resolve() if env else config.home() / "engine"
+    if env:
+        return Path(env).expanduser().resolve()
+    return (Path(lab_home) if lab_home is not None else config.home()) / "engine"
 
 
 def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:

@@ -13,6 +13,15 @@ What an evaluation does, as ECR's guide states it:
   *count* it ("can still identify them as if they haven't been expired");
 - expiry always goes oldest push first.
 
+Validation answers as ECR does: ECR checks a policy against a JSON schema, and its refusals are
+its schema validator's messages ("object has missing required properties", "instance type (null)
+does not match any allowed primitive type", "instance failed to match exactly one schema (matched
+0 out of 2)", sourced in tests/fixtures/ecr_messages.json).  The schema itself is not published;
+the one here is rebuilt from those answers: a selection is one of four `countType` alternatives
+(terraform-provider-aws#45909: "matched 0 out of 4"), an action one of two (`expire`,
+`transition`: cloudposse/terraform-aws-ecr#158).  The checks across rules, and what the lab does
+not model (archive storage), are said in the lab's own voice.
+
 Pure functions over plain data: the registry's store and the clock are the caller's business.
 """
 
@@ -23,7 +32,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import ModuleError
+from .errors import InvalidParameter
 
 DAY = 86400.0
 MAX_WILDCARDS = 4
@@ -31,34 +40,27 @@ TAG_STATUSES = ("tagged", "untagged", "any")
 COUNT_TYPES = ("imageCountMoreThan", "sinceImagePushed")
 # Newer ECR features (archive storage class) that the lab does not model.
 UNSUPPORTED_COUNT_TYPES = ("sinceImagePulled", "sinceImageTransitioned")
+ACTION_TYPES = ("expire", "transition")
+FAILURE = "Lifecycle policy validation failure: "
 
 
-class LifecyclePolicyError(ModuleError):
-    """An ECR API error about a lifecycle policy, with ECR's exception name as `code`."""
+class LifecyclePolicyError(InvalidParameter):
+    """A lifecycle policy ECR refuses (PutLifecyclePolicy, a preview, a creation template)."""
+
+    def __init__(self, detail: str):
+        super().__init__(InvalidParameter.constraint("LifecyclePolicyText",
+                                                     FAILURE + detail).message)
+        self.detail = detail
 
 
 def invalid(detail: str) -> LifecyclePolicyError:
-    """ECR's wording for a policy that fails its validation (PutLifecyclePolicy and preview)."""
-    return LifecyclePolicyError(
-        "InvalidParameterException",
-        "Invalid parameter at 'LifecyclePolicyText' failed to satisfy constraint: "
-        f"'Lifecycle policy validation failure: {detail}'")
+    """ECR's schema validator's message (one line, as ECR ends each with a newline)."""
+    return LifecyclePolicyError(detail + "\n")
 
 
-def policy_not_found(repository: str, registry_id: str) -> LifecyclePolicyError:
-    """GetLifecyclePolicy / DeleteLifecyclePolicy on a repository without a policy."""
-    return LifecyclePolicyError(
-        "LifecyclePolicyNotFoundException",
-        f"Lifecycle policy does not exist for the repository with name '{repository}' in the "
-        f"registry with id '{registry_id}'")
-
-
-def preview_not_found(repository: str, registry_id: str) -> LifecyclePolicyError:
-    """GetLifecyclePolicyPreview on a repository where no preview was started."""
-    return LifecyclePolicyError(
-        "LifecyclePolicyPreviewNotFoundException",
-        f"Lifecycle policy preview does not exist for the repository with name '{repository}' "
-        f"in the registry with id '{registry_id}'")
+def lab_refusal(detail: str) -> LifecyclePolicyError:
+    """A refusal no source shows ECR's words for: said as the lab's."""
+    return LifecyclePolicyError(f"the ECR lab refuses it: {detail}")
 
 
 @dataclass
@@ -118,18 +120,131 @@ class Rule:
         return sorted(doomed, key=lambda i: (i.pushed_at, i.digest))
 
 
-RULE_KEYS = {"rulePriority", "description", "selection", "action"}
-SELECTION_KEYS = {"tagStatus", "tagPrefixList", "tagPatternList", "countType", "countUnit",
-                  "countNumber", "storageClass"}
-ACTION_KEYS = {"type", "targetStorageClass"}
+RULE_KEYS = frozenset({"rulePriority", "description", "selection", "action"})
+SELECTION_KEYS = frozenset({"tagStatus", "tagPrefixList", "tagPatternList", "countType",
+                            "countUnit", "countNumber", "storageClass"})
+ACTION_KEYS = frozenset({"type", "targetStorageClass"})
 
 
-def _only(doc: dict[str, Any], allowed: set[str], where: str) -> None:
-    """A misspelt key is an error, as in ECR's schema (not silently ignored)."""
+def _json_type(value: Any) -> str:
+    """The JSON type of a value as the schema validator names it."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    return {str: "string", list: "array", dict: "object"}.get(type(value), "object")
+
+
+def _type(value: Any, wanted: str) -> None:
+    if _json_type(value) != wanted:
+        raise invalid(f"instance type ({_json_type(value)}) does not match any allowed "
+                      f'primitive type (allowed: ["{wanted}"])')
+
+
+def _object(doc: Any, required: tuple[str, ...], allowed: frozenset[str]) -> dict[str, Any]:
+    _type(doc, "object")
+    missing = sorted(k for k in required if k not in doc)
+    if missing:
+        raise invalid(f"object has missing required properties ({json.dumps(missing)})".replace(
+            ", ", ","))
     extra = sorted(set(doc) - allowed)
     if extra:
-        raise invalid(f"object instance has properties which are not allowed by the schema: "
-                      f"{json.dumps(extra)} in {where}")
+        raise invalid("object instance has properties which are not allowed by the schema: "
+                      + json.dumps(extra).replace(", ", ","))
+    return doc
+
+
+def _integer(value: Any) -> int:
+    _type(value, "integer")
+    if value < 1:
+        raise invalid(f"numeric instance is lower than the required minimum (minimum: 1, "
+                      f"found: {value})")
+    return value
+
+
+def _strings(selection: dict[str, Any], key: str) -> tuple[str, ...]:
+    if key not in selection:
+        return ()
+    value = selection[key]
+    _type(value, "array")
+    for item in value:
+        _type(item, "string")
+    return tuple(value)
+
+
+def _enum(value: Any, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise invalid(f"instance value ({json.dumps(value)}) not found in enum (possible values: "
+                      f"{json.dumps(list(allowed)).replace(', ', ',')})")
+
+
+def _one_of(matches: int, alternatives: int) -> None:
+    if matches != 1:
+        raise invalid(f"instance failed to match exactly one schema (matched {matches} out of "
+                      f"{alternatives})")
+
+
+def _selection(doc: Any) -> tuple[str, str, int, tuple[str, ...], tuple[str, ...]]:
+    selection = _object(doc, ("tagStatus", "countType", "countNumber"), SELECTION_KEYS)
+    status = selection["tagStatus"]
+    _type(status, "string")
+    _enum(status, TAG_STATUSES)
+    prefixes = _strings(selection, "tagPrefixList")
+    patterns = _strings(selection, "tagPatternList")
+    number = _integer(selection["countNumber"])
+    count_type, unit = selection["countType"], selection.get("countUnit", ...)
+    # The four countType alternatives: imageCountMoreThan takes no countUnit, the others
+    # countUnit "days".
+    if count_type == "imageCountMoreThan":
+        matched = unit is ...
+    else:
+        matched = count_type in (*COUNT_TYPES, *UNSUPPORTED_COUNT_TYPES) and unit == "days"
+    _one_of(int(matched), 4)
+    if count_type in UNSUPPORTED_COUNT_TYPES:
+        raise lab_refusal(f"countType '{count_type}' (archive storage) is not supported by the "
+                          "lab")
+    if status == "tagged" and not (prefixes or patterns):
+        raise lab_refusal("tagPrefixList or tagPatternList is required when tagStatus is "
+                          "'tagged'")
+    if status == "tagged" and prefixes and patterns:
+        raise lab_refusal("tagPrefixList and tagPatternList cannot both be specified")
+    if status != "tagged" and (prefixes or patterns):
+        raise lab_refusal("tagPrefixList and tagPatternList can only be used when tagStatus is "
+                          "'tagged'")
+    if not all(prefixes) or not all(patterns):
+        raise lab_refusal("tagPrefixList and tagPatternList entries must not be empty")
+    for pattern in patterns:
+        if pattern.count("*") > MAX_WILDCARDS:
+            raise lab_refusal(f"tagPatternList entry '{pattern}' has more than {MAX_WILDCARDS} "
+                              "wildcards")
+    return status, count_type, number, prefixes, patterns
+
+
+def _action(doc: Any) -> None:
+    action = _object(doc, ("type",), ACTION_KEYS)
+    kind = action["type"]
+    # The two action alternatives: expire (no targetStorageClass), transition (to archive).
+    matched = ((kind == "expire" and "targetStorageClass" not in action)
+               or (kind == "transition" and action.get("targetStorageClass") == "archive"))
+    _one_of(int(matched), len(ACTION_TYPES))
+    if kind == "transition":
+        raise lab_refusal("action type 'transition' (archive storage) is not supported by the "
+                          "lab, only 'expire'")
+
+
+def _rule(doc: Any) -> Rule:
+    rule = _object(doc, ("rulePriority", "selection", "action"), RULE_KEYS)
+    priority = _integer(rule["rulePriority"])
+    if "description" in rule:
+        _type(rule["description"], "string")
+    status, count_type, number, prefixes, patterns = _selection(rule["selection"])
+    _action(rule["action"])
+    return Rule(priority, status, count_type, number, prefixes, patterns,
+                rule.get("description", ""), tuple(_pattern_regex(p) for p in patterns))
 
 
 def _pattern_regex(pattern: str) -> re.Pattern[str]:
@@ -137,105 +252,29 @@ def _pattern_regex(pattern: str) -> re.Pattern[str]:
     return re.compile(".*".join(re.escape(part) for part in pattern.split("*")))
 
 
-def _string_list(selection: dict[str, Any], key: str) -> tuple[str, ...]:
-    value = selection.get(key)
-    if value is None:
-        return ()
-    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        raise invalid(f"{key} must be a list of non-empty strings")
-    if not value:
-        raise invalid(f"{key} must not be empty")
-    return tuple(value)
-
-
-def _integer(doc: dict[str, Any], key: str, where: str) -> int:
-    value = doc.get(key)
-    if value is None:
-        raise invalid(f"object has missing required properties ([\"{key}\"]) in {where}")
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise invalid(f"{key} must be an integer in {where}")
-    if value < 1:
-        raise invalid(f"numeric instance {key} is lower than the required minimum 1 in {where}")
-    return value
-
-
-def _rule(doc: Any, index: int) -> Rule:
-    where = f"rule {index + 1}"
-    if not isinstance(doc, dict):
-        raise invalid(f"{where} is not an object")
-    priority = _integer(doc, "rulePriority", where)
-    where = f"rule with rulePriority {priority}"
-    selection, action = doc.get("selection"), doc.get("action")
-    if not isinstance(selection, dict):
-        raise invalid(f"object has missing required properties ([\"selection\"]) in {where}")
-    if not isinstance(action, dict):
-        raise invalid(f"object has missing required properties ([\"action\"]) in {where}")
-    _only(doc, RULE_KEYS, where)
-    _only(selection, SELECTION_KEYS, f"the selection of the {where}")
-    _only(action, ACTION_KEYS, f"the action of the {where}")
-    if action.get("type") != "expire":
-        if action.get("type") == "transition":
-            raise invalid(f"action type 'transition' (archive storage) is not supported by the "
-                          f"lab, only 'expire', in {where}")
-        raise invalid(f"action type must be 'expire' in {where}")
-    status = selection.get("tagStatus")
-    if status not in TAG_STATUSES:
-        raise invalid(f"tagStatus must be one of {list(TAG_STATUSES)} in {where}")
-    prefixes = _string_list(selection, "tagPrefixList")
-    patterns = _string_list(selection, "tagPatternList")
-    if status == "tagged" and not (prefixes or patterns):
-        raise invalid(f"tagPrefixList or tagPatternList is required when tagStatus is "
-                      f"'tagged' in {where}")
-    if status == "tagged" and prefixes and patterns:
-        raise invalid(f"tagPrefixList and tagPatternList cannot both be specified in {where}")
-    if status != "tagged" and (prefixes or patterns):
-        raise invalid(f"tagPrefixList and tagPatternList can only be used when tagStatus is "
-                      f"'tagged' in {where}")
-    for pattern in patterns:
-        if pattern.count("*") > MAX_WILDCARDS:
-            raise invalid(f"tagPatternList entry '{pattern}' has more than {MAX_WILDCARDS} "
-                          f"wildcards in {where}")
-    count_type = selection.get("countType")
-    if count_type in UNSUPPORTED_COUNT_TYPES:
-        raise invalid(f"countType '{count_type}' (archive storage) is not supported by the lab "
-                      f"in {where}")
-    if count_type not in COUNT_TYPES:
-        raise invalid(f"countType must be one of {list(COUNT_TYPES)} in {where}")
-    number = _integer(selection, "countNumber", where)
-    unit = selection.get("countUnit")
-    if count_type == "sinceImagePushed" and unit != "days":
-        raise invalid(f"countUnit must be 'days' when countType is 'sinceImagePushed' in {where}")
-    if count_type == "imageCountMoreThan" and unit is not None:
-        raise invalid(f"countUnit cannot be used when countType is 'imageCountMoreThan' in "
-                      f"{where}")
-    description = doc.get("description", "")
-    return Rule(priority, status, count_type, number, prefixes, patterns,
-                description if isinstance(description, str) else "",
-                tuple(_pattern_regex(p) for p in patterns))
-
-
 def parse(policy_text: str) -> list[Rule]:
     """The policy's rules, lowest priority number first; LifecyclePolicyError if invalid."""
     try:
         doc = json.loads(policy_text)
-    except (TypeError, ValueError):
-        raise invalid("the policy is not valid JSON") from None
-    rules_doc = doc.get("rules") if isinstance(doc, dict) else None
-    if not isinstance(rules_doc, list) or not rules_doc:
-        raise invalid("object has missing required properties ([\"rules\"])")
-    _only(doc, {"rules"}, "the policy")
-    rules = sorted((_rule(r, i) for i, r in enumerate(rules_doc)), key=lambda r: r.priority)
+    except (TypeError, ValueError, RecursionError):
+        raise lab_refusal("the policy is not valid JSON") from None
+    _object(doc, ("rules",), frozenset({"rules"}))
+    _type(doc["rules"], "array")
+    if not doc["rules"]:
+        raise invalid("array is too short: must have at least 1 elements but instance has 0 "
+                      "elements")
+    rules = sorted((_rule(r) for r in doc["rules"]), key=lambda r: r.priority)
     priorities = [r.priority for r in rules]
     if len(set(priorities)) != len(priorities):
-        raise invalid("rulePriority values must be unique")
+        raise lab_refusal("rulePriority values must be unique")
     if any(r.tag_status == "any" for r in rules[:-1]):
-        raise invalid("a rule with tagStatus 'any' must have the highest rulePriority")
+        raise lab_refusal("a rule with tagStatus 'any' must have the highest rulePriority")
     if sum(r.tag_status == "untagged" for r in rules) > 1:
-        raise invalid("only one rule can select untagged images")
+        raise lab_refusal("only one rule can select untagged images")
     filters = [frozenset(r.prefixes) | frozenset("*" + p for p in r.patterns)
                for r in rules if r.tag_status == "tagged"]
     if len(set(filters)) != len(filters):
-        raise invalid("the rules must contain a unique set of tag prefixes")
+        raise lab_refusal("the rules must contain a unique set of tag prefixes")
     return rules
 
 
@@ -270,4 +309,4 @@ def preview_results(verdicts: list[Verdict], images: list[ImageFacts]) -> dict[s
 
 
 __all__ = ["ImageFacts", "LifecyclePolicyError", "Rule", "Verdict", "evaluate", "invalid",
-           "parse", "policy_not_found", "preview_not_found", "preview_results", "validate"]
+           "parse", "preview_results", "validate"]

@@ -4,7 +4,7 @@ Importing botocore (its model classes pull in urllib3, http.client, email, dateu
 more CPU than the rest of the lab's start together, and the first CreateRepository needs the
 model. The model itself is a JSON file botocore ships; this reads the same file botocore's
 loader would (AWS_DATA_PATH, then ~/.aws/models, then botocore's own data, newest API version)
-and offers the few read-only views validation needs. `tests/unit/test_ecr_model_view.py` checks
+and offers the few read-only views validation needs. `tests/unit/control/test_ecr_model_view.py` checks
 every input shape against botocore's own `ServiceModel`.
 """
 

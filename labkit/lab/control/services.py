@@ -72,7 +72,10 @@ class OtherServices:
             return self.sts(environ, start_response)
         if path == "/" and method in ("GET", "HEAD") and not action:
             return self.realm(environ, start_response)
-        what = f"{action}" if action else f"{method} {path[:200]}"
+        # a HEAD is refused as its GET would be: same words, so the same Content-Length
+        # (RFC 9110 8.6), though the front door sends no body
+        shown = "GET" if method == "HEAD" else method
+        what = f"{action}" if action else f"{shown} {path[:200]}"
         return _answer(start_response, "400 Bad Request", {
             "__type": "UnsupportedOperation",
             "message": f"The ECR lab does not serve {what}: it serves only {SERVED}. Other AWS "
@@ -88,11 +91,12 @@ class OtherServices:
 
     def realm(self, environ: Environ, start_response: Callable[..., Any]) -> Iterable[bytes]:
         """The registry's realm: how to authenticate, in JSON."""
-        how = ("Send HTTP Basic credentials AWS:<password> on every /v2/ request; the password "
-               "comes from `aws ecr get-login-password` (GetAuthorizationToken).")
+        how = ("The ECR lab's registry: send HTTP Basic credentials AWS:<password> on every /v2/ "
+               "request; the password comes from `aws ecr get-login-password` "
+               "(GetAuthorizationToken).")
         if not self.credentials_ok(environ.get("HTTP_AUTHORIZATION")):
             return _answer(start_response, "401 Unauthorized", {"errors": [
-                {"code": "UNAUTHORIZED", "message": f"Not Authorized. {how}"}]},
+                {"code": "UNAUTHORIZED", "message": how}]},
                 [("WWW-Authenticate", self.challenge())])
         return _answer(start_response, "200 OK", {
             "registry": "ECR lab", "auth": "basic", "message": f"Credentials accepted. {how}"})

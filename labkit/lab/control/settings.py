@@ -12,11 +12,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+# ECR's account settings and the values the lab takes (botocore's PutAccountSetting model names
+# AWS_NATIVE, V2, ENABLED|DISABLED; CLAIR and V1 are the older values ECR still describes).
+ACCOUNT_SETTINGS: dict[str, tuple[str, ...]] = {
+    "BASIC_SCAN_TYPE_VERSION": ("AWS_NATIVE", "CLAIR"),
+    "REGISTRY_POLICY_SCOPE": ("V1", "V2"),
+    "BLOB_MOUNTING": ("ENABLED", "DISABLED"),
+}
 DEFAULTS: dict[str, Any] = {
     "registryPolicy": None,
     "scanningConfiguration": {"scanType": "BASIC", "rules": []},
     "replicationConfiguration": {"rules": []},
-    "accountSettings": {"BASIC_SCAN_TYPE_VERSION": "AWS_NATIVE", "REGISTRY_POLICY_SCOPE": "V2"},
+    "accountSettings": {"BASIC_SCAN_TYPE_VERSION": "AWS_NATIVE", "REGISTRY_POLICY_SCOPE": "V2",
+                        "BLOB_MOUNTING": "DISABLED"},
     "pullTimeUpdateExclusions": [],
     "signingConfiguration": None,
 }
@@ -36,6 +44,9 @@ class RegistrySettings:
             saved = {}
         state = copy.deepcopy(DEFAULTS)
         state.update({k: v for k, v in saved.items() if k in DEFAULTS})
+        # a setting a newer lab added (BLOB_MOUNTING) gets its default in an older file
+        state["accountSettings"] = {**DEFAULTS["accountSettings"],
+                                    **(saved.get("accountSettings") or {})}
         return state
 
     def get(self, key: str) -> Any:

@@ -2,7 +2,7 @@
 
 The registry's store is the one source of truth: the control plane keeps no copy of images or
 tags, it only answers questions about repositories.  The lab wires in `control.EcrBackend`;
-tests of the registry alone pass a test double (tests/fakes/control_plane.py).
+so do tests of the registry alone (tests/registry_server.py).
 """
 
 from __future__ import annotations
@@ -27,3 +27,7 @@ class ControlPlane(Protocol):
     def image_pushed(self, name: str, manifest: Manifest, tag: str | None,
                      pushed_at: float) -> None:
         """A manifest PUT succeeded (a hook: scan on push); the store already holds it."""
+
+    def blob_mounting(self) -> bool:
+        """Whether a push may mount a blob from another repository (ECR's BLOB_MOUNTING
+        account setting; off unless ENABLED)."""

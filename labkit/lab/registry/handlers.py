@@ -22,13 +22,18 @@ from werkzeug.http import parse_range_header
 from werkzeug.wrappers import Request, Response
 
 from ...oci import mediatypes as mt
+from ...oci import routes
 from ...oci.manifest import MAX_MANIFEST_BYTES, ManifestError
-from ...oci.manifest import parse as parse_manifest
-from ..signing import Signer
+from ...trace import record as rec
+from ..access.actions import REGISTRY_ACTIONS
+from ..auth.signing import Signer
+from ..trace import note, refuse
 from . import errors
 from .controlplane import ControlPlane
+from .manifest_rules import read_pushed, serve_as
 from .names import check_digest, check_name, check_tag, check_upload_id, is_name, is_tag
 from .presign import DEFAULT_TTL, Presigner, Refusal
+from .referrers import referrers
 from .storage import Storage, StoredImage
 from .streams import (
     BodyReader,
@@ -44,23 +49,6 @@ log = logging.getLogger(__name__)
 API_HEADER = ("Docker-Distribution-API-Version", "registry/2.0")
 DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
 HEX64 = re.compile(r"^[a-f0-9]{64}$")
-ROUTES: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"^/v2/?$"), "base"),
-    (re.compile(r"^/v2/_catalog$"), "catalog"),
-    (re.compile(r"^/v2/(?P<name>.+)/blobs/uploads(?:/(?P<upload>[^/]*))?$"), "upload"),
-    (re.compile(r"^/v2/(?P<name>.+)/blobs/(?P<digest>[^/]+)$"), "blob"),
-    (re.compile(r"^/v2/(?P<name>.+)/manifests/(?P<reference>[^/]+)$"), "manifest"),
-    (re.compile(r"^/v2/(?P<name>.+)/tags/list$"), "tags"),
-    (re.compile(r"^/v2/(?P<name>.+)/referrers/(?P<digest>[^/]+)$"), "referrers"),
-    (re.compile(r"^/_storage/blobs/sha256/(?P<hex>[^/]+)$"), "storage"),
-]
-METHODS = {
-    "base": {"GET", "HEAD"}, "catalog": {"GET"}, "tags": {"GET"}, "referrers": {"GET"},
-    "upload": {"POST", "PATCH", "PUT", "GET", "DELETE"}, "blob": {"GET", "HEAD", "DELETE"},
-    "manifest": {"GET", "HEAD", "PUT", "DELETE"}, "storage": {"GET", "HEAD"},
-}
-
-
 class FinalResponse(Response):
     """A hot-path answer (blob HEAD, manifest GET) built with its final headers, Content-Length
     included: werkzeug's per-answer header rewriting (relative Location, computed length) has
@@ -85,19 +73,20 @@ class RouteUnknown(errors.Unsupported):
     status, default_message = 404, "no such registry endpoint"
 
 
-def match_route(path: str) -> tuple[str, re.Match[str]]:
-    """The first route whose pattern matches (names are greedy: paths parse right to left)."""
-    for pattern, route in ROUTES:
-        m = pattern.match(path)
-        if m:
-            return route, m
-    raise RouteUnknown(detail={"path": path[:300]})
+def match_route(path: str) -> routes.Match:
+    """The route `path` names (labkit/oci/routes.py: names are greedy, paths parse from the
+    right), or 404 for a path the registry does not serve."""
+    found = routes.match(path)
+    if found is None:
+        raise RouteUnknown(detail={"path": path[:300]})
+    return found
 
 
 class PaginationNumberInvalid(errors.RegistryError):
     """Distribution's code for a bad `n` in the tags list or the catalog."""
 
-    code, status, default_message = "PAGINATION_NUMBER_INVALID", 400, "invalid number of results"
+    code, status = "PAGINATION_NUMBER_INVALID", 400
+    default_message = "invalid number of results requested"  # Distribution's errcode text
 
 
 class RegistryApp:
@@ -121,57 +110,81 @@ class RegistryApp:
         try:
             response = self.dispatch(request)
         except errors.RegistryError as e:
-            response = self.error(e)
+            response = self.error(e, environ)
         except Exception as e:  # noqa: BLE001 - the last resort: answer the spec's shape
             if isinstance(e, OSError) and e.errno in DISK_FULL:
                 log.warning("registry: disk full under %s on %s %s", self.storage.root,
                             request.method, request.path)
                 response = self.error(errors.InsufficientStorage(
-                    detail={"storage": str(self.storage.root)}))
+                    detail={"storage": str(self.storage.root)}), environ)
             else:
                 log.exception("registry: unexpected error on %s %s", request.method,
                               request.path)
-                response = self.error(errors.UnknownError("internal error in the lab's registry"))
+                response = self.error(errors.UnknownError("internal error in the lab's registry"),
+                                      environ)
         if not request.path.startswith("/_storage/"):  # storage answers like S3, not a registry
             response.headers.setdefault(*API_HEADER)
         return response(environ, start_response)
 
-    def dispatch(self, request: Request) -> Response:
-        route, m = match_route(request.environ.get("PATH_INFO", ""))
+    @staticmethod
+    def note_route(request: Request, m: routes.Match) -> None:
+        """Tell the trace what this request is: the route, what it names, its ECR action."""
         method = request.method
-        if method not in METHODS[route]:
-            raise errors.Unsupported(f"{method} is not supported on this endpoint")
+        actions = REGISTRY_ACTIONS.get((m.route, method))
+        digest, mount_from = m.digest, None
+        if m.route == "upload":
+            args = request.args
+            digest = args.get("mount") or args.get("digest")
+            mount_from = args.get("from") if args.get("mount") else None
+        note(request.environ, route=m.route, repository=m.name, reference=m.reference,
+             digest=digest, upload=m.upload or None, mount_from=mount_from,
+             action=actions[0] if actions else None)
+
+    def note_request(self, environ: dict[str, Any]) -> None:
+        """Describe a request the front door refuses before the registry serves it."""
+        m = routes.match(environ.get("PATH_INFO", ""))
+        if m is not None:
+            self.note_route(Request(environ), m)
+
+    def dispatch(self, request: Request) -> Response:
+        m = match_route(request.environ.get("PATH_INFO", ""))
+        route, method = m.route, request.method
+        self.note_route(request, m)
+        if method not in routes.METHODS[route]:
+            raise errors.Unsupported(detail={"method": method,
+                                             "reason": "not supported on this endpoint"})
         if route == "base":
             return self.json({})
         if route == "storage":
-            return self.storage_get(request, m["hex"])
+            return self.storage_get(request, (m.digest or "").removeprefix("sha256:"))
         if route == "catalog":
             return self.catalog(request)
         pushing = (route == "upload" and method == "POST") or (route == "manifest"
                                                                and method == "PUT")
-        name = self.repository(m["name"], pushing)
+        name = self.repository(m.name or "", pushing)
         if route == "upload":
-            upload = m["upload"] or ""
+            upload = m.upload or ""
             if method == "POST":
                 if upload:
-                    raise errors.Unsupported("POST starts an upload at .../blobs/uploads/")
+                    raise errors.Unsupported(
+                        detail={"reason": "POST starts an upload at .../blobs/uploads/"})
                 return self.upload_start(request, name)
             if not upload:
-                raise errors.BlobUploadUnknown(detail={"uuid": ""})
+                raise errors.BlobUploadUnknown.of("")
             check_upload_id(upload)
             return {"PATCH": self.upload_patch, "PUT": self.upload_put,
                     "GET": self.upload_status, "DELETE": self.upload_cancel}[method](
                 request, name, upload)
         if route == "blob":
             return {"GET": self.blob_get, "HEAD": self.blob_head,
-                    "DELETE": self.blob_delete}[method](request, name, m["digest"])
+                    "DELETE": self.blob_delete}[method](request, name, m.digest or "")
         if route == "manifest":
             return {"GET": self.manifest_get, "HEAD": self.manifest_get,
                     "PUT": self.manifest_put, "DELETE": self.manifest_delete}[method](
-                request, name, m["reference"])
+                request, name, m.reference or "")
         if route == "tags":
             return self.tags_list(request, name)
-        return self.referrers(request, name, m["digest"])
+        return self.referrers(request, name, m.digest or "")
 
     def repository(self, name: str, pushing: bool = False) -> str:
         """A valid name of an existing repository.  ECR creates one on push only when a
@@ -186,7 +199,10 @@ class RegistryApp:
     # ---- responses ----
 
     @staticmethod
-    def error(e: errors.RegistryError) -> Response:
+    def error(e: errors.RegistryError, environ: dict[str, Any] | None = None) -> Response:
+        """The spec's JSON answer; the trace keeps the code, the message and the facts."""
+        if environ is not None:
+            refuse(environ, e.code, e.message, **e.facts)
         response = Response(e.body(), status=e.status, content_type="application/json")
         for key, value in e.headers.items():
             response.headers[key] = value
@@ -219,7 +235,7 @@ class RegistryApp:
         check_digest(digest)
         size = self.storage.repo_blob_size(name, digest)
         if size is None:
-            raise errors.BlobUnknown(detail={"digest": digest})
+            raise errors.BlobUnknown.of(digest)
         return FinalResponse([], status=200, headers=[
             ("Content-Type", "application/octet-stream"), ("Content-Length", str(size)),
             ("Docker-Content-Digest", digest), ("Accept-Ranges", "bytes"),
@@ -229,7 +245,7 @@ class RegistryApp:
         hex_digest = check_digest(digest)
         size = self.storage.repo_blob_size(name, digest)
         if size is None:
-            raise errors.BlobUnknown(detail={"digest": digest})
+            raise errors.BlobUnknown.of(digest)
         if not self.redirect_blobs:
             return self.serve_blob(request, digest, size)
         # Like ECR's redirect to S3: the bytes come from storage, through a signed URL.
@@ -237,13 +253,15 @@ class RegistryApp:
         return self.empty(307, {"Location": location, "Docker-Content-Digest": digest})
 
     def blob_delete(self, request: Request, name: str, digest: str) -> Response:
-        """ECR does not delete blobs on request (the spec lets a registry refuse with 405
+        """The lab does not delete blobs on request (the spec lets a registry refuse with 405
         UNSUPPORTED): layers go when no image uses them any more, so a DELETE can never break
-        a tagged image."""
+        a tagged image.  (ECR's own answer to a blob DELETE is not on record.)"""
         check_digest(digest)
-        raise errors.Unsupported("ECR does not support deleting blobs: delete the image "
-                                 "(BatchDeleteImage or a manifest DELETE); layers no image uses "
-                                 "are cleaned up by the registry", detail={"digest": digest})
+        raise errors.Unsupported(detail={
+            "digest": digest,
+            "reason": "the ECR lab does not delete blobs on request: delete the image "
+                      "(BatchDeleteImage or a manifest DELETE); layers no image uses are "
+                      "cleaned up by the registry"})
 
     def serve_blob(self, request: Request, digest: str, size: int) -> Response:
         """The blob's bytes, honouring a single byte Range (206, or 416 if unsatisfiable)."""
@@ -255,8 +273,8 @@ class RegistryApp:
             bounds = rng.range_for_length(size)
             if bounds is None:
                 headers["Content-Range"] = f"bytes */{size}"
-                raise errors.RangeInvalid(f"range {request.headers.get('Range')!r} is outside "
-                                          f"the blob's {size} bytes", headers=headers)
+                raise errors.RangeInvalid(detail={"Range": str(request.headers.get("Range"))[:60],
+                                                  "size": size}, headers=headers)
             start, stop = bounds
             length, status = stop - start, 206
             headers["Content-Range"] = f"bytes {start}-{stop - 1}/{size}"
@@ -282,18 +300,22 @@ class RegistryApp:
         path = request.environ.get("PATH_INFO", "")
         refusal, extra = self.presigner.check(path, request.args)
         if refusal is not None:
+            refuse(request.environ, refusal.code, refusal.message,
+                   **{rec.URL_EXPIRES: extra.get("Expires")})
             return Response(refusal.xml(extra), status=refusal.status,
                             content_type="application/xml")
         digest = f"sha256:{hex_digest}"
         size = self.storage.blob_size(digest) if HEX64.match(hex_digest) else None
         if size is None:
             missing = Refusal("NoSuchKey", "The specified key does not exist.", 404)
+            refuse(request.environ, missing.code, missing.message, **{rec.MISSING: "blob"})
             return Response(missing.xml({"Key": path.removeprefix("/_storage/")}), status=404,
                             content_type="application/xml")
         try:
             return self.serve_blob(request, digest, size)
         except errors.RangeInvalid as e:
             bad = Refusal("InvalidRange", "The requested range is not satisfiable", 416)
+            refuse(request.environ, bad.code, bad.message)
             response = Response(bad.xml(), status=416, content_type="application/xml")
             response.headers["Content-Range"] = e.headers.get("Content-Range", f"bytes */{size}")
             return response
@@ -306,9 +328,10 @@ class RegistryApp:
         if mount:
             check_digest(mount)
             # The spec's mount: 201 if the blob is in `from` (and we may read it), else 202 and
-            # a plain upload session.  (ECR itself mounts only blobs a manifest in `from` refers
-            # to; we follow the spec and mount any blob pushed there.)
-            if (source and is_name(source) and self.control.repository_exists(source)
+            # a plain upload session.  As on ECR, only once the registry's BLOB_MOUNTING account
+            # setting is ENABLED (it is off by default); then any blob linked in `from` mounts.
+            if (source and is_name(source) and self.control.blob_mounting()
+                    and self.control.repository_exists(source)
                     and self.storage.repo_blob_size(source, mount) is not None):
                 self.storage.link_blob(name, mount)
                 return self.empty(201, {
@@ -322,6 +345,7 @@ class RegistryApp:
                 "Location": f"{self.base_url(request)}/v2/{name}/blobs/{digest}",
                 "Docker-Content-Digest": digest})
         upload_id = self.storage.start_upload(name)
+        note(request.environ, upload=upload_id)  # the trace links the session's PATCH/PUT to it
         return self.empty(202, self.upload_headers(request, name, upload_id, 0))
 
     def _append(self, request: Request, name: str, upload_id: str) -> int:
@@ -330,7 +354,7 @@ class RegistryApp:
             start = parse_content_range(request.headers.get("Content-Range"),
                                         content_length(environ))
             return self.storage.append_upload(name, upload_id, BodyReader(environ), start)
-        except errors.RangeInvalid as e:
+        except errors.ChunkRangeInvalid as e:
             offset = self.storage.upload_offset(name, upload_id)
             e.headers.update(self.upload_headers(request, name, upload_id, offset))
             raise
@@ -342,7 +366,8 @@ class RegistryApp:
     def upload_put(self, request: Request, name: str, upload_id: str) -> Response:
         digest = request.args.get("digest")
         if not digest:
-            raise errors.DigestInvalid("the final PUT of an upload needs ?digest=")
+            raise errors.DigestInvalid(detail={"reason": "the final PUT of an upload needs "
+                                                         "?digest="})
         check_digest(digest)
         if has_body(request.environ):
             self._append(request, name, upload_id)
@@ -367,43 +392,33 @@ class RegistryApp:
         A client sends the same Accept on every pull: parsed once per distinct value."""
         return _accepted(tuple(request.headers.getlist("Accept")))
 
-    def negotiate(self, request: Request, name: str, image: StoredImage) -> StoredImage:
-        """What to answer a manifest GET with, given its Accept header.
-
-        Served as stored when accepted.  An index the client cannot take is resolved to its
-        linux/amd64 image, as ECR and Distribution do for old clients.  Otherwise 404
-        MANIFEST_UNKNOWN, as Distribution answers ("OCI manifest found, but accept header does
-        not support OCI manifests").  ECR's rewriting of schema 2 into schema 1 for clients
-        that accept neither is not reproduced: schema 1 is deprecated and no current client
-        asks for it.
-        """
+    def negotiate(self, request: Request, name: str, image: StoredImage,
+                  by_tag: bool) -> StoredImage:
+        """What to answer a manifest GET with, given its Accept header (ECR's rules, in
+        manifest_rules.serve_as: as stored, an index resolved to linux/amd64, or by tag a
+        translation between Docker schema 2 and OCI).  Otherwise 404 MANIFEST_UNKNOWN, with why
+        in `detail`.  ECR's rewriting of schema 2 into schema 1 for clients that accept
+        neither is not reproduced: schema 1 is deprecated and no current client asks for it."""
         accepted = self.accepted(request)
-        if accepted is None or image.media_type in accepted:
-            return image
-        if image.media_type in mt.INDEXES and accepted & mt.IMAGE_MANIFESTS:
-            try:
-                entry = parse_manifest(image.raw).platform_manifest()
-            except ManifestError:
-                entry = None
-            child = self.storage.get_manifest(name, entry.digest, tags=False) if entry else None
-            if child is not None and child.media_type in accepted:
-                return child
-        raise errors.ManifestUnknown(
-            f"manifest of media type '{image.media_type}' found, but the Accept header does "
-            f"not allow it (accepts: {', '.join(sorted(accepted))})",
-            detail={"mediaType": image.media_type})
+        served = serve_as(self.storage, name, image, accepted, by_tag)
+        if served is None:
+            raise errors.ManifestUnknown(detail={
+                "mediaType": image.media_type, "accepts": sorted(accepted or ()),
+                "reason": "the manifest is stored in a format the Accept header does not allow"
+                          + ("" if by_tag else " (a pull by digest is never translated)")})
+        return served
 
     def manifest_get(self, request: Request, name: str, reference: str) -> Response:
         if ":" in reference:
             check_digest(reference)
         elif not is_tag(reference):
-            raise errors.ManifestUnknown(detail={"tag": reference[:200]})
+            raise errors.ManifestUnknown.of(reference, {"tag": reference[:200]})
         image = self.storage.get_manifest(name, reference, tags=False)
         if image is None:
-            raise errors.ManifestUnknown(detail={"reference": reference})
-        image = self.negotiate(request, name, image)
+            raise errors.ManifestUnknown.of(reference)
+        image = self.negotiate(request, name, image, by_tag=":" not in reference)
         if request.method == "GET":  # ECR's lastRecordedPullTime: a pull is a manifest GET
-            self.storage.record_pull(name, image.digest)
+            self.storage.record_pull(name, image.translated_from or image.digest)
         return FinalResponse([image.raw], status=200, headers=[
             ("Content-Type", image.media_type), ("Docker-Content-Digest", image.digest),
             ("ETag", f'"{image.digest}"'), ("Content-Length", str(len(image.raw)))])
@@ -416,22 +431,22 @@ class RegistryApp:
             check_tag(reference)
         length = content_length(request.environ)
         if length is not None and length > MAX_MANIFEST_BYTES:
-            raise errors.ManifestInvalid(
-                f"manifest is {length} bytes; the limit is {MAX_MANIFEST_BYTES}")
+            raise errors.ManifestNotReadable(f"the manifest is {length} bytes; the limit is "
+                                             f"{MAX_MANIFEST_BYTES}")
         raw = read_body(request.environ, MAX_MANIFEST_BYTES)
         try:
-            manifest = parse_manifest(raw, request.headers.get("Content-Type"))
+            manifest = read_pushed(raw, request.headers.get("Content-Type"))
         except ManifestError as e:
-            raise errors.ManifestInvalid(str(e)) from None
-        except RecursionError:  # absurdly nested JSON: still just a bad manifest
-            raise errors.ManifestInvalid("manifest JSON is nested too deeply") from None
+            raise errors.ManifestNotReadable(str(e)) from None
+        registry_id = self.control.registry_id
         if by_digest and manifest.digest != reference:
-            raise errors.DigestInvalid(
-                f"the manifest's digest is {manifest.digest}, not {reference}",
-                detail={"digest": reference, "actual": manifest.digest})
+            raise errors.ManifestInvalid.digest_mismatch(reference, manifest.digest, name,
+                                                         registry_id)
         missing = self.storage.missing_references(name, manifest)
+        if missing and manifest.is_index:
+            raise errors.ManifestBlobUnknown.images_missing(missing, name, registry_id)
         if missing:
-            raise errors.ManifestBlobUnknown.missing(missing, name, self.control.registry_id)
+            raise errors.LayersMissing(missing, name, registry_id)
         tag = None if by_digest else reference
         # ECR refuses to overwrite a tag of an IMMUTABLE repository even with the very same
         # digest (ImageTagAlreadyExistsException / TAG_INVALID): aws/containers-roadmap#2179
@@ -450,10 +465,10 @@ class RegistryApp:
         if ":" in reference:
             check_digest(reference)
             if self.storage.delete_manifest(name, reference) is None:
-                raise errors.ManifestUnknown(detail={"digest": reference})
+                raise errors.ManifestUnknown.of(reference, {"digest": reference})
             return self.empty(202, {})
         if not is_tag(reference) or not self.storage.delete_tag(name, reference):
-            raise errors.ManifestUnknown(detail={"tag": reference[:200]})
+            raise errors.ManifestUnknown.of(reference, {"tag": reference[:200]})
         return self.empty(202, {})
 
     # ---- listings ----
@@ -497,26 +512,7 @@ class RegistryApp:
         """The OCI 1.1 referrers API: manifests whose `subject` is `digest`."""
         check_digest(digest)
         wanted = request.args.get("artifactType")
-        found = []
-        for image in self.storage.images(name):
-            try:
-                doc = json.loads(image.raw)
-            except ValueError:
-                continue
-            subject = doc.get("subject") if isinstance(doc, dict) else None
-            if not isinstance(subject, dict) or subject.get("digest") != digest:
-                continue
-            config = doc.get("config") if isinstance(doc.get("config"), dict) else {}
-            artifact_type = doc.get("artifactType") or config.get("mediaType")
-            if wanted and artifact_type != wanted:
-                continue
-            entry: dict[str, Any] = {"mediaType": image.media_type, "digest": image.digest,
-                                     "size": len(image.raw)}
-            if artifact_type:
-                entry["artifactType"] = artifact_type
-            if isinstance(doc.get("annotations"), dict) and doc["annotations"]:
-                entry["annotations"] = doc["annotations"]
-            found.append(entry)
+        found = referrers(self.storage.images(name), digest, [wanted] if wanted else [])
         response = self.json({"schemaVersion": 2, "mediaType": mt.OCI_INDEX, "manifests": found},
                              content_type=mt.OCI_INDEX)
         if wanted:

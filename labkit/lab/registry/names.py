@@ -26,13 +26,14 @@ def is_name(name: str) -> bool:
     return NAME_MIN <= len(name) <= NAME_MAX and bool(NAME_RE.match(name))
 
 
+NAME_RULE = (f"{NAME_MIN} to {NAME_MAX} characters of lowercase letters, digits and separators "
+             "(. _ - /), each component starting and ending with a letter or digit")
+
+
 def check_name(name: str) -> str:
-    """The name, or NAME_INVALID saying which rule it breaks."""
+    """The name, or NAME_INVALID (the spec's message; the rule it breaks in `detail`)."""
     if not is_name(name):
-        raise errors.NameInvalid(
-            f"invalid repository name {name[:300]!r}: it must be {NAME_MIN} to {NAME_MAX} "
-            "characters of lowercase letters, digits and separators (. _ - /), each "
-            "component starting and ending with a letter or digit", detail={"name": name[:300]})
+        raise errors.NameInvalid(detail={"name": name[:300], "rule": NAME_RULE})
     return name
 
 
@@ -42,21 +43,21 @@ def is_tag(tag: str) -> bool:
 
 def check_tag(tag: str) -> str:
     if not is_tag(tag):
-        raise errors.TagInvalid(
-            f"invalid tag {tag[:200]!r}: it must match [a-zA-Z0-9_][a-zA-Z0-9._-]{{0,127}}",
-            detail={"tag": tag[:200]})
+        raise errors.TagInvalid.refused(tag)
     return tag
 
 
 def check_digest(value: str) -> str:
-    """The hex part of a sha256 digest, or DIGEST_INVALID (other algorithms are refused too)."""
+    """The hex part of a sha256 digest, or DIGEST_INVALID (other algorithms are refused too;
+    the parser's reason in `detail`)."""
     try:
         return dg.parse(value)
     except dg.InvalidDigest as e:
-        raise errors.DigestInvalid(str(e), detail={"digest": (value or "")[:200]}) from None
+        raise errors.DigestInvalid(detail={"digest": (value or "")[:200],
+                                           "reason": str(e)}) from None
 
 
 def check_upload_id(value: str) -> str:
     if not UPLOAD_ID_RE.match(value):
-        raise errors.BlobUploadUnknown(detail={"uuid": value[:100]})
+        raise errors.BlobUploadUnknown.of(value[:100])
     return value

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from ..signing import Signer
+from ..auth.signing import Signer
 
 DEFAULT_TTL = 20 * 60  # ECR's pre-signed layer URLs last 20 minutes
 MAX_TTL = 7 * 24 * 3600  # S3's limit for X-Amz-Expires

@@ -20,9 +20,9 @@ def content_length(environ: dict[str, Any]) -> int | None:
     try:
         value = int(raw)
     except ValueError:
-        raise errors.SizeInvalid(f"invalid Content-Length {raw[:40]!r}") from None
+        raise errors.SizeInvalid(detail={"Content-Length": raw[:40]}) from None
     if value < 0:
-        raise errors.SizeInvalid(f"invalid Content-Length {raw[:40]!r}")
+        raise errors.SizeInvalid(detail={"Content-Length": raw[:40]})
     return value
 
 
@@ -59,11 +59,12 @@ class BodyReader:
                 n = len(block)
                 view[:n] = block
         except (OSError, ValueError) as e:  # connection reset, bad chunk framing
-            raise errors.BlobUploadInvalid(f"the request body could not be read: {e}") from None
+            raise errors.BlobUploadInvalid(
+                detail={"reason": f"the request body could not be read: {e}"}) from None
         if n == 0:
             if remaining:
-                raise errors.SizeInvalid(f"the body ended {remaining} bytes short of "
-                                         "Content-Length")
+                raise errors.SizeInvalid(detail={"reason": f"the body ended {remaining} bytes "
+                                                           "short of Content-Length"})
             self._remaining = 0
             return 0
         if remaining is not None:
@@ -95,14 +96,16 @@ def parse_content_range(value: str | None, length: int | None) -> int | None:
         return None
     m = CONTENT_RANGE_RE.match(value.strip())
     if not m:
-        raise errors.RangeInvalid(f"malformed Content-Range {value[:60]!r}")
+        raise errors.ChunkRangeInvalid(detail={"Content-Range": value[:60],
+                                               "reason": "not of the form start-end"})
     start, end = int(m.group(1)), int(m.group(2))
     if end < start:
-        raise errors.RangeInvalid(f"Content-Range {value[:60]!r} ends before it starts")
+        raise errors.ChunkRangeInvalid(detail={"Content-Range": value[:60],
+                                               "reason": "it ends before it starts"})
     if length is not None and end - start + 1 != length:
-        raise errors.RangeInvalid(
-            f"Content-Range {value[:60]!r} covers {end - start + 1} bytes but Content-Length "
-            f"is {length}")
+        raise errors.ChunkRangeInvalid(detail={
+            "Content-Range": value[:60],
+            "reason": f"it covers {end - start + 1} bytes but Content-Length is {length}"})
     return start
 
 

@@ -1,0 +1,72 @@
+"""`labkit lab clock ...` and `labkit lab lifecycle run`: make time pass, apply policies now."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .lab import home_of as _home
+
+
+def clock_cmd(args: argparse.Namespace) -> int:
+    from ..lab.housekeeping.clock import ClockError, LabClock, describe, parse_duration
+
+    clock = LabClock(_home(args))  # the file a running lab re-reads: no request needed
+    try:
+        if args.clock_cmd == "advance":
+            clock.advance(parse_duration(args.duration))
+        elif args.clock_cmd == "reset":
+            clock.reset()
+    except ClockError as e:
+        print(f"labkit: {e}", file=sys.stderr)
+        return 2
+    from datetime import UTC, datetime
+
+    when = datetime.fromtimestamp(clock.now(), UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    print(f"lab clock: {when} ({describe(clock.offset)} ahead of the wall clock)")
+    return 0
+
+
+def lifecycle_cmd(args: argparse.Namespace) -> int:
+    from ..lab.process import LabError, running
+
+    lab = running(_home(args))
+    if lab is None:
+        print("labkit: no lab running (start one with `labkit lab up`)", file=sys.stderr)
+        return 2
+    try:
+        results = lab.run_lifecycle(args.repository)
+    except LabError as e:
+        print(f"labkit: {e}", file=sys.stderr)
+        return 2
+    if not results:
+        print("no repository has a lifecycle policy")
+    for r in results:
+        if r["error"]:
+            print(f"{r['repository']}: policy skipped: {r['error']}")
+            continue
+        print(f"{r['repository']}: expired {len(r['expired'])} image(s)")
+        for v in r["expired"]:
+            tags = ", ".join(v["tags"]) or "<untagged>"
+            print(f"  {v['digest'][:19]}  {tags}  (rule {v['rule_priority']})")
+    return 0
+
+
+def register(lab: argparse._SubParsersAction) -> None:
+    """Add `clock` and `lifecycle` under `labkit lab`."""
+    clock = lab.add_parser("clock", help="the lab's clock (make time pass for lifecycle rules)")
+    csub = clock.add_subparsers(dest="clock_cmd", required=True)
+    adv = csub.add_parser("advance", help="move the lab's clock forward, e.g. 15d, 36h, 90m")
+    adv.add_argument("duration")
+    csub.add_parser("reset", help="back to the wall clock")
+    csub.add_parser("show", help="print the lab's time")
+    for p in csub.choices.values():
+        p.add_argument("--home", default=None, help="data directory (default LABKIT_HOME)")
+    clock.set_defaults(func=clock_cmd)
+    life = lab.add_parser("lifecycle", help="lifecycle policies")
+    lsub = life.add_subparsers(dest="lifecycle_cmd", required=True)
+    run = lsub.add_parser("run", help="apply the lifecycle policies now (the lab does it every "
+                          "LABKIT_LIFECYCLE_INTERVAL seconds)")
+    run.add_argument("--repository", default=None, help="only this repository")
+    run.add_argument("--home", default=None, help="data directory (default LABKIT_HOME)")
+    life.set_defaults(func=lifecycle_cmd)

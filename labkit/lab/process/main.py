@@ -1,0 +1,94 @@
+"""Run the lab in the foreground: `python -m labkit.lab.process.main --port N --home DIR`.
+
+`labkit lab up` starts this detached; it writes `lab.json` once it listens and removes it on exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from ... import config
+from ..server.app import LabApp, LabSettings
+from ..server.frontdoor import FrontDoor
+
+log = logging.getLogger("labkit.lab")
+
+
+def serve(settings: LabSettings) -> FrontDoor:
+    """Build the app and its front door, bound to its port (not yet serving)."""
+    app = LabApp(settings)
+    server = FrontDoor(app, settings.host, settings.port)
+    server.prepare()
+    settings.port = server.port
+    app.housekeeping.start()  # garbage at start, lifecycle policies on their schedule
+    return server
+
+
+def write_state(settings: LabSettings) -> Path:
+    path = settings.home / "lab.json"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"pid": os.getpid(), "host": settings.host, "port": settings.port,
+                               "registry": settings.registry_host, "region": settings.region,
+                               "token_ttl": settings.token_ttl, "started": settings.started}))
+    os.replace(tmp, path)
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m labkit.lab.process.main")
+    p.add_argument("--home", type=Path, default=None)
+    p.add_argument("--host", default=config.DEFAULT_HOST)
+    p.add_argument("--port", type=int, default=None)
+    p.add_argument("--region", default=None)
+    p.add_argument("--token-ttl", type=float, default=config.DEFAULT_TOKEN_TTL)
+    args = p.parse_args(argv)
+    home = (args.home or config.home()).expanduser().resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(level=os.environ.get("LABKIT_LOG_LEVEL", "INFO"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        log.warning("!!! the lab listens on %s, not on loopback: anyone who can reach this "
+                    "machine can reach its registry and API (tokens still apply) !!!", args.host)
+        print(f"WARNING: the lab listens on {args.host}, not only on 127.0.0.1", file=sys.stderr)
+    settings = LabSettings(home=home, host=args.host,
+                           port=args.port if args.port is not None else config.port(),
+                           region=args.region or config.region(), token_ttl=args.token_ttl)
+    t0 = time.time()
+    try:
+        server = serve(settings)
+    except OSError as e:
+        log.error("cannot listen on %s:%s: Address already in use or not available (%s)",
+                  settings.host, settings.port, e)
+        return 2
+    state = write_state(settings)
+    log.info("lab ready on http://%s (home %s, %.2fs)", settings.registry_host, home,
+             time.time() - t0)
+
+    def stop(signum: int, frame: Any) -> None:
+        threading.Thread(target=server.stop, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        server.serve()
+    finally:
+        try:
+            if json.loads(state.read_text()).get("pid") == os.getpid():
+                state.unlink()
+        except (OSError, ValueError):
+            pass
+        log.info("lab stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,232 @@
+"""The course's notebooks executed once per test session, for several tests' assertions.
+
+A whole course run costs minutes (a kernel per notebook, an `aws` process per command, real
+builds and pushes), so each set of executions runs once and serves every test that asks about
+it (the `course_runs` fixture, tests/integration/conftest.py):
+
+- `solved_docker`: `labkit course run --engine docker --solutions --home H` (every exercise
+  solvable with the Docker Engine; the IAM actions the course calls, recorded from H's lab as
+  soon as the run ends; afterwards the terminal shares its login, and a rerun meets its images
+  on the daemon);
+- `nbval_docker`: `pytest --nbval notebooks` with LABKIT_ENGINE=docker (the committed outputs
+  validate with the Docker Engine), started together with `solved_docker`: course runs on one
+  daemon take turns (`runner.engine_turn`), which the two prove by passing side by side;
+- `solved_builtin`: `labkit course run --engine builtin --solutions` (every exercise solvable
+  with the built-in engine; one line per notebook; its temp home removed), and
+- `nbval_builtin`: `pytest --nbval notebooks` with LABKIT_ENGINE=builtin (what `pytest
+  notebooks` does without Docker), both beside the Docker runs (no turn on a daemon needed).
+
+The runs start when the session starts (tests/conftest.py, in the process that drives the
+session: pytest-xdist's controller, or pytest itself), in the background, each as its own
+process whose output goes to a file and whose exit code is written next to it; any worker's
+tests read them (`attach`), and the tests that need them are collected last. Where they were not
+started that way (a run filtered with -k/-m, or of single files), the fixture starts them itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+WAITED = "waiting for another course run"  # what runner.engine_turn prints while it waits
+ENV = "TESTS_COURSE_RUNS"  # the folder of the session's runs (set for pytest-xdist's workers)
+MANIFEST = "runs.json"
+USERS = "course_runs"  # the fixture's name: tests that use it are collected last
+
+# Runs one course execution: output to a file, then (for a --home run) the record of its lab,
+# then the exit code, written last (atomically) so a reader that sees it sees everything.
+_WRAPPER = r"""
+import json, os, subprocess, sys, time
+spec = json.loads(sys.argv[1])
+t0 = time.monotonic()
+with open(spec["log"], "wb") as log:
+    code = subprocess.run(spec["argv"], cwd=spec["cwd"], env=spec["env"], stdout=log,
+                          stderr=subprocess.STDOUT).returncode
+with open(spec["rc"] + ".seconds", "w") as fh:
+    fh.write(f"{time.monotonic() - t0:.0f}")
+if spec.get("record") and code == 0:
+    from labkit.lab import process
+    lab = process.running(__import__("pathlib").Path(spec["home"]))
+    record = {"operations": lab.operations(), "trace": lab.trace(0)} if lab else None
+    with open(spec["record"], "w") as fh:
+        json.dump(record, fh)
+with open(spec["rc"] + ".part", "w") as fh:
+    fh.write(str(code))
+os.replace(spec["rc"] + ".part", spec["rc"])
+"""
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """A learner's shell: no labkit, AWS or docker-config settings of the caller (nor the
+    session's own), this venv's `labkit` and `aws` on PATH."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("LABKIT_", "AWS_", "PYTEST_")) and k != ENV
+           and k not in ("DOCKER_CONFIG", "REGISTRY")}
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    env.update(extra)
+    return env
+
+
+def course_argv(*args: str) -> list[str]:
+    return [sys.executable, "-m", "labkit", "course", "run", *args]
+
+
+def course(*args: str, env: dict[str, str] | None = None, timeout: int = 900
+           ) -> subprocess.CompletedProcess[str]:
+    """`labkit course run ARGS` to completion."""
+    return subprocess.run(course_argv(*args), cwd=ROOT, env=env or clean_env(),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def lab_down(home: Path) -> None:
+    subprocess.run([sys.executable, "-m", "labkit", "lab", "down", "--home", str(home)],
+                   env=clean_env(), capture_output=True, timeout=60)
+
+
+def nbval_argv() -> list[str]:
+    """`pytest --nbval notebooks` as its own session (-n 0: one process, a notebook's cells in
+    order in one kernel; no cache written into the checkout)."""
+    return [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0",
+            "--nbval", "notebooks"]
+
+
+@dataclass
+class Run:
+    """One course execution, started in the background by `start_all`."""
+
+    name: str
+    argv: list[str]
+    log: Path
+    rc: Path
+    out: Path | None = None  # --out: the executed notebooks
+    home: Path | None = None  # --home: kept with its lab until the session ends
+    record: Path | None = None  # that lab's operations and trace, as the run left them
+
+    def wait(self, timeout: float = 2400) -> int:
+        """The run's exit code, once it has one."""
+        deadline = time.monotonic() + timeout
+        while not self.rc.exists():
+            assert time.monotonic() < deadline, f"{self.name} did not end in {timeout:.0f}s"
+            time.sleep(0.5)
+        return int(self.rc.read_text())
+
+    @property
+    def output(self) -> str:
+        self.wait()
+        return self.log.read_text(errors="replace")
+
+    def passed(self, notebooks: int) -> str:
+        """The run's output, after checking it passed every notebook (the failure says why)."""
+        code, text = self.wait(), self.output
+        assert code == 0, f"{self.name} failed:\n{text[-6000:]}"
+        if self.argv[3:5] == ["course", "run"]:
+            assert f"{notebooks} passed, 0 failed" in text, text[-3000:]
+        else:  # nbval: pytest's summary line
+            tail = text.strip().splitlines()[-1]
+            assert " passed" in tail and "failed" not in tail and "error" not in tail, text[-6000:]
+        return text
+
+    def lab_record(self) -> tuple[dict[str, int], list[dict[str, Any]]]:
+        """The AWS operations and trace of this --home run's lab, read right after the run."""
+        assert self.record is not None, f"{self.name} keeps no lab"
+        self.wait()
+        doc = json.loads(self.record.read_text())
+        assert doc is not None, f"{self.name}: its lab was not running after the run"
+        return doc["operations"], doc["trace"]
+
+
+def plan(root: Path, docker: bool) -> list[Run]:
+    """The session's runs, their files under `root` (the Docker pair only if `docker`)."""
+    from tests.conftest import free_port
+
+    def run(name: str, key: str, argv: list[str], **kw: Any) -> Run:
+        return Run(name, argv, root / f"{key}.log", root / f"{key}.rc", **kw)
+
+    out = root / "solved-builtin"
+    runs = [run("labkit course run --engine builtin --solutions", "solved-builtin",
+                course_argv("--engine", "builtin", "--solutions", "--out", str(out)), out=out),
+            run("pytest --nbval notebooks (built-in engine)", "nbval-builtin", nbval_argv())]
+    if docker:
+        home, out = root / "docker-home", root / "solved-docker"
+        runs += [
+            # with the options the README names for `course run`, as a maintainer passes them
+            run("labkit course run --engine docker --solutions", "solved-docker",
+                course_argv("--engine", "docker", "--solutions", "--home", str(home),
+                            "--port", str(free_port()), "--notebooks", str(ROOT / "notebooks"),
+                            "--kernel", "python3", "--timeout", "300", "--out", str(out)),
+                out=out, home=home, record=root / "solved-docker.record.json"),
+            run("pytest --nbval notebooks (Docker Engine)", "nbval-docker", nbval_argv())]
+    return runs
+
+
+def _env_of(run: Run, root: Path) -> dict[str, str]:
+    if run.home is not None:  # the notebooks' `docker login` lands where the terminal finds it
+        return clean_env(DOCKER_CONFIG=str(root / "docker-config"))
+    if "--nbval" in run.argv:
+        return clean_env(LABKIT_ENGINE="docker" if "Docker" in run.name else "builtin")
+    return clean_env()
+
+
+def start_all(root: Path, docker: bool) -> list[Run]:
+    """Start every run in the background; the manifest lets any process `attach`."""
+    root.mkdir(parents=True, exist_ok=True)
+    runs = plan(root, docker)
+    pids = []
+    for run in runs:
+        spec = {"argv": run.argv, "cwd": str(ROOT), "env": _env_of(run, root),
+                "log": str(run.log), "rc": str(run.rc),
+                "home": str(run.home) if run.home else None,
+                "record": str(run.record) if run.record else None}
+        # its own process group: stop_all ends the run and the processes it started
+        proc = subprocess.Popen([sys.executable, "-c", _WRAPPER, json.dumps(spec)], cwd=ROOT,
+                                env=spec["env"], start_new_session=True,
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        pids.append(proc.pid)
+    manifest = {"runs": [{k: str(v) if isinstance(v, Path) else v
+                          for k, v in vars(r).items()} for r in runs], "pids": pids}
+    (root / MANIFEST).write_text(json.dumps(manifest))
+    return runs
+
+
+def attach(root: Path) -> list[Run]:
+    """The runs `start_all` started under `root` (possibly in another process)."""
+    manifest = json.loads((root / MANIFEST).read_text())
+    paths = ("log", "rc", "out", "home", "record")
+    return [Run(**{k: Path(v) if k in paths and v is not None else v for k, v in r.items()})
+            for r in manifest["runs"]]
+
+
+def summary(root: Path) -> list[str]:
+    """One line per run: how long it took and how it ended (the session's slowest part)."""
+    lines = []
+    for run in attach(root):
+        seconds = run.rc.with_name(run.rc.name + ".seconds")
+        if run.rc.exists() and seconds.exists():
+            lines.append(f"{seconds.read_text():>5}s  exit {run.rc.read_text()}  {run.name}")
+        else:
+            lines.append(f"    -   not finished  {run.name}")
+    return lines
+
+
+def stop_all(root: Path) -> None:
+    """End what is still running (an interrupted session) and the --home run's lab."""
+    try:
+        manifest = json.loads((root / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return
+    for pid, run in zip(manifest["pids"], attach(root), strict=True):
+        if not run.rc.exists():  # still running: its process group, which start_all created
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        if run.home is not None:
+            lab_down(run.home)
