@@ -59,10 +59,7 @@ def wait_for(predicate: Any, timeout: float = 10.0) -> bool:
 
 
 def still_up(lab: Any) -> None:
-    conn = http.client.HTTPConnection("127.0.0.1", lab.port, timeout=10)
-    conn.request("GET", "/_labkit/status")
-    assert conn.getresponse().status == 200
-    conn.close()
+    assert lab.status(timeout=10)["pid"] == lab.pid
 
 
 def test_two_requests_travel_on_one_connection(idle_lab: Any) -> None:
