@@ -46,6 +46,7 @@ THREADS = 32
 BACKLOG = 1024  # connections waiting to be accepted; also granian's cap on open connections
 START_TIMEOUT = 30.0  # seconds for the server to bind
 STOP_TIMEOUT = 10.0  # seconds for it to finish and let the port go
+SETTLE_QUIET = 0.2  # seconds without a request in flight before the loop closes (stop())
 
 
 def _logging_left_alone() -> dict[str, Any]:
@@ -162,6 +163,7 @@ class FrontDoor:
         server.on_startup(self._bound.set)
         self._server = server
         await server.serve()
+        await bridge.settle(SETTLE_QUIET, STOP_TIMEOUT / 2)
 
 
 def _claimable(host: str, port: int) -> int:
