@@ -1,7 +1,12 @@
 """CNCF Distribution (Debian's `docker-registry`) on a free loopback port.
 
 The reference registry that tests and benchmarks measure the lab and the engines against; one
-launcher serves them all, so they all run it the same way (quiet logs, deletes enabled).
+launcher serves them all, so they all run it the same way: as Debian's package configures it
+(`/etc/docker/registry/config.yml`: the in-memory blob descriptor cache, deletes enabled, the
+`nosniff` header, the storage health check), with three changes a test run needs: its own
+storage folder and loopback port, Basic auth from a given htpasswd file (or none), and no
+log but errors (the lab writes no line per request either; Debian's file logs every request).
+`tests/unit/test_distribution_config.py` keeps this in step with Debian's file.
 """
 
 from __future__ import annotations
@@ -22,13 +27,24 @@ log:
   level: error
   accesslog:
     disabled: true
+  fields:
+    service: registry
 storage:
+  cache:
+    blobdescriptor: inmemory
   filesystem:
     rootdirectory: {root}
   delete:
     enabled: true
 http:
   addr: 127.0.0.1:{port}
+  headers:
+    X-Content-Type-Options: [nosniff]
+health:
+  storagedriver:
+    enabled: true
+    interval: 10s
+    threshold: 3
 """
 HTPASSWD = """\
 auth:

@@ -6,8 +6,9 @@ Times push and pull of a one-layer image of random bytes with the docker CLI, sk
 (raw blob upload/download) against the lab and against Distribution (Debian's docker-registry),
 and prints MiB/s and the lab/Distribution ratio next to the targets of issue 2; then the lab's
 memory growth while it receives a big layer, and the time from `labkit lab up` to the first
-CreateRepository answered (moto alone for reference). Each timing is the median of --reps runs;
-every run uses a fresh image, so no layer is ever "already there" or mountable.
+CreateRepository answered (Distribution's start and a bare `import labkit` for reference).
+Each timing is the median of --reps runs; every run uses a fresh image, so no layer is ever
+"already there" or mountable.
 """
 
 from __future__ import annotations
@@ -52,7 +53,9 @@ from _common import (  # noqa: E402 - the benchmark's own helpers, next to this 
     write_docker_archive,
     write_oci_layout,
 )
-from bench_startup import STARTUP_CPU_GOAL, lab_startup, moto_startup  # noqa: E402
+from bench_startup import STARTUP_CPU_GOAL  # noqa: E402
+from bench_startup import measure as measure_startup  # noqa: E402
+from bench_startup import rows as startup_rows  # noqa: E402
 
 # Targets of issue 12 (keep-alive front door); the rows it does not name keep issue 2's.
 GOALS = {"curl PUT upload": 3.0, "curl PATCH upload (chunked)": 2.0, "skopeo push": 2.0,
@@ -330,23 +333,17 @@ def main(argv: list[str] | None = None) -> int:
                                  growth < 64 * MiB if reg is the_lab else None))
             path.unlink()
     if "startup" not in args.skip:
-        log("start-up: `labkit lab up` and moto_server, to the first CreateRepository")
+        log("start-up: `labkit lab up` to the first CreateRepository; Distribution; import")
         with tempdir("startup") as work:
-            lab_s = [lab_startup(work, i) for i in range(args.reps)]
-            moto_s = [moto_startup(i) for i in range(args.reps)]
-        for who, runs in (("`labkit lab up`", lab_s), ("moto_server", moto_s)):
-            wall, cpu = median([w for w, _ in runs]), median([c for _, c in runs])
-            goal = STARTUP_CPU_GOAL if runs is lab_s else None
-            extra.append(Row(f"{who} -> CreateRepository, wall", wall, None, "s",
-                             "(busy machine: see CPU)", None))
-            extra.append(Row(f"{who} -> CreateRepository, server CPU", cpu, None, "s",
-                             f"<= {goal} s" if goal else "(reference)",
-                             cpu <= goal if goal else None))
-            print(f"start-up {who}: wall {' '.join(f'{w:.2f}' for w, _ in runs)}, "
-                  f"cpu {' '.join(f'{c:.2f}' for _, c in runs)}")
-        lab_cpu, moto_cpu = median([c for _, c in lab_s]), median([c for _, c in moto_s])
-        extra.append(Row("`labkit lab up` -> CreateRepository CPU; peer: moto_server", lab_cpu, moto_cpu, "s",
-                         "(reference)", None))
+            runs = measure_startup(work, args.reps, ["fork"])
+        for name, wall, cpu, against, verdict in startup_rows(runs):
+            extra.append(Row(f"{name}, wall", wall, None, "s", "(busy machine: see CPU)", None))
+            extra.append(Row(f"{name}, process CPU{f' ({against})' if against else ''}", cpu,
+                             None, "s", f"<= {STARTUP_CPU_GOAL} s" if verdict else "(reference)",
+                             verdict == "met" if verdict else None))
+        for who, values in runs.items():
+            print(f"start-up {who}: wall {' '.join(f'{w:.2f}' for w, _ in values)}, "
+                  f"cpu {' '.join(f'{c:.2f}' for _, c in values)}")
     if receive:
         lab_cpu, sha, ossl = receive
         extra.append(Row("lab CPU per GiB received (curl PUT); peer: sha256sum + cp", lab_cpu, sha, "s/GiB",

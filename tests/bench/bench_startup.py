@@ -1,17 +1,22 @@
-"""Benchmark: `labkit lab up` to the first CreateRepository answered, next to moto's own server.
+"""Benchmark: `labkit lab up` to the first CreateRepository answered, next to CNCF Distribution's
+start and a bare `python -c "import labkit"`.
 
     python tests/bench/bench_startup.py [--reps 5] [--method fork|portable|both]
 
 Starts the lab with `labkit lab up` (fork, the POSIX default, and/or `LABKIT_START=portable`,
-a fresh interpreter as on Windows) and `moto_server`, alternating, and times each until a boto3
-client (built before the clock starts, polling every 10 ms) gets its first CreateRepository
-answer: wall seconds, and the CPU seconds of the server process until then (utime + stime of
-`/proc/PID/stat`; for the lab, its own process, not the CLI that started it). Prints each run
-and the medians; target (issue 12): the lab's CPU <= 0.5 s. Before the runs it byte-compiles
-the `labkit` package it starts (as `pip install` does for a learner): from a source checkout
-with PYTHONDONTWRITEBYTECODE set, the lab would otherwise compile ~40 modules on every start
-(about 0.15 s of CPU that no installed kit pays). `bench_registry.py` runs the same
-measurement (fork path) as its start-up section.
+a fresh interpreter as on Windows) and times it until a boto3 client (built before the clock
+starts, polling every 10 ms) gets its first CreateRepository answer: wall seconds, and the CPU
+seconds of the lab process until then (utime + stime of `/proc/PID/stat`; the lab's own
+process, not the CLI that started it). In the same repetition, one after the other:
+- Distribution (Debian's `docker-registry serve`, configured as `tests/distribution.py` runs it)
+  until its first answer to `GET /v2/` (polled every 10 ms), and its CPU seconds until then;
+- `python -c "import labkit"`: the interpreter's start plus the package's import, the floor
+  any Python lab pays (wall, and its CPU from the children's rusage).
+Prints each run and the medians; target (issue 12): the lab's CPU <= 0.5 s. Before the runs it
+byte-compiles the `labkit` package it starts (as `pip install` does for a learner): from a
+source checkout with PYTHONDONTWRITEBYTECODE set, the lab would otherwise compile ~40 modules
+on every start (about 0.15 s of CPU that no installed kit pays). `bench_registry.py` runs the
+same measurement (fork path) as its start-up section.
 """
 
 from __future__ import annotations
@@ -26,11 +31,27 @@ import sys
 import time
 from pathlib import Path
 
+import requests
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import cpu_seconds, ecr_client, free_port, load_note, log, median, tempdir  # noqa: E402
+from _common import (  # noqa: E402
+    children_cpu_seconds,
+    cpu_seconds,
+    ecr_client,
+    free_port,
+    load_note,
+    log,
+    median,
+    tempdir,
+)
+
+from tests.distribution import CONFIG as DISTRIBUTION_CONFIG  # noqa: E402
 
 STARTUP_CPU_GOAL = 0.5  # s of the lab process's CPU, `labkit lab up` -> first CreateRepository
+DISTRIBUTION = "Distribution 2.8"
+IMPORT = 'python -c "import labkit"'
+Runs = dict[str, list[tuple[float, float]]]
 
 
 def _first_create(endpoint: str, proc: subprocess.Popen, name: str, t0: float,
@@ -77,45 +98,84 @@ def lab_startup(work: Path, i: int, method: str = "fork") -> tuple[float, float]
         process.stop(home)
 
 
-def moto_startup(i: int) -> tuple[float, float]:
-    """The same for moto's own server (`moto_server`, the console script moto installs)."""
-    port = free_port()
-    moto = Path(sys.executable).with_name("moto_server")
-    cmd = [str(moto)] if moto.exists() else [sys.executable, "-m", "moto.server"]
+def distribution_startup(work: Path, i: int) -> tuple[float, float]:
+    """The same for Distribution: `docker-registry serve` to its first answer of GET /v2/."""
+    folder, port = work / f"distribution-{i}", free_port()
+    folder.mkdir(parents=True)
+    config = folder / "config.yml"
+    config.write_text(DISTRIBUTION_CONFIG.format(root=folder / "data", port=port))
+    session = requests.Session()  # built before the clock starts, as boto3's client is
     t0 = time.perf_counter()
-    proc = subprocess.Popen([*cmd, "-H", "127.0.0.1", "-p", str(port)],
+    proc = subprocess.Popen(["docker-registry", "serve", str(config)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wall = _first_create(f"http://127.0.0.1:{port}", proc, f"moto-{i}", t0)
-        return wall, cpu_seconds(proc.pid)
+        while True:
+            try:
+                r = session.get(f"http://127.0.0.1:{port}/v2/", timeout=5)
+                if r.status_code == 200:
+                    return time.perf_counter() - t0, cpu_seconds(proc.pid)
+            except requests.ConnectionError:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"docker-registry exited with {proc.returncode}") \
+                        from None
+            if time.perf_counter() - t0 > 30:
+                raise RuntimeError("docker-registry did not answer within 30 s")
+            time.sleep(0.01)
     finally:
         proc.terminate()
         proc.wait(10)
 
 
-def measure(work: Path, reps: int, methods: list[str]) -> dict[str, list[tuple[float, float]]]:
-    """Each repetition starts every lab method and moto once, one after the other."""
-    runs: dict[str, list[tuple[float, float]]] = {m: [] for m in [*methods, "moto_server"]}
+def import_startup() -> tuple[float, float]:
+    """`python -c "import labkit"`: wall seconds and CPU seconds (the child's rusage)."""
+    cpu0, t0 = children_cpu_seconds(), time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import labkit"], check=True)
+    return time.perf_counter() - t0, children_cpu_seconds() - cpu0
+
+
+def measure(work: Path, reps: int, methods: list[str]) -> Runs:
+    """Each repetition starts every lab method, Distribution and the bare import once."""
+    runs: Runs = {m: [] for m in [*methods, DISTRIBUTION, IMPORT]}
+    have_distribution = shutil.which("docker-registry") is not None
+    if not have_distribution:
+        del runs[DISTRIBUTION]
     for i in range(reps):
         log(f"start-up repetition {i + 1}/{reps}")
         for m in methods:
             runs[m].append(lab_startup(work, i, m))
-        runs["moto_server"].append(moto_startup(i))
+        if have_distribution:
+            runs[DISTRIBUTION].append(distribution_startup(work, i))
+        runs[IMPORT].append(import_startup())
     return runs
 
 
-def report(runs: dict[str, list[tuple[float, float]]]) -> None:
-    moto_cpu = median([c for _, c in runs["moto_server"]])
-    print("| start -> first CreateRepository | wall (median) | server CPU (median) | "
-          "CPU / moto_server | target | |")
-    print("|---|---|---|---|---|---|")
+def rows(runs: Runs) -> list[tuple[str, float, float, str, str]]:
+    """(who, wall, CPU, CPU against the references, verdict) from the medians."""
+    cpu = {who: median([c for _, c in v]) for who, v in runs.items()}
+    out = []
     for who, values in runs.items():
-        wall, cpu = median([w for w, _ in values]), median([c for _, c in values])
-        lab = who != "moto_server"
-        name = f"`labkit lab up` ({who})" if lab else "moto_server (reference)"
-        verdict = ("met" if cpu <= STARTUP_CPU_GOAL else "MISSED") if lab else ""
-        print(f"| {name} | {wall:.2f} s | {cpu:.2f} s | {cpu / moto_cpu:.2f}x | "
-              f"{f'<= {STARTUP_CPU_GOAL} s CPU' if lab else ''} | {verdict} |")
+        wall = median([w for w, _ in values])
+        lab = who not in (DISTRIBUTION, IMPORT)
+        against = ""
+        if lab:
+            refs = [f"{cpu[who] / cpu[r]:.1f}x {'Distribution' if r == DISTRIBUTION else 'import'}"
+                    for r in (DISTRIBUTION, IMPORT) if r in cpu and cpu[r] > 0]
+            against = ", ".join(refs)
+        verdict = ("met" if cpu[who] <= STARTUP_CPU_GOAL else "MISSED") if lab else ""
+        name = f"`labkit lab up` ({who}) -> CreateRepository" if lab else (
+            f"{who} -> first answer (reference)" if who == DISTRIBUTION else
+            f"`{who}` (reference)")
+        out.append((name, wall, cpu[who], against, verdict))
+    return out
+
+
+def report(runs: Runs) -> None:
+    print("| start-up | wall (median) | process CPU (median) | CPU / Distribution, / import | "
+          "target | |")
+    print("|---|---|---|---|---|---|")
+    for name, wall, cpu, against, verdict in rows(runs):
+        target = f"<= {STARTUP_CPU_GOAL} s CPU" if verdict else ""
+        print(f"| {name} | {wall:.2f} s | {cpu:.2f} s | {against} | {target} | {verdict} |")
     print("\nall runs (wall s / CPU s):")
     for who, values in runs.items():
         print(f"  {who}: " + ", ".join(f"{w:.2f}/{c:.2f}" for w, c in values))

@@ -1,7 +1,7 @@
 """The lab's HTTP front door (labkit/lab/server/frontdoor.py) against a running lab of its own:
-keep-alive, a silent client cut after the idle timeout, a bad request line and a TLS hello
-refused with 400, a client reset mid-upload. After each, the lab answers and its log holds one
-line for the event and no traceback.
+keep-alive, a silent client cut after the idle timeout (one log line), a bad request line and
+a TLS hello refused with 400 at once, a client reset mid-upload (one log line). After each, the
+lab answers and its log holds no traceback.
 """
 
 from __future__ import annotations
@@ -105,7 +105,8 @@ def test_a_silent_client_is_cut_after_the_idle_timeout(idle_lab: Any) -> None:
     finally:
         s.close()
     assert IDLE * 0.8 <= waited < IDLE * 5, f"cut after {waited:.1f}s, idle timeout {IDLE}s"
-    assert answer.startswith(b"HTTP/1.1 400") and b"Connection: close" in answer, answer[:300]
+    assert answer.startswith(b"HTTP/1.1 400") and b"connection: close" in answer.lower(), \
+        answer[:300]
     assert wait_for(lambda: "mid-request" in new_log(idle_lab, before))
     log = new_log(idle_lab, before)
     lines = [line for line in log.splitlines() if "sent nothing" in line]
@@ -122,16 +123,24 @@ def test_a_silent_client_is_cut_after_the_idle_timeout(idle_lab: Any) -> None:
 @pytest.mark.parametrize("junk", [b"GARBAGE\r\n\r\n", b"GET /v2/ HTTP/9.9\r\n\r\n",
                                   b"GET /v2/ HTTP/1.1\r\nno colon here\r\n\r\n"])
 def test_a_bad_request_line_gets_400_and_the_lab_stays_up(idle_lab: Any, junk: bytes) -> None:
+    """The server's HTTP layer answers what is not HTTP itself (the app never sees it), then
+    closes the connection; the lab logs no traceback and keeps serving."""
     before = len(log_of(idle_lab))
     with socket.create_connection(("127.0.0.1", idle_lab.port), timeout=10) as s:
         s.sendall(junk)
-        answer = s.recv(4096)
+        answer = read_to_end(s)
     status = answer.split(b"\r\n", 1)[0]
     assert status.startswith(b"HTTP/1.1 40") or status.startswith(b"HTTP/1.1 505"), answer
+    assert b"connection: close" in answer.lower(), answer
     still_up(idle_lab)
-    assert wait_for(lambda: "127.0.0.1" in new_log(idle_lab, before))
-    log = new_log(idle_lab, before)
-    assert len(log.strip().splitlines()) == 1 and "Traceback" not in log, log
+    assert "Traceback" not in new_log(idle_lab, before)
+
+
+def read_to_end(s: socket.socket) -> bytes:
+    answer = b""
+    while chunk := s.recv(65536):
+        answer += chunk
+    return answer
 
 
 def client_hello() -> bytes:
@@ -145,6 +154,8 @@ def client_hello() -> bytes:
 
 
 def test_a_tls_hello_gets_400_at_once(idle_lab: Any) -> None:
+    """docker and skopeo try HTTPS first: an answer at once (not a wait for a request line
+    that never comes) is what they fall back to plain HTTP on."""
     before = len(log_of(idle_lab))
     hello = client_hello()
     assert hello[0] == 0x16
@@ -154,7 +165,6 @@ def test_a_tls_hello_gets_400_at_once(idle_lab: Any) -> None:
         answer = s.recv(4096)
         waited = time.monotonic() - t0
     assert answer.startswith(b"HTTP/1.1 400"), answer
-    assert b"plain HTTP" in answer
     assert waited < IDLE, "the lab waited for a request line instead of answering the hello"
     # and a real TLS client gets the error a registry client falls back to HTTP on
     ctx = ssl.create_default_context()
@@ -163,8 +173,7 @@ def test_a_tls_hello_gets_400_at_once(idle_lab: Any) -> None:
         with pytest.raises(ssl.SSLError):
             ctx.wrap_socket(raw, server_hostname="127.0.0.1")
     still_up(idle_lab)
-    log = new_log(idle_lab, before)
-    assert log.count("TLS hello") == 2 and "Traceback" not in log, log
+    assert "Traceback" not in new_log(idle_lab, before)
 
 
 def test_a_client_reset_mid_upload_loses_nothing(idle_lab: Any) -> None:
@@ -242,5 +251,48 @@ def test_a_refused_big_upload_is_answered_at_once_and_its_connection_closed(
         while chunk := s.recv(65536):
             answer += chunk
     assert answer.startswith(b"HTTP/1.1 401"), answer[:200]
-    assert b"Connection: close" in answer
+    assert b"connection: close" in answer.lower()
     still_up(idle_lab)
+
+
+HALF_CLOSED = """
+import socket, sys
+from labkit.lab.server.frontdoor import FrontDoor
+
+def app(environ, start_response):
+    start_response("200 OK", [("Content-Length", "2")])
+    return [b"ok"]
+
+door = FrontDoor(app, "127.0.0.1", 0, threads=2)
+door.prepare()
+for n in (100, 8000, 70000):
+    with socket.create_connection(("127.0.0.1", door.port), timeout=10) as s:
+        s.sendall(b"GET / HTTP/1.1\\r\\nX: " + b"a" * n + b"\\r\\nConnection: close\\r\\n\\r\\n")
+        while s.recv(65536):
+            pass
+with socket.create_connection(("127.0.0.1", door.port), timeout=10) as s:
+    s.sendall(b"GET / HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n")
+    s.shutdown(socket.SHUT_WR)  # granian closes on the end of input: no answer comes
+    while s.recv(65536):
+        pass
+door.stop()
+print("stopped")
+"""
+
+
+def test_a_process_ends_cleanly_after_its_front_door_stopped() -> None:
+    """granian's runtime used to live as long as the server object the front door kept: at the
+    interpreter's exit, work still pending in it (a client that half-closed its connection)
+    aborted the process ("panic in a function that cannot unwind", 4 runs in 6). A process
+    that served (pytest, a notebook, the lab) must end with its own exit status."""
+    import subprocess
+    import sys
+
+    for _ in range(4):
+        r = subprocess.run([sys.executable, "-c", HALF_CLOSED], capture_output=True, text=True,
+                           timeout=60)
+        assert r.returncode == 0 and r.stdout.strip() == "stopped", r.stdout + r.stderr[-2000:]
+        assert "panic" not in r.stderr, r.stderr[-2000:]
+        # the precursor, seen in most runs before the front door let its loop settle: a
+        # request granian accepted just before the stop, handed to a loop already closed
+        assert "never awaited" not in r.stderr, r.stderr[-2000:]

@@ -83,9 +83,10 @@ def password(lab: Any, ecr_client: Any) -> str:
 
 @pytest.fixture(scope="module")
 def expired_password(lab: Any, ecr_client: Any) -> Iterator[str]:
+    """A token the lab's token clock has moved past (the clock is put back after the module)."""
     with ShortTokens(lab) as short:
         password = registry_credentials(ecr_client)[1]
-        short.expire()  # the token clock moves past its end: expired for the rest of the module
+        short.expire()
         yield password
 
 

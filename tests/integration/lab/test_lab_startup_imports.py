@@ -45,7 +45,7 @@ def test_lab_up_to_first_create_repository_imports_no_heavy_library(tmp_path: Pa
         made = ecr.create_repository(repositoryName="startup/imports")
         assert made["repository"]["repositoryName"] == "startup/imports"
         cli, lab = _imported(up.stderr), _imported((home / "lab.log").read_text())
-        assert "labkit" in cli and "cheroot" in (lab if method == "portable" else cli | lab)
+        assert "labkit" in cli and "granian" in (lab if method == "portable" else cli | lab)
         assert not (cli | lab) & set(HEAVY), sorted((cli | lab) & set(HEAVY))
     finally:
         subprocess.run([sys.executable, "-m", "labkit", "lab", "down", "--home", str(home)],
