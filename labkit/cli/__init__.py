@@ -1,5 +1,5 @@
 """The `labkit` command: `lab up|down|status|env|clock|lifecycle`, `docker` (the built-in engine
-as a docker CLI), `course run|open`, `doctor`, `figures`, `sample build|path`, `trace`.
+as a docker CLI), `course run|open`, `doctor`, `explain`, `figures`, `sample build|path`, `trace`.
 
 One module per command group; this one assembles the parser and runs the command. `labkit lab
 ...` is timed (the lab's start-up), so it loads only `lab` and `lab_admin`: the course's
@@ -33,11 +33,11 @@ def build_parser(optional: bool = True) -> argparse.ArgumentParser:
 
 
 def register_course_commands(sub: argparse._SubParsersAction) -> None:
-    """`course`, `doctor`, `figures`, `sample`, `trace`: imported here, not at the top, so
+    """`course`, `doctor`, `explain`, `figures`, `sample`, `trace`: imported here, not at the top, so
     `labkit lab up` (whose start time counts) does not load the course's modules."""
-    from . import course, doctor, figures, sample, trace
+    from . import course, doctor, explain, figures, sample, trace
 
-    for module in (course, doctor, figures, sample, trace):
+    for module in (course, doctor, explain, figures, sample, trace):
         module.register(sub)
 
 

@@ -59,7 +59,11 @@ def build(args: argparse.Namespace) -> int:
 
 
 def path(args: argparse.Namespace) -> int:
-    """Print the build context of hello-app vN (after making sure its base is there)."""
+    """Print the build context of hello-app vN (after making sure its base is there), or of
+    its linux/arm64 twin (`arm64`: FROM scratch, no base needed)."""
+    if args.version == "arm64":
+        print(sample.arm64_context())
+        return 0
     versions = _versions(args.version)
     if len(versions) != 1:
         raise SystemExit("labkit sample path: name one version, v1 or v2")
@@ -84,7 +88,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     b.add_argument("version", nargs="?", default="all", help="v1, v2 or all (default)")
     b.set_defaults(func=build)
     pa = p.add_parser("path", help="print hello-app's build context (for docker build)")
-    pa.add_argument("version", help="v1 or v2")
+    pa.add_argument("version", help="v1, v2, or arm64 (v1 built for linux/arm64: "
+                                    "docker build --platform linux/arm64)")
     pa.add_argument("--no-base", action="store_true",
                     help="do not build the base image labkit/base:1.0 if it is missing")
     pa.set_defaults(func=path)

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, Any
 
+from . import explained as _explained  # noqa: F401 - registers the lab's explainer
 from . import failures
 
 KEEP = 64 * 1024  # the output's tail kept for the explanation (the screen got all of it)

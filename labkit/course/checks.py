@@ -22,6 +22,7 @@ from ..trace import reader
 from ..trace import record as rec
 from .stepchecks import (  # noqa: F401 - the step checks, called as checks.<name> in notebooks
     cleaned_up,
+    failures_met,
     lab_ready,
     lifecycle_applied,
     logged_in,
@@ -193,3 +194,19 @@ def repositories_gone(c: Any, names: tuple[str, ...] | list[str]) -> Passed:
     left = sorted(set(names) & {r.name for r in c.target.repositories()})
     need(not left, "still there: " + ", ".join(left))
     return Passed("deleted: " + ", ".join(sorted(names)))
+
+
+@exercise
+def fixed_after_explain(c: Any, repository: str, tag: str) -> Passed:
+    """08: a push to `repository` was refused because it did not exist, and after the fix the
+    push went through (read from the lab's trace since the notebook started)."""
+    refused = [f for f in reader.failures(c.trace(c.mark))
+               if f.repository == repository and f.code == "NAME_UNKNOWN"]
+    need(bool(refused), f"no push to {repository} was refused yet: tag hello-app:v1 for "
+         f"{repository} and push it before anything else, and read what docker says")
+    names = {r.name for r in c.target.repositories()}
+    need(repository in names, f"{repository} does not exist yet: run `labkit explain` and do "
+         "what its fix line says")
+    tags = {t for row in c.target.images(repository) for t in row.tags}
+    need(tag in tags, f"{repository} exists but holds no {tag} yet: push again")
+    return Passed(f"refused (name unknown), explained, fixed: {repository}:{tag} is pushed")

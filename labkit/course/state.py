@@ -31,11 +31,14 @@ NOTEBOOKS = (
     "05b-lifecycle-and-immutability",
     "06-pull",
     "07-clean-up",
+    "08-when-things-go-wrong",
 )
 REPOSITORY = sample.APP_NAME  # one repository per image; versions are tags
 LIFECYCLE_REPOSITORIES = ("hello-app-lifecycle", "hello-app-nightly")  # 05b's step, exercise
 # made by exercise 01, exercise 05, and notebook 05b
 EXERCISE_REPOSITORIES = ("notes-app", "hello-app-immutable", *LIFECYCLE_REPOSITORIES)
+# made by notebook 08 (its sections, its exercise), and its stand-in for another host
+TROUBLE_REPOSITORIES = ("hello-web", "hello-app-locked", "hello-app-arm64", "hello-worker")
 LOCAL_VERSIONS = (*sample.VERSIONS, 3)  # 05b builds hello-app:v3 (v2 with one more label)
 MIN_SANE_TTL = 60.0  # a shorter token TTL is a leftover of the expiry exercise
 
@@ -224,11 +227,29 @@ def prepare(step: str) -> Course:
         for name in LIFECYCLE_REPOSITORIES:
             target.delete_repository(name, missing_ok=True)
         c.ready.append(f"{' and '.join(LIFECYCLE_REPOSITORIES)} do not exist yet")
-    if after("07"):
+    if level == index("08"):  # this step makes them: from scratch, also when run again
+        for name in TROUBLE_REPOSITORIES:
+            target.delete_repository(name, missing_ok=True)
+        c.ready.append(f"{', '.join(TROUBLE_REPOSITORIES)} do not exist yet")
+        _forget_alias_login(target.registry)
+    if level == index("07"):  # what 07 deletes (08, after it, makes its own)
         for name in EXERCISE_REPOSITORIES:
             target.create_repository(name, immutable=name.endswith("immutable"))
         c.ready.append("the exercise repositories exist: " + ", ".join(EXERCISE_REPOSITORIES))
     return c
+
+
+def alias(registry: str) -> str:
+    """The lab under another name (`localhost:PORT`): notebook 08's "logged in to another host"."""
+    return registry.replace("127.0.0.1", "localhost", 1)
+
+
+def _forget_alias_login(registry: str) -> None:
+    from ..engines.dockerconfig import DockerConfig
+
+    other = alias(registry)
+    if other != registry:
+        DockerConfig().erase(other)
 
 
 def course_local_refs(c: Course) -> list[str]:

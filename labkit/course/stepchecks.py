@@ -219,3 +219,39 @@ def cleaned_up(c: Any, name: str, removed: tuple[str, ...]) -> Checked:
     own = sorted(ref for ref in local if ref.startswith(prefix) and ref not in wanted)
     mine = f" (names of your own stay: {', '.join(own)})" if own else ""
     return Checked(f"{name} is gone, in the registry and here{mine}")
+
+
+# --- 08 ------------------------------------------------------------------------------------------
+MET = {  # what notebook 08 reproduces: (answer code, a fact that tells it apart) -> its words
+    ("UNAUTHORIZED", "missing"): "no basic auth credentials",
+    ("DENIED", "expired"): "an expired token",
+    ("NAME_UNKNOWN", "repository"): "name unknown",
+    ("TAG_INVALID", ""): "tag invalid",
+    ("MANIFEST_UNKNOWN", "tag"): "manifest unknown",
+}
+
+
+def failures_met(c: Any, fixed: dict[str, str]) -> Checked:
+    """08: each error was met since the notebook started (the lab's record of its refusals),
+    and each fix is in place: `fixed` maps `repository:tag` that must exist now to the error
+    whose fix pushed it; docker is logged in to the lab again."""
+    from ..engines.dockerconfig import DockerConfig
+
+    met = set()
+    for f in reader.failures(c.trace(c.mark)):
+        fact = f.facts.get("authorization") or f.facts.get("missing") or ""
+        words = MET.get((f.code, fact if f.code != "TAG_INVALID" else ""))
+        if words:
+            met.add(words)
+    missing = [w for w in MET.values() if w not in met]
+    need(not missing, f"the lab refused {', '.join(sorted(met)) or 'nothing'} since this "
+         f"notebook's first cell; not yet met: {', '.join(missing)}: run the cells above")
+    need(DockerConfig().get(c.registry) is not None, f"docker's config holds no login for "
+         f"{c.registry}: run the login cell of the expired-token section again")
+    for ref, why in fixed.items():
+        repo, tag = ref.split(":", 1)
+        held = {t for row in c.target.images(repo) for t in row.tags} if repo in _names(c) \
+            else set()
+        need(tag in held, f"{repo} holds no {tag}: the fix for {why} is not done yet")
+    return Checked(f"met {_plural(len(MET), 'error')} ({', '.join(MET.values())}), each "
+                   "explained by the lab and fixed")

@@ -136,6 +136,16 @@ class DockerConfig:
             return None
         return Credentials(user, password)
 
+    def hosts(self) -> list[str]:
+        """The registries this config holds a login for (`host:port`, as docker files them):
+        the `auths` keys (docker writes an empty entry there beside a credential helper's
+        login too). What `labkit explain` lists for "logged in to another host". No password
+        is read."""
+        doc = _read(self.path)
+        auths = doc.get("auths") if isinstance(doc.get("auths"), dict) else {}
+        found = [registry_key(k) for k in auths]
+        return sorted(dict.fromkeys(k for k in found if k))
+
     def save(self, registry: str, creds: Credentials) -> None:
         key = registry_key(registry)
         doc = _read(self.path)

@@ -68,8 +68,10 @@ def classify(message: str) -> str:
 
 
 def did_you_mean(name: str, known: Iterable[str]) -> str | None:
-    """The existing name closest to a misspelled one ("helo-app" -> "hello-app"), if any."""
-    others = [k for k in known if k and k != name]
+    """The existing name closest to a misspelled one ("helo-app" -> "hello-app"), if any.
+    A name longer or shorter by more than two characters is another name, not a typo
+    (`hello-app` is not a misspelled `hello-app-lifecycle`)."""
+    others = [k for k in known if k and k != name and abs(len(k) - len(name)) <= 2]
     close = difflib.get_close_matches(name, others, n=1, cutoff=0.75)
     return close[0] if close else None
 

@@ -36,6 +36,20 @@ def context(version: int) -> Path:
     return path
 
 
+ARM64_TAG = "v1-arm64"  # notebook 08: hello-app v1 built for linux/arm64
+
+
+def arm64_context() -> Path:
+    """hello-app v1 for linux/arm64 (`FROM scratch`: it needs no base image). Built with
+    `docker build --platform linux/arm64`; on an amd64 machine it runs into `exec format
+    error`, which is what notebook 08 shows."""
+    path = HERE / "hello-arm64"
+    program = path / "app" / "hello"
+    if program.exists() and not program.stat().st_mode & 0o100:
+        program.chmod(0o755)
+    return path
+
+
 def greeting(version: int) -> str:
     """What `docker run hello-app:v<version>` prints."""
     return f"Hello from hello-app v{version}"

@@ -179,9 +179,19 @@ def _config_only(ins: dfile.Instruction, st: _State) -> None:
                        "comment": HISTORY_COMMENT, "empty_layer": True})
 
 
-def build(context: str | Path, tag: str, store: Store, dockerfile: str = "Dockerfile"
-          ) -> LocalImage:
-    """Build `context` (a directory with a Dockerfile) and name the result `tag`."""
+PLATFORMS = ("linux/amd64", "linux/arm64")
+
+
+def build(context: str | Path, tag: str, store: Store, dockerfile: str = "Dockerfile",
+          platform: str = "linux/amd64") -> LocalImage:
+    """Build `context` (a directory with a Dockerfile) and name the result `tag`.
+
+    `platform` is what the image's config declares (`docker build --platform`); the builder
+    runs nothing, so it can build for another architecture (notebook 08's arm64 image)."""
+    if platform not in PLATFORMS:
+        raise EngineError(f"the built-in engine builds for {' or '.join(PLATFORMS)}, not "
+                          f"{platform!r}")
+    os_name, arch = platform.split("/")
     ctx = Path(os.path.abspath(context))
     path = ctx / dockerfile
     if not path.is_file():
@@ -197,8 +207,8 @@ def build(context: str | Path, tag: str, store: Store, dockerfile: str = "Docker
             else:
                 _config_only(ins, st)
         cfg = {
-            "architecture": "amd64",
-            "os": "linux",
+            "architecture": arch,
+            "os": os_name,
             "config": st.config,
             "created": created_time(),
             "history": st.history,

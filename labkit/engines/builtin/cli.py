@@ -158,6 +158,8 @@ def cmd_build(argv: list[str]) -> int:
     for flag in ("--rm", "--force-rm", "--no-cache", "--pull"):
         p.add_argument(flag, action="store_true", help="accepted; the build is reproducible")
     p.add_argument("--network", help="accepted: none (builds run no commands)")
+    p.add_argument("--platform", default="linux/amd64",
+                   help="linux/amd64 (default) or linux/arm64: what the image declares")
     p.add_argument("context")
     a = p.parse_args(argv)
     ctx = Path(a.context)
@@ -184,7 +186,7 @@ def cmd_build(argv: list[str]) -> int:
             _out(f"Step {i}/{len(steps)} : {ins.original}")
     name = tags[0] if tags else "labkit-build-untagged:latest"
     try:
-        image = engine.build(ctx, name, os.path.relpath(dockerfile, ctx))
+        image = engine.build(ctx, name, os.path.relpath(dockerfile, ctx), a.platform)
         for extra in tags[1:]:
             engine.tag(name, extra)
         if not tags:

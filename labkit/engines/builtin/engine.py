@@ -37,10 +37,11 @@ class BuiltinEngine(Engine):
     def __repr__(self) -> str:
         return f"<BuiltinEngine engine='builtin' home={str(self.home)!r}>"
 
-    def build(self, context: str | Path, tag: str, dockerfile: str = "Dockerfile"
-              ) -> LocalImage:
-        """Build `context` into the local store as `tag` (reproducible digests)."""
-        return builder.build(context, refs.normalize(tag), self.store, dockerfile)
+    def build(self, context: str | Path, tag: str, dockerfile: str = "Dockerfile",
+              platform: str = "linux/amd64") -> LocalImage:
+        """Build `context` into the local store as `tag` (reproducible digests), for
+        `platform` (linux/amd64, or linux/arm64: the builder runs nothing)."""
+        return builder.build(context, refs.normalize(tag), self.store, dockerfile, platform)
 
     def tag(self, source: str, target: str) -> LocalImage:
         """Give the image `source` a second name, as `docker tag` does (no bytes copied)."""

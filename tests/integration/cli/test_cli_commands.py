@@ -184,7 +184,7 @@ def test_the_documents_name_commands_the_parser_has() -> None:
     assert (("trace",), "--last-pull") in named and (("course", "open"), "--no-browser") in named
     # a made-up option next to a real command is not taken for one of its options
     assert named_in("`labkit lab up --nonsense`") == {(("lab", "up"), None)}
-    assert {leaf[0] for leaf in TREE} == {"lab", "docker", "sample", "trace", "course",
+    assert {leaf[0] for leaf in TREE} == {"lab", "docker", "sample", "trace", "explain", "course",
                                           "doctor", "figures"}, "a new command needs a test here"
 
 
@@ -230,7 +230,7 @@ def test_lab_docker_sample_and_trace_commands(tmp_path: Path) -> None:
         ran("lab", "down", "--home", str(home), code=None)
     r = ran("lab", "status", code=3)  # LABKIT_HOME, not --home
     assert "no lab running" in r.stdout
-    ran.covers("lab", "docker", "sample", "trace")
+    ran.covers("lab", "docker", "sample", "trace", "explain")
 
 
 def _walk_through(ran: Ran, env: dict[str, str], home: Path, port: int, tmp: Path) -> None:
@@ -304,6 +304,18 @@ def _walk_through(ran: Ran, env: dict[str, str], home: Path, port: int, tmp: Pat
         "--lifecycle-policy-text", json.dumps({"rules": [rule]}))
     r = ran("lab", "lifecycle", "run", "--repository", "hello-app", "--home", str(home))
     assert "hello-app: expired 1 image(s)" in r.stdout
+
+    # explain: the expired tag's failed pull, as the lab recorded it
+    mark = ran("trace", "--mark").stdout.strip()
+    assert "the lab refused nothing since mark" in ran("explain", "--since", mark).stdout
+    ran("docker", "pull", f"{reg}/hello-app:v1", code=1)
+    r = ran("explain", "--home", str(home), "--since", mark)
+    assert r.stdout.startswith("labkit explain: the lab refused a pull of hello-app:v1"), r.stdout
+    assert "the tags it holds: v2" in r.stdout
+    doc = json.loads(ran("explain", "--json", "--client", "labkit (builtin engine)").stdout)
+    assert doc["case"] == "missing-tag" and doc["failure"]["reference"] == "v1"
+    assert ran("explain", "--home", str(tmp / "no-lab"), code=3).stderr.startswith(
+        "labkit explain: no lab running")
 
 
 def test_course_commands(tmp_path: Path, course_runs: CourseRuns) -> None:

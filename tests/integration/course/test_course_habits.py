@@ -178,14 +178,17 @@ def mistakes(engine: str, shown: list[list[str]]) -> None:
     assert ok == "ok" and "RepositoryAlreadyExistsException" in again, again
     assert again.rstrip().endswith("already done: the repository todo-app exists (created "
                                    "earlier; ECR refuses to create it twice). Going on."), again
-    # a failure: docker's own message, then the explanation
+    # a failure: docker's own message, then the lab's explanation of its refusal
     assert failed == "CommandFailed", pull
     assert "repository with name 'helo-app' does not exist" in pull, pull
-    assert pull.count("hint: ") == 1, pull  # the built-in `docker` prints it, else the course
-    assert "did you mean hello-app?" in pull or engine == "builtin", pull
+    assert "labkit explain: the lab refused a pull of helo-app:v1" in pull, pull
+    # the built-in `docker` prints its own hint line; the course adds none where the lab explains
+    assert pull.count("hint: ") == (1 if engine == "builtin" else 0), pull
+    assert "did you mean `hello-app`?" in pull, pull
     assert "aws ecr create-repository" not in pull, pull  # a pull never suggests creating
     assert "the command failed (exit status 1)" in pull
     assert failed2 == "CommandFailed" and "RepositoryNotFoundException" in describe, describe
-    assert "did you mean hello-app?" in describe, describe
+    assert "did you mean `hello-app`?" in describe, describe
+    assert "fix       aws ecr describe-repositories --repository-names hello-app" in describe
     for text in (again, pull, describe):
         assert "Traceback" not in text and "CalledProcessError" not in text and 'File "' not in text

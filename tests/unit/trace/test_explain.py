@@ -1,0 +1,175 @@
+"""`labkit explain`'s logic on records a real lab wrote for the docker CLI, the built-in engine,
+curl, the AWS CLI and boto3 (tests/fixtures/trace_real.json): each case says what was asked,
+what the lab answered, why, and the one command that fixes it."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+
+from labkit.trace import reader
+from labkit.trace.explain import Lookups, duration, explain
+from tests.fixtures.trace_scenarios import load
+
+RECORDING = load()
+REGISTRY = RECORDING.registry
+NAME = RECORDING.name
+LOGIN = f"aws ecr get-login-password --region us-east-1 | docker login --username AWS " \
+        f"--password-stdin {REGISTRY}"
+
+
+def look(repositories: tuple[str, ...] = (NAME, f"{NAME}-imm"), tags: tuple[str, ...] = ("v1", "v2"),
+         logins: tuple[str, ...] = (), lifecycle: bool = False) -> Lookups:
+    return Lookups(REGISTRY, "us-east-1", lambda: list(repositories), lambda _n: list(tags),
+                   lambda: list(logins), lambda _n: lifecycle)
+
+
+def last(label: str) -> reader.Failure:
+    found = reader.last_failure(RECORDING[label].records)
+    assert found is not None, label
+    return found
+
+
+def test_not_logged_in_lists_the_hosts_docker_holds_a_login_for() -> None:
+    ex = explain(last("push-not-logged-in"), look(logins=("localhost:5400", "ecr.example:443")))
+    assert ex.case == "not-logged-in"
+    assert ex.asked == "docker: GET /v2/ without credentials"
+    assert ex.answered == "401 UNAUTHORIZED: Not Authorized"
+    assert f"docker has no login for {REGISTRY}" in ex.why[0]
+    assert "ecr.example:443, localhost:5400 only" in ex.why[0]
+    assert ex.fix == LOGIN
+
+
+def test_not_logged_in_anywhere_says_so() -> None:
+    ex = explain(last("logged-out"), look())
+    assert ex.case == "not-logged-in" and "holds no registry login at all" in ex.why[0]
+
+
+def test_a_wrong_password_is_not_a_missing_login() -> None:
+    ex = explain(last("login-wrong-password"), look())
+    assert ex.case == "bad-password" and ex.asked.endswith("with credentials") and ex.fix == LOGIN
+
+
+def test_an_expired_token_says_when_it_was_issued_and_how_long_it_lived() -> None:
+    failure = last("expired-token")
+    ex = explain(failure, look())
+    assert ex.case == "expired"
+    assert ex.answered == ("403 DENIED: Your authorization token has expired. Reauthenticate "
+                           "and try again.")
+    issued = failure.facts["token_issued"]
+    from labkit.trace.explain import clock
+    assert f"issued at {clock(issued)} for 2 s" in ex.why[0]
+    assert "12 h" in ex.why[0] and ex.fix == LOGIN
+
+
+def test_a_misspelled_repository_gets_did_you_mean_and_the_corrected_pull() -> None:
+    ex = explain(last("pull-misspelled-repository"), look())
+    assert ex.case == "misspelled-repository" and ex.suggestion == NAME
+    assert f"did you mean `{NAME}`?" in ex.why[0]
+    assert ex.fix == f"docker pull {REGISTRY}/{NAME}:v1"
+    assert "create-repository" not in ex.fix  # never create the typo
+
+
+def test_a_misspelled_repository_on_the_aws_cli_gets_the_corrected_call() -> None:
+    ex = explain(last("awscli-missing-repository"), look())
+    assert ex.case == "misspelled-repository"
+    assert ex.fix == f"aws ecr describe-repositories --repository-names {NAME}"
+
+
+def test_a_push_to_a_repository_that_does_not_exist_creates_it() -> None:
+    ex = explain(last("push-no-repository"), look(repositories=("hello-app",)))
+    assert ex.case == "no-repository"
+    assert ex.summary == f"a push to {NAME}"
+    assert "the repositories it has: hello-app" in ex.why[0]
+    assert ex.fix == f"aws ecr create-repository --repository-name {NAME}"
+
+
+def test_a_longer_name_is_another_repository_not_a_typo() -> None:
+    """`trace-x` is not a misspelled `trace-x-imm`: no "did you mean" across a suffix."""
+    ex = explain(last("push-no-repository"), look(repositories=(f"{NAME}-imm",)))
+    assert ex.case == "no-repository" and ex.suggestion is None
+
+
+def test_a_pull_of_a_missing_repository_never_creates_one() -> None:
+    ex = explain(last("pull-misspelled-repository"), look(repositories=()))
+    assert ex.case == "no-repository" and "create" not in ex.fix
+    assert "no repositories at all" in ex.why[0]
+
+
+@pytest.mark.parametrize("label", ["pull-missing-tag", "builtin-pull-missing-tag",
+                                   "boto3-missing-image"])
+def test_a_missing_tag_lists_the_tags_that_exist(label: str) -> None:
+    ex = explain(last(label), look(tags=("v2", "v1", "latest")))
+    assert ex.case == "missing-tag"
+    assert f"{NAME} has no tag nope; the tags it holds: latest, v1, v2" == ex.why[0]
+    assert ex.fix == f"aws ecr describe-images --repository-name {NAME}"
+
+
+def test_a_missing_tag_close_to_one_that_exists_is_suggested_and_lifecycle_named() -> None:
+    failure = dataclasses.replace(last("pull-missing-tag"), reference="v3")
+    ex = explain(failure, look(tags=("v1", "v2", "v30"), lifecycle=True))
+    assert "lifecycle policy expired" in ex.why[1]
+    assert ex.suggestion in ("v1", "v2", "v30") and ex.fix.startswith("docker pull ")
+
+
+def test_a_missing_digest_is_told_apart_from_a_missing_tag() -> None:
+    digest = "sha256:" + "e" * 64
+    failure = dataclasses.replace(last("pull-missing-tag"), reference=digest,
+                                  facts={"missing": "digest"})
+    ex = explain(failure, look())
+    assert ex.case == "missing-digest" and f"no image with the digest {digest}" in ex.why[0]
+
+
+def test_an_immutable_tag_gets_a_new_tag_never_mutability() -> None:
+    failure = last("push-immutable")
+    ex = explain(failure, look(tags=("stable", "stable-1")))
+    assert ex.case == "immutable-tag"
+    assert ex.answered.startswith("400 TAG_INVALID: The image tag 'stable' already exists")
+    assert failure.facts["existing_digest"][:19] in ex.why[0]
+    new = f"{REGISTRY}/{NAME}-imm:stable-2"
+    assert ex.fix == f"docker tag {REGISTRY}/{NAME}-imm:stable {new} && docker push {new}"
+    assert "MUTABLE" not in ex.fix and "mutability" not in ex.fix
+
+
+def test_a_version_tag_moves_on_to_the_next_free_version() -> None:
+    failure = dataclasses.replace(last("push-immutable"), reference="v1")
+    ex = explain(failure, look(tags=("v1", "v2")))
+    assert ex.fix.endswith(f"docker push {REGISTRY}/{NAME}-imm:v3")
+
+
+def test_a_manifest_with_missing_layers_names_them() -> None:
+    ex = explain(last("manifest-missing-layers"), look())
+    assert ex.case == "missing-layers"
+    assert "names 2 blob(s)" in ex.why[0] and "sha256:cccccccccccc…" in ex.why[0]
+    assert ex.asked == f"curl: PUT manifest {NAME}:broken (ecr:PutImage)"
+    assert ex.fix == f"docker push {REGISTRY}/{NAME}:broken"
+
+
+def test_an_existing_repository_is_nothing_to_do() -> None:
+    ex = explain(last("awscli-repository-exists"), look())
+    assert ex.case == "repository-exists" and "nothing to do" in ex.why[0]
+
+
+def test_the_explanation_is_a_few_lines_and_plain_json() -> None:
+    ex = explain(last("pull-misspelled-repository"), look())
+    lines = ex.lines()
+    assert lines[0] == f"labkit explain: the lab refused a pull of {NAME}x:v1"
+    assert [ln.split()[0] for ln in lines[1:]] == ["asked", "answered", "why", "fix"]
+    doc = json.loads(json.dumps(ex.to_dict()))
+    assert doc["refused"] is True and doc["fix"] == ex.fix and doc["failure"]["status"] == 404
+
+
+def test_lookups_are_asked_only_when_the_case_needs_them() -> None:
+    def boom(*_a: object) -> list[str]:
+        raise AssertionError("not needed")
+
+    ex = explain(last("expired-token"), Lookups(REGISTRY, "us-east-1", boom, boom, boom))
+    assert ex.case == "expired"
+
+
+@pytest.mark.parametrize(("seconds", "said"), [(2, "2 s"), (90, "90 s"), (900, "15 min"),
+                                               (43200, "12 h"), (5400, "90 min")])
+def test_durations_read_as_people_say_them(seconds: float, said: str) -> None:
+    assert duration(seconds) == said
