@@ -100,9 +100,11 @@ def test_the_terminal_uses_the_notebooks_login(course_runs: CourseRuns) -> None:
     home = solved.home
     assert home is not None
     env = clean_env(DOCKER_CONFIG=str(course_runs.docker_config))
-    # 07 deleted hello-app: the terminal creates it again, then builds, tags and pushes
+    # the seed's flow from the start: a fresh hello-app (07 deleted it, 08 made it again), then
+    # build, tag and push
     script = f"""set -euo pipefail
 eval "$(labkit lab env --home {home} --no-start)"
+aws ecr delete-repository --repository-name hello-app --force >/dev/null 2>&1 || true
 aws ecr create-repository --repository-name hello-app >/dev/null
 docker build -q -t {TAG}-terminal:v1 "$(labkit sample path v1)"
 docker tag {TAG}-terminal:v1 $REGISTRY/hello-app:v1
