@@ -344,6 +344,7 @@ def test_pull_times_outlive_the_process_and_change_nothing_a_pull_reads(tmp_path
     assert s.get_manifest("app", "1.0", tags=False).last_pull == 2000.0
     assert s.images("app")[0].last_pull == 2000.0
     again = Storage(tmp_path)
+    again.garbage_collect(min_age_seconds=-1)  # lists images under the repository's lock
     assert again.get_manifest("app", "1.0").last_pull == 2000.0
     again.delete_manifest("app", m.digest)
     again.put_manifest("app", m, tag="1.0")

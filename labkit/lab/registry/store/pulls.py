@@ -19,6 +19,7 @@ is the answer while the log says nothing of the image.
 from __future__ import annotations
 
 import os
+import threading
 
 from ..names import check_digest
 from .changes import Changes, remember
@@ -40,16 +41,19 @@ class PullTimes:
         self._tables: dict[str, dict[str, float | None]] = {}  # repository -> hex -> time
         self._sizes: dict[str, tuple[int, int]] = {}  # repository -> (log bytes, fold above)
         self._torn: set[str] = set()  # repositories whose log ends in a torn line
+        # Guards the tables and the logs. Not the repository's lock: reads run under that lock
+        # too (a listing during a delete), so they must not take it again. Taken after it.
+        self._lock = threading.Lock()
 
     def _table(self, name: str) -> dict[str, float | None]:
         table = self._tables.get(name)
         if table is None:
-            with self.changes.lock(name):
+            with self._lock:
                 table = self._locked_table(name)
         return table
 
     def _locked_table(self, name: str) -> dict[str, float | None]:
-        """The repository's table, read from its log if need be (the caller holds its lock)."""
+        """The repository's table, read from its log if need be (the caller holds _lock)."""
         table = self._tables.get(name)
         if table is None:
             table = self._load(name)
@@ -103,24 +107,27 @@ class PullTimes:
         with self.changes.lock(name):
             if not self.files.revision(name, digest).exists():
                 return  # deleted since it was read
-            table = self._locked_table(name)
-            self._append(name, hexd, repr(float(when)))
-            table[hexd] = float(when)
-            self._maybe_fold(name)
+            with self._lock:
+                table = self._locked_table(name)
+                self._append(name, hexd, repr(float(when)))
+                table[hexd] = float(when)
+                self._maybe_fold(name)
 
     def reset(self, name: str, digest: str) -> None:
         """The image is pushed anew: never pulled (call under the repository's lock)."""
         hexd = check_digest(digest)
-        table = self._locked_table(name)
-        if hexd in table:
-            self._append(name, hexd, "-")
-            table[hexd] = None
+        with self._lock:
+            table = self._locked_table(name)
+            if hexd in table:
+                self._append(name, hexd, "-")
+                table[hexd] = None
 
     def forget(self, name: str) -> None:
         """The repository is deleted (its log goes with its `_manifests`)."""
-        self._tables.pop(name, None)
-        self._sizes.pop(name, None)
-        self._torn.discard(name)
+        with self._lock:
+            self._tables.pop(name, None)
+            self._sizes.pop(name, None)
+            self._torn.discard(name)
 
     def _append(self, name: str, hexd: str, value: str) -> None:
         line = f"{hexd} {value}\n".encode()
