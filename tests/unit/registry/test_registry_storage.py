@@ -327,3 +327,64 @@ def test_pull_time_is_written_at_most_once_a_second(tmp_path):
     assert s.get_manifest("app", "1.0").last_pull is None
     s.record_pull("app", m.digest, when=1001.6)
     assert s.get_manifest("app", "1.0").last_pull == 1001.6
+
+
+def test_pull_times_outlive_the_process_and_change_nothing_a_pull_reads(tmp_path):
+    """A pull time is on disk once recorded (a new Storage on the same root, as after a
+    restart, reads it), a pull does not change the repository's generation (the pull memo and
+    the blob-size memo of every other image stay valid), and a memoized pull answer still
+    carries the latest time."""
+    s = Storage(tmp_path)
+    m = image(s, "app")
+    s.put_manifest("app", m, tag="1.0")
+    assert s.get_manifest("app", "1.0", tags=False).last_pull is None
+    generation = s.changes.generation("app")
+    s.record_pull("app", m.digest, when=2000.0)
+    assert s.changes.generation("app") == generation
+    assert s.get_manifest("app", "1.0", tags=False).last_pull == 2000.0
+    assert s.images("app")[0].last_pull == 2000.0
+    again = Storage(tmp_path)
+    again.garbage_collect(min_age_seconds=-1)  # lists images under the repository's lock
+    assert again.get_manifest("app", "1.0").last_pull == 2000.0
+    again.delete_manifest("app", m.digest)
+    again.put_manifest("app", m, tag="1.0")
+    assert Storage(tmp_path).get_manifest("app", "1.0").last_pull is None
+
+
+def test_a_torn_pull_log_line_is_skipped_and_an_old_record_still_counts(tmp_path):
+    """A crash mid-append leaves a torn last line: it is skipped, the lines before it count.
+    A revision record written before the pull log existed keeps its `last_pull`."""
+    s = Storage(tmp_path)
+    m, old = image(s, "app"), image(s, "app", b"older")
+    s.put_manifest("app", m, tag="1.0")
+    s.put_manifest("app", old, tag="0.9")
+    s.record_pull("app", m.digest, when=3000.0)
+    log = s.files.pull_log("app")
+    with open(log, "ab") as f:
+        f.write(m.digest.removeprefix("sha256:").encode() + b" 30")  # no newline: torn
+    revision = s.files.revision("app", old.digest)
+    revision.write_text(json.dumps({**json.loads(revision.read_text()), "last_pull": 100.0}))
+    again = Storage(tmp_path)
+    assert again.get_manifest("app", "1.0").last_pull == 3000.0
+    assert again.get_manifest("app", "0.9").last_pull == 100.0
+    again.record_pull("app", old.digest, when=3001.0)
+    assert Storage(tmp_path).get_manifest("app", "0.9").last_pull == 3001.0
+
+
+def test_a_long_pull_log_is_folded_to_a_line_per_image(tmp_path, monkeypatch):
+    from labkit.lab.registry.store import pulls
+    monkeypatch.setattr(pulls, "FOLD_BYTES", 1000)
+    s = Storage(tmp_path)
+    m, gone = image(s, "app"), image(s, "app", b"deleted")
+    s.put_manifest("app", m, tag="1.0")
+    s.put_manifest("app", gone, tag="0.1")
+    s.record_pull("app", gone.digest, when=1.0)
+    s.delete_manifest("app", gone.digest)
+    s = Storage(tmp_path)  # tables and sizes read anew: the limit above applies
+    for i in range(40):
+        s.record_pull("app", m.digest, when=10.0 + 2 * i)
+    log = s.files.pull_log("app")
+    assert log.stat().st_size < 1000
+    lines = log.read_text().splitlines()
+    assert len(lines) < 40 and gone.digest.removeprefix("sha256:") not in log.read_text()
+    assert Storage(tmp_path).get_manifest("app", "1.0").last_pull == 10.0 + 2 * 39

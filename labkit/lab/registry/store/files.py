@@ -5,6 +5,7 @@
     root/repositories/<name>/_layers/<hex>                 "this blob was pushed or mounted here"
     root/repositories/<name>/_manifests/revisions/<hex>    media type + push time of a manifest
     root/repositories/<name>/_manifests/tags/<tag>         digest + push time
+    root/repositories/<name>/_manifests/pulls              last pull times, appended (pulls.py)
     root/repositories/<name>/_repository.json              the repository's ECR settings
 
 Every path is built from a validated name (registry.names) and checked to stay under the root,
@@ -76,6 +77,9 @@ class Files:
 
     def tags_dir(self, name: str) -> Path:
         return self.repo_dir(name) / "_manifests" / "tags"
+
+    def pull_log(self, name: str) -> Path:
+        return self.repo_dir(name) / "_manifests" / "pulls"
 
     def revisions_dir(self, name: str) -> Path:
         return self.repo_dir(name) / "_manifests" / "revisions"

@@ -1,12 +1,13 @@
 """Manifests and tags of each repository: a revision record per manifest (its media type, push
 time, last pull), a tag record per tag (its digest); the bytes are blobs.  What a pull reads
-(tag -> manifest) is answered from memory while the repository has not changed."""
+(tag -> manifest) is answered from memory while the repository has not changed; when each
+image was last pulled is kept apart, in `pulls` (a pull changes nothing a pull reads)."""
 
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ....oci import digest as dg
@@ -18,9 +19,8 @@ from .blobs import Blobs
 from .changes import Changes, remember
 from .files import Files
 from .links import Links
+from .pulls import PullTimes
 
-# lastRecordedPullTime is written at most once per this many seconds per image.
-PULL_TIME_STEP = 1.0
 # Layers a registry never holds (Docker's foreign layers, OCI non-distributable ones).
 FOREIGN_LAYERS = frozenset({
     mt.DOCKER_FOREIGN_LAYER,
@@ -47,7 +47,7 @@ class StoredImage:
 class Manifests:
     def __init__(self, files: Files, blobs: Blobs, links: Links, changes: Changes):
         self.files, self.blobs, self.links, self.changes = files, blobs, links, changes
-        self._pulls_written: dict[tuple[str, str], float] = {}  # when each pull time was written
+        self.pulls = PullTimes(files, changes)
         self._pull_memo: dict[tuple[str, str], tuple[int, StoredImage]] = {}
 
     # ---- writes ----
@@ -75,7 +75,7 @@ class Manifests:
             revision = self.files.revision(name, digest)
             existing = Files.read_json(revision)
             if existing is None:
-                self._pulls_written.pop((name, digest), None)  # a new image: never pulled
+                self.pulls.reset(name, digest)  # a new image: never pulled
                 self.files.write_atomic(revision, json.dumps(
                     {"media_type": manifest.media_type, "pushed_at": pushed_at}).encode())
             else:
@@ -126,7 +126,6 @@ class Manifests:
                 for tag in tags:
                     self.files.tag(name, tag).unlink(missing_ok=True)
                 revision.unlink(missing_ok=True)
-                self._pulls_written.pop((name, digest), None)
                 self.links.unlink(name, digest)
             finally:
                 self.changes.changed(name)
@@ -135,27 +134,14 @@ class Manifests:
     def record_pull(self, name: str, digest: str, when: float | None = None) -> None:
         """Remember when a manifest was last pulled (ECR's lastRecordedPullTime).
 
-        Like ECR, which refreshes the time at most so often, a pull within PULL_TIME_STEP
-        seconds of the last recorded one is not written again (a busy pull is one write a
-        second, not one per manifest GET)."""
-        when = time.time() if when is None else when
-        key = (name, digest)
-        last = self._pulls_written.get(key)
-        if last is not None and 0 <= when - last < PULL_TIME_STEP:
-            return
-        with self.changes.lock(name):
-            revision = self.files.revision(name, digest)
-            doc = Files.read_json(revision)
-            if doc is not None:
-                doc["last_pull"] = when
-                try:
-                    self.files.write_atomic(revision, json.dumps(doc).encode())
-                finally:
-                    self.changes.changed(name)
-                remember(self._pulls_written, key, when)
+        Like ECR, which refreshes the time at most so often, a pull within pulls.PULL_TIME_STEP
+        seconds of the last recorded one is not recorded again.  The time goes to the
+        repository's pull log (store/pulls.py), not the revision record: a pull changes
+        nothing the pull memo depends on."""
+        self.pulls.record(name, digest, time.time() if when is None else when)
 
     def forget_repository(self, name: str) -> None:
-        self._pulls_written = {k: v for k, v in self._pulls_written.items() if k[0] != name}
+        self.pulls.forget(name)
 
     # ---- reads ----
 
@@ -175,7 +161,10 @@ class Manifests:
         generation = self.changes.generation(name)  # read before the files, never after
         hit = self._pull_memo.get(key)
         if hit is not None and hit[0] == generation:
-            return hit[1]
+            image = hit[1]
+            pulled = self.pulls.known(name, image.digest)  # pulls do not change the generation
+            return (replace(image, last_pull=pulled) if self.pulls.changed(pulled, image.last_pull)
+                    else image)
         image = self._load(name, reference, False)
         if image is not None:
             remember(self._pull_memo, key, (generation, image))
@@ -196,7 +185,8 @@ class Manifests:
         except FileNotFoundError:
             return None
         return StoredImage(name, digest, doc.get("media_type", ""), raw, tuple(sorted(tags)),
-                           doc.get("pushed_at", 0.0), doc.get("last_pull"))
+                           doc.get("pushed_at", 0.0),
+                           self.pulls.last(name, digest, doc.get("last_pull")))
 
     def _tag_files(self, name: str) -> list[Path]:
         return Files.entries(self.files.tags_dir(name))
