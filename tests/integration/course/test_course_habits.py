@@ -104,6 +104,10 @@ def _child(engine: str, logs: Path) -> subprocess.Popen[str]:
     """`play(engine)` in a process of its own; its output goes to files (no pipe to fill while
     the other engine's result is awaited)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LABKIT_", "AWS_"))}
+    # each learner's own docker config (a run makes a private one when none is set): two
+    # processes writing one config.json lose each other's logins (08's short-lived login was
+    # overwritten by the other engine's write, and the old, valid login pulled)
+    env.pop("DOCKER_CONFIG", None)
     code = ("import json, sys; from tests.integration.course.test_course_habits import play\n"
             "try:\n    out = play(sys.argv[1])\nexcept AssertionError as e:\n"
             "    out = {'broke': str(e)}\nprint('HABITS ' + json.dumps(out))\n")
