@@ -24,6 +24,7 @@ from ...trace import record as rec
 from ..access import AccessControl, AccessError, Principal, RegistryRefusal
 from ..access.tokens import Verdict
 from ..control.caller import ApiCaller
+from ..registry.names import is_name
 from ..registry.storage import Storage
 from ..registry.streams import has_body
 from ..trace import note, refuse
@@ -58,12 +59,16 @@ class RepositoryFacts:
     def __init__(self, storage: Storage):
         self.storage = storage
 
+    def record(self, name: str | None) -> dict | None:
+        """None for a name that is not a repository's (the registry then says why)."""
+        return self.storage.repository_settings(name) if name and is_name(name) else None
+
     def policy(self, name: str | None) -> str | None:
-        record = self.storage.repository_settings(name) if name else None
+        record = self.record(name)
         return record.get("policy") if record else None
 
     def tags(self, name: str | None) -> dict[str, str]:
-        record = self.storage.repository_settings(name) if name else None
+        record = self.record(name)
         return {t["Key"]: str(t.get("Value", "")) for t in (record or {}).get("tags") or []
                 if isinstance(t, dict) and isinstance(t.get("Key"), str)}
 
