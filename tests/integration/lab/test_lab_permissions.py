@@ -276,3 +276,28 @@ def test_a_repository_policy_grants_another_principal(
     again = sh(f"docker pull {lab.registry}/{repo}:v1", outsider.env, check=False)
     # docker has the image now; a pull asks for the manifest again and is refused
     assert again.returncode != 0 and "ecr:BatchGetImage" in again.stderr
+
+
+def test_a_token_from_another_region_is_refused(lab: Any, world: dict[str, Any],
+                                                require_docker: None,
+                                                require_aws_cli: None) -> None:
+    """The token records the region its GetAuthorizationToken was signed for; the lab's
+    registry (its own region) refuses another region's: docker login gets 400 (aws-cli#5317),
+    a registry request ECR's DENIED sentence (fixture: registry_token_expired)."""
+    import requests
+
+    other = "eu-west-1" if lab.region != "eu-west-1" else "eu-central-1"
+    env = dict(world["admin"], DOCKER_CONFIG=str(world["tmp"] / "docker-other-region"))
+    login = sh(f"aws ecr get-login-password --region {other} | "
+               f"docker login --username AWS --password-stdin {lab.registry}", env, check=False)
+    assert login.returncode != 0
+    assert "400 Bad Request" in login.stderr, login.stderr
+    password = sh(f"aws ecr get-login-password --region {other}", env).stdout.strip()
+    r = requests.get(f"{lab.endpoint_url}/v2/{world['repo']}/tags/list",
+                     auth=("AWS", password), timeout=10)
+    assert r.status_code == 403
+    assert r.json() == {"errors": [{"code": "DENIED",
+                                    "message": ACCESS["registry_token_expired"]["message"]}]}
+    # the same command for the lab's region logs in
+    sh(f"aws ecr get-login-password --region {lab.region} | "
+       f"docker login --username AWS --password-stdin {lab.registry}", env)
