@@ -33,7 +33,10 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from labkit.trace.record import TraceRecord
 
 ROOT = Path(__file__).resolve().parents[1]
 WAITED = "waiting for another course run"  # what runner.engine_turn prints while it waits
@@ -55,7 +58,8 @@ with open(spec["rc"] + ".seconds", "w") as fh:
 if spec.get("record") and code == 0:
     from labkit.lab import process
     lab = process.running(__import__("pathlib").Path(spec["home"]))
-    record = {"operations": lab.operations(), "trace": lab.trace(0)} if lab else None
+    record = {"operations": lab.operations(),
+              "trace": [r.to_dict() for r in lab.trace(0)]} if lab else None
     with open(spec["record"], "w") as fh:
         json.dump(record, fh)
 with open(spec["rc"] + ".part", "w") as fh:
@@ -134,13 +138,15 @@ class Run:
             assert " passed" in tail and "failed" not in tail and "error" not in tail, text[-6000:]
         return text
 
-    def lab_record(self) -> tuple[dict[str, int], list[dict[str, Any]]]:
+    def lab_record(self) -> tuple[dict[str, int], list[TraceRecord]]:
         """The AWS operations and trace of this --home run's lab, read right after the run."""
+        from labkit.trace.record import from_dicts
+
         assert self.record is not None, f"{self.name} keeps no lab"
         self.wait()
         doc = json.loads(self.record.read_text())
         assert doc is not None, f"{self.name}: its lab was not running after the run"
-        return doc["operations"], doc["trace"]
+        return doc["operations"], from_dicts(doc["trace"])
 
 
 def plan(root: Path, docker: bool) -> list[Run]:

@@ -32,8 +32,9 @@ def test_a_line_per_notebook_the_executed_copies_and_no_temp_home_left(
     assert f"{len(NOTEBOOKS)} passed, 0 failed" in lines[-1]
     assert run.out is not None
     nb = nbformat.read(run.out / "01-create-repository.ipynb", as_version=4)
-    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
-                   for o in c.outputs)
+    # streams, and the checks' lines (display data since they print as HTML too)
+    text = "".join(o.get("text", "") + o.get("data", {}).get("text/plain", "")
+                   for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     assert "hello-app exists and is empty" in text
     # the private lab is gone afterwards: its temp home was removed
     home = next(ln.split("lab home ", 1)[1] for ln in lines if "lab home " in ln)
