@@ -139,6 +139,7 @@ class Run:
 
     def lab_record(self) -> tuple[dict[str, int], list[TraceRecord]]:
         """The AWS operations and trace of this --home run's lab, read right after the run."""
+
         assert self.record is not None, f"{self.name} keeps no lab"
         self.wait()
         doc = json.loads(self.record.read_text())

@@ -281,18 +281,19 @@ class AccessControl:
     def registry_caller(self, header: str | None, *, region: str, route: str = "") -> Claims:
         """Who a `/v2/` request acts as (from its GetAuthorizationToken password), or a
         RegistryRefusal as ECR answers: no credentials or unreadable ones 401 with the Basic
-        challenge (a login attempt, route "base", with unreadable ones: 400), expired 403
-        DENIED, another region's token 400 at login and 403 DENIED elsewhere."""
+        challenge, expired 403 DENIED, another region's token 400 at login (route "base") and
+        403 DENIED elsewhere."""
         verdict, claims = self.tokens.check_header(header, region)
         if verdict is Verdict.OK and claims is not None:
             return claims
         if verdict is Verdict.EXPIRED:
             raise RegistryRefusal(403, "DENIED", M.TOKEN_EXPIRED.template)
-        login = route == "base"
-        if verdict is Verdict.WRONG_REGION or (verdict is Verdict.INVALID and login):
-            if login:
+        if verdict is Verdict.WRONG_REGION:
+            if route == "base":  # docker login: 400 Bad Request (aws-cli#5317)
                 raise RegistryRefusal(400, "DENIED", M.TOKEN_INVALID.template)
             raise RegistryRefusal(403, "DENIED", M.TOKEN_EXPIRED.template)
+        # an unreadable password, or another lab's: 401 with the challenge, at login too (what
+        # docker prints for a wrong password; private ECR's body for it is not on record)
         raise RegistryRefusal(401, "UNAUTHORIZED", M.NOT_AUTHORIZED.template, challenge=True)
 
     def authorize_registry(self, principal: Principal, route: str, method: str,

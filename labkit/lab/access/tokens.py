@@ -34,6 +34,7 @@ from ..auth.tokens import Verdict as LegacyVerdict
 from .principals import Principal
 
 VERSION = "3"
+CLAIMS = ("lab", "expiration", "datakey", "region", "issued", "principal")  # all signed
 VERIFIED_LIMIT = 1024
 
 
@@ -50,6 +51,7 @@ class Claims:
     principal: Principal
     region: str
     expires_at: int
+    issued_at: int | None = None  # None for passwords of the first format
 
     def __repr__(self) -> str:
         return f"Claims({self.principal.arn}, {self.region}, expires_at={self.expires_at})"
@@ -70,10 +72,11 @@ class RegistryTokens:
 
     def issue(self, principal: Principal, region: str, ttl: float) -> Token:
         """GetAuthorizationToken's token for `principal` at `region`'s endpoint."""
-        expires = int(self._clock() + ttl)  # whole seconds, never longer than ttl (auth.py)
+        now = self._clock()
+        expires = int(now + ttl)  # whole seconds, never longer than ttl (auth.py)
         nonce = secrets.token_urlsafe(12)
         claims = {"lab": self.lab_id, "expiration": expires, "datakey": nonce, "region": region,
-                  "principal": asdict(principal)}
+                  "issued": int(now), "principal": asdict(principal)}
         doc = {"payload": self._signer.sign(_canonical(claims)), "version": VERSION,
                "type": "DATA_KEY", **claims}
         password = base64.b64encode(json.dumps(doc, separators=(",", ":")).encode()).decode()
@@ -87,12 +90,13 @@ class RegistryTokens:
                 return None
             if doc.get("version") != VERSION:
                 return self._legacy_claims(password)
-            claims = {k: doc[k] for k in ("lab", "expiration", "datakey", "region", "principal")}
+            claims = {k: doc[k] for k in CLAIMS if k in doc}
             if claims["lab"] != self.lab_id or not self._signer.verify(_canonical(claims),
                                                                         doc["payload"]):
                 return None
             return Claims(Principal(**claims["principal"]), str(claims["region"]),
-                          int(claims["expiration"]))
+                          int(claims["expiration"]),
+                          int(claims["issued"]) if "issued" in claims else None)
         except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
             return None
 
@@ -101,7 +105,9 @@ class RegistryTokens:
         if verdict is not LegacyVerdict.OK:
             return None
         doc = json.loads(base64.b64decode(password))
-        return Claims(self._default, self._default_region, int(doc["expiration"]))
+        issued = doc.get("issued")
+        return Claims(self._default, self._default_region, int(doc["expiration"]),
+                      int(issued) if issued is not None else None)
 
     def check_header(self, header: str | None, region: str,
                      now: float | None = None) -> tuple[Verdict, Claims | None]:

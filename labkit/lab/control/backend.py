@@ -25,10 +25,10 @@ from typing import Any, Protocol
 from ...oci.manifest import Manifest
 from ..access.control import AccessError
 from ..auth.signing import Signer
-from ..auth.tokens import TokenIssuer
 from ..registry.errors import NameInvalid
 from ..registry.presign import Presigner
 from . import validation
+from .caller import ApiCaller, calling_as
 from .ecr_registry import EcrRegistry, Params, RegistryFiles
 from .errors import EcrError, InvalidParameter, UnknownOperation, ValidationError
 from .model import ecr
@@ -41,7 +41,7 @@ from .operations.registry import RegistrySettingsApi
 from .operations.repositories import Repositories
 from .operations.scanning import Scanning
 from .operations.templates import Templates
-from .operations.tokens import Tokens
+from .operations.tokens import Tokens, TokenSource
 
 log = logging.getLogger("labkit.lab.control")
 Handler = Callable[[Params], Params]
@@ -63,7 +63,7 @@ def snake(operation: str) -> str:
 class EcrBackend:
     """ECR for one registry (one account, one region), on the registry's store."""
 
-    def __init__(self, registry: EcrRegistry, signer: Signer, issuer: TokenIssuer,
+    def __init__(self, registry: EcrRegistry, signer: Signer, issuer: TokenSource,
                  policies: PolicyChecks, token_ttl: Callable[[], float] = lambda: 12 * 3600.0):
         self.registry = registry
         self.storage = registry.store
@@ -92,7 +92,7 @@ class EcrBackend:
 
     @classmethod
     def open(cls, files: RegistryFiles, registry_id: str, region: str,
-             registry_host: Callable[[], str], signer: Signer, issuer: TokenIssuer,
+             registry_host: Callable[[], str], signer: Signer, issuer: TokenSource,
              policies: PolicyChecks, clock: Callable[[], float],
              token_ttl: Callable[[], float] = lambda: 12 * 3600.0) -> EcrBackend:
         """The backend of the registry kept in `files` (adopting a pre-one-store home once)."""
@@ -111,17 +111,22 @@ class EcrBackend:
         """The operation that answers `action` (an operation name of botocore's model)."""
         return self._handlers.get(snake(action))
 
-    def call(self, action: str, params: Any) -> Params:
+    def call(self, action: str, params: Any, caller: ApiCaller | None = None,
+             authorize: Callable[[Params], None] | None = None) -> Params:
         """One operation: check `params` against botocore's model, run it; an EcrError if ECR
-        would refuse it."""
+        would refuse it. `caller`: the verified caller of an API request, and `authorize` its
+        permission check (run once the input is valid, raising the refusal); None for the
+        lab's own calls."""
         op = validation.operation(action)
         if op is None:
             raise UnknownOperation(action)
         validation.check(op, params)
+        if authorize is not None:
+            authorize(params)
         handler = self.handler(action)
         if handler is None:  # a newer botocore than the lab knows
             raise ValidationError(f"The ECR lab does not support {action} yet.")
-        with self.lock:
+        with self.lock, calling_as(caller):
             return handler(params)
 
     # ---- policy documents: the access engine's validators, ECR's errors -------------------------

@@ -13,10 +13,12 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Protocol
 
+from ..access.control import AccessError
 from ..trace import note, refuse
 from .backend import EcrBackend
+from .caller import ApiCaller
 from .errors import EcrError, InvalidParameter, SerializationError, ServerError
 
 log = logging.getLogger("labkit.lab.control")
@@ -71,19 +73,43 @@ def asked(params: Any) -> dict[str, str]:
     return out
 
 
-class EcrApi:
-    """WSGI app for ECR API calls: read the body, call the backend, write the answer."""
+class Admission(Protocol):
+    """Who is calling, and may they (labkit.lab.server.authz.ApiAdmission): both raise
+    AccessError with ECR's code and message."""
 
-    def __init__(self, backend: EcrBackend):
+    def authenticate(self, environ: dict[str, Any], body: bytes) -> ApiCaller: ...
+
+    def authorize(self, environ: dict[str, Any], caller: ApiCaller, operation: str,
+                  params: dict[str, Any]) -> None: ...
+
+
+class EcrApi:
+    """WSGI app for ECR API calls: read the body, admit the caller (signature, then
+    permission once the input is valid), call the backend, write the answer."""
+
+    def __init__(self, backend: EcrBackend, admission: Admission | None = None):
         self.backend = backend
+        self.admission = admission
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]
                  ) -> Iterable[bytes]:
         action = action_of(environ)
         try:
-            params = self._body(environ)
+            body = self._read(environ)
+            caller, authorize = None, None
+            if self.admission is not None:  # AWS checks the signature before anything else
+                caller = self.admission.authenticate(environ, body)
+            params = self._parse(body)
             note(environ, **asked(params))  # for the lab's trace
-            return send_json(start_response, 200, self.backend.call(action, params))
+            if self.admission is not None and caller is not None:
+                admission, who = self.admission, caller
+                authorize = lambda p: admission.authorize(environ, who, action, p)  # noqa: E731
+            answer = self.backend.call(action, params, caller=caller, authorize=authorize) \
+                if self.admission is not None else self.backend.call(action, params)
+            return send_json(start_response, 200, answer)
+        except AccessError as e:
+            refuse(environ, e.code, e.message)
+            return send_json(start_response, e.status, e.json_body())
         except EcrError as e:
             error: EcrError = e
         except Exception:  # noqa: BLE001 - a lab bug: logged, answered as ECR's ServerException
@@ -93,7 +119,7 @@ class EcrApi:
         return send_json(start_response, error.status, error_body(error))
 
     @staticmethod
-    def _body(environ: dict[str, Any]) -> Any:
+    def _read(environ: dict[str, Any]) -> bytes:
         try:
             length = int(environ.get("CONTENT_LENGTH") or 0)
         except ValueError:
@@ -101,7 +127,10 @@ class EcrApi:
         if length > MAX_BODY:
             raise InvalidParameter(f"The request body is {length} bytes; the ECR lab takes at "
                                    f"most {MAX_BODY}.")
-        body = environ["wsgi.input"].read(length) if length > 0 else b""
+        return environ["wsgi.input"].read(length) if length > 0 else b""
+
+    @staticmethod
+    def _parse(body: bytes) -> Any:
         try:
             return json.loads(body or b"{}")
         except (ValueError, UnicodeDecodeError, RecursionError):

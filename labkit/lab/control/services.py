@@ -1,9 +1,9 @@
 """Everything on the lab's port that is neither `/v2/` nor an ECR API call.
 
-The lab serves three things: the ECR API, STS GetCallerIdentity (what `aws sts
-get-caller-identity` and SDK credential checks call, answered by moto's STS, the one moto service
-the lab keeps) and the registry at `/v2/`.  Any other request (an S3 `GET /`, another service's
-action) gets a clear error naming those three, never another AWS service's answer.
+The lab serves the ECR API, IAM and STS (the access engine's `iam_sts` app: `aws iam ...`,
+`aws sts get-caller-identity`, `aws sts assume-role`) and the registry at `/v2/`.  Any other
+request (an S3 `GET /`, another service's action) gets a clear error naming them, never another
+AWS service's answer.
 
 `GET /` is also the realm of the registry's 401 challenge (as on ECR, the registry's root URL):
 a client that follows the realm gets JSON telling it how to authenticate, not XML.
@@ -20,8 +20,8 @@ from urllib.parse import parse_qs
 Environ = dict[str, Any]
 WSGIApp = Callable[[Environ, Callable[..., Any]], Iterable[bytes]]
 SERVED = ("the Amazon ECR API (X-Amz-Target: AmazonEC2ContainerRegistry_V20150921.*), "
-          "STS GetCallerIdentity and the registry at /v2/")
-STS_ACTIONS = frozenset({"GetCallerIdentity"})
+          "IAM, STS and the registry at /v2/")
+MAX_BODY = 1 << 20
 
 
 def _answer(start_response: Callable[..., Any], status: str, doc: dict[str, Any],
@@ -32,28 +32,16 @@ def _answer(start_response: Callable[..., Any], status: str, doc: dict[str, Any]
     return [out]
 
 
-def moto_sts() -> WSGIApp:
-    """moto's STS server app (request parsing and the XML answer are moto's)."""
-    from moto.server import create_backend_app
-
-    return create_backend_app("sts")
-
-
 class OtherServices:
-    """STS GetCallerIdentity through moto; the realm at `/`; a clear refusal for the rest."""
+    """IAM and STS through the access engine; the realm at `/`; a clear refusal for the rest."""
 
-    def __init__(self, sts: Callable[[], WSGIApp], challenge: Callable[[], str],
+    def __init__(self, iam_sts: Callable[[], WSGIApp],
+                 is_iam_sts: Callable[[Environ, bytes], bool], challenge: Callable[[], str],
                  credentials_ok: Callable[[str | None], bool]):
-        self._make_sts = sts  # built on first use: the lab starts without loading moto
-        self._sts: WSGIApp | None = None
+        self._iam_sts = iam_sts  # looked up per request: built on first use (moto loads then)
+        self.is_iam_sts = is_iam_sts
         self.challenge = challenge
         self.credentials_ok = credentials_ok
-
-    @property
-    def sts(self) -> WSGIApp:
-        if self._sts is None:
-            self._sts = self._make_sts()
-        return self._sts
 
     def __call__(self, environ: Environ, start_response: Callable[..., Any]) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "GET")
@@ -64,12 +52,12 @@ class OtherServices:
                 length = int(environ.get("CONTENT_LENGTH") or 0)
             except ValueError:
                 length = 0
-            body = environ["wsgi.input"].read(length) if 0 < length <= 1 << 20 else b""
+            body = environ["wsgi.input"].read(length) if 0 < length <= MAX_BODY else b""
         action = self._action(environ, body)
-        if action in STS_ACTIONS and path == "/":
+        if path == "/" and self.is_iam_sts(environ, body):
             environ["wsgi.input"] = io.BytesIO(body)
             environ["CONTENT_LENGTH"] = str(len(body))
-            return self.sts(environ, start_response)
+            return self._iam_sts()(environ, start_response)
         if path == "/" and method in ("GET", "HEAD") and not action:
             return self.realm(environ, start_response)
         # a HEAD is refused as its GET would be: same words, so the same Content-Length

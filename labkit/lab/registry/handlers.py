@@ -1,7 +1,8 @@
 """The registry's HTTP side: a WSGI app for `/v2/...` (OCI distribution spec v1.1, ECR's rules)
 and `/_storage/...` (the pre-signed blob downloads a blob GET redirects to).
 
-Authentication happens before this app is called (the lab's server checks Basic auth on /v2/);
+Authentication and authorization happen before this app is called (the lab's front door,
+labkit/lab/server/authz.py);
 `/_storage/` needs none, the signature in the URL is the credential, as with S3.
 Repository names contain slashes, so paths are matched from the right.
 """
@@ -95,13 +96,17 @@ class RegistryApp:
     def __init__(self, storage: Storage, control: ControlPlane, signer: Signer,
                  public_url: Callable[[dict[str, Any]], str] | None = None, *,
                  url_ttl: int = DEFAULT_TTL, clock: Callable[[], float] = time.time,
-                 redirect_blobs: bool = True):
+                 redirect_blobs: bool = True,
+                 visible: Callable[[dict[str, Any], str], bool] | None = None):
         self.storage = storage
         self.control = control
         self.clock = clock  # the lab's clock: push times (lifecycle ages) and URL expiry
         self.presigner = Presigner(signer, url_ttl, clock)
         self.public_url = public_url
         self.redirect_blobs = redirect_blobs
+        # whether the catalog lists a repository to the request's caller (the lab's front
+        # door decides: DescribeRepositories on it); None lists every repository
+        self.visible = visible
 
     # ---- WSGI entry and dispatch ----
 
@@ -501,7 +506,8 @@ class RegistryApp:
         return response
 
     def catalog(self, request: Request) -> Response:
-        names = [n for n in self.storage.repositories() if self.control.repository_exists(n)]
+        names = [n for n in self.storage.repositories() if self.control.repository_exists(n)
+                 and (self.visible is None or self.visible(request.environ, n))]
         page, link = self.page(request, names, "/v2/_catalog")
         response = self.json({"repositories": page})
         if link:

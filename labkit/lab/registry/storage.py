@@ -130,6 +130,11 @@ class Storage:
     def repository_record(self, name: str) -> dict | None:
         return self.records.get(name)
 
+    def repository_settings(self, name: str) -> dict | None:
+        """The record as last written, from memory (read-only): the per-request authorization
+        reads the repository's policy and tags here."""
+        return self.records.latest(name)
+
     def has_repository(self, name: str) -> bool:
         return self.records.exists(name)
 

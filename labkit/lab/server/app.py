@@ -3,13 +3,15 @@
 lab's ECR backend, and the rest
 (STS GetCallerIdentity, the 401 realm, a clear refusal of any other service) `OtherServices`.
 
-Registry requests are authenticated here, before the registry sees them, the way ECR's front
-door does: no credentials or wrong ones get 401 with a Basic challenge, an expired token 403 DENIED.
+Every registry request and ECR API call is authenticated and authorized before the registry or
+the backend sees it, the way ECR's front door does (server/authz.py, over the access engine
+labkit.lab.access): no credentials or wrong ones get 401 with a Basic challenge, an expired
+token 403 DENIED, a request the caller's policies do not allow 403 `denied: User: ...` (the API:
+AccessDeniedException). IAM and STS requests go to the access engine.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
@@ -24,14 +26,16 @@ from ... import __version__
 from ...config import LAB_ACCOUNT_ID
 from ...trace import record as rec
 from ..auth.signing import Signer, load_secret
-from ..auth.tokens import EXPIRED_MESSAGE, SERVICE, TokenIssuer, Verdict
+from ..auth.tokens import SERVICE, Token
+from ..control.caller import current as current_caller
 from ..control.responses import is_ecr_request
-from ..trace import Trace, note, refuse, traced
+from ..trace import Trace, note, traced
 from .admin import PREFIX as ADMIN_PREFIX
 from .admin import AdminApp
+from .authz import ApiAdmission, RegistryGate, RepositoryFacts
 
 if TYPE_CHECKING:
-    from ..registry.handlers import RegistryApp
+    from ..access import AccessControl
 
 log = logging.getLogger("labkit.lab")
 Environ = dict[str, Any]
@@ -54,22 +58,19 @@ class LabSettings:
         return f"{host}:{self.port}"
 
 
-def _drain(environ: Environ, limit: int = 1 << 20) -> None:
-    """Read a small refused body so the connection stays usable; large ones are not read."""
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return
-    if 0 < length <= limit:
-        environ["wsgi.input"].read(length)
+class CallerTokens:
+    """GetAuthorizationToken's token source: the token carries the API caller and the region
+    the request was signed for (control/caller.py); the lab's own calls get the default
+    learner's, in the lab's region."""
 
+    def __init__(self, access: AccessControl, region: str):
+        self.access, self.region = access, region
 
-def _json(start_response: StartResponse, status: str, doc: Any,
-          headers: list[tuple[str, str]] | None = None) -> Iterable[bytes]:
-    out = json.dumps(doc).encode()
-    start_response(status, [("Content-Type", "application/json"),
-                            ("Content-Length", str(len(out))), *(headers or [])])
-    return [out]
+    def issue(self, ttl: float) -> Token:
+        caller = current_caller()
+        if caller is None:
+            return self.access.issue_token(self.access.store.default_principal, self.region, ttl)
+        return self.access.issue_token(caller.principal, caller.region, ttl)
 
 
 class LabApp:
@@ -77,10 +78,12 @@ class LabApp:
 
     def __init__(self, settings: LabSettings):
         from ..access import AccessControl
+        from ..access.iamsts import is_iam_sts
+        from ..access.tokens import Verdict as TokenVerdict
         from ..control.backend import EcrBackend
         from ..control.ecr_registry import RegistryFiles
         from ..control.responses import EcrApi
-        from ..control.services import OtherServices, moto_sts
+        from ..control.services import OtherServices
         from ..housekeeping.clock import TOKEN_FILE, LabClock
         from ..housekeeping.service import Housekeeping
         from ..registry.handlers import RegistryApp
@@ -91,18 +94,19 @@ class LabApp:
         secret = load_secret(home)
         self.signer = Signer(secret)
         self.lab_id = self.signer.sign("lab-id")[:16]
-        # tokens keep real time (never the lab clock a learner advances); tests move their own
-        self.issuer = TokenIssuer(self.signer, self.lab_id, LabClock(home, file=TOKEN_FILE).now)
         self.admin = AdminApp(self, secret)
         self.clock = LabClock(home)
-        # Who may do what (policy documents are validated by it; the request path is not wired
-        # to it yet).
+        # Who may do what: signatures, identities, policies, registry tokens. Its clock is the
+        # token clock (real time unless a test moves it), never the lab clock a learner
+        # advances: a login and a signature must not expire because the lab's clock jumped.
         self.access = AccessControl(home, self.signer, self.lab_id, account=settings.account_id,
-                                    region=settings.region, clock=self.clock.now)
+                                    region=settings.region,
+                                    clock=LabClock(home, file=TOKEN_FILE).now)
         # One store: the ECR API's backend and the registry read and write the same records.
         self.control = EcrBackend.open(
             RegistryFiles.in_home(home), settings.account_id, settings.region,
-            lambda: self.settings.registry_host, self.signer, self.issuer, self.access,
+            lambda: self.settings.registry_host, self.signer,
+            CallerTokens(self.access, settings.region), self.access,
             clock=self.clock.now, token_ttl=lambda: self.settings.token_ttl)
         self.storage = self.control.storage
         self.storage.cleanup_uploads(older_than_seconds=0)
@@ -110,14 +114,20 @@ class LabApp:
         self.housekeeping = Housekeeping(self.clock, self.storage, self.control.lifecycle)
         self.trace = Trace()
         self.operations: Counter[str] = Counter()  # AWS API operations answered (X-Amz-Target)
+        facts = RepositoryFacts(self.storage)
         registry = RegistryApp(self.storage, self.control, self.signer,
                                public_url=lambda environ: f"http://{self._host(environ)}",
-                               clock=self.clock.now)
-        self.registry = traced(self._gate(registry), self.trace, self._kind, self._auth_kind)
-        self.api = EcrApi(self.control)
+                               clock=self.clock.now,
+                               visible=lambda environ, name: self.gate.visible(environ, name))
+        self.gate = RegistryGate(self.access, facts, registry, account=settings.account_id,
+                                 region=settings.region, challenge=self._challenge,
+                                 note_request=registry.note_request)
+        self.registry = traced(self.gate, self.trace, self._kind, self._auth_kind)
+        self.api = EcrApi(self.control, ApiAdmission(self.access, facts, settings.account_id))
         self.traced_api = traced(self._api_call, self.trace, self._kind, self._auth_kind)
-        self.others = OtherServices(moto_sts, self._challenge,
-                                    lambda h: self.issuer.check_header(h) is Verdict.OK)
+        self.others = OtherServices(
+            lambda: self.access.iam_sts, is_iam_sts, self._challenge,
+            lambda h: self.access.tokens.check_header(h, settings.region)[0] is TokenVerdict.OK)
         self._lock = threading.Lock()
 
     def _host(self, environ: Environ) -> str:
@@ -162,37 +172,6 @@ class LabApp:
     def _challenge(self) -> str:
         """ECR's challenge: Basic, the realm is the registry's root URL (which answers JSON)."""
         return f'Basic realm="http://{self.settings.registry_host}/",service="{SERVICE}"'
-
-    def _gate(self, registry: RegistryApp) -> Callable[[Environ, StartResponse], Iterable[bytes]]:
-        """ECR's front door: /v2/ needs a valid, unexpired `AWS:<password>`; /_storage/ URLs
-        carry their own signature and are checked by the registry."""
-
-        def gate(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
-            if environ.get("PATH_INFO", "").startswith("/_storage/"):
-                return registry(environ, start_response)
-            header = environ.get("HTTP_AUTHORIZATION")
-            verdict = self.issuer.check_header(header)
-            if verdict is Verdict.OK:
-                return registry(environ, start_response)
-            registry.note_request(environ)  # a refused request is still what it asked for
-            _drain(environ)
-            if verdict is Verdict.EXPIRED:
-                issued, expires = self.issuer.lifetime(header) or (None, None)
-                refuse(environ, "DENIED", EXPIRED_MESSAGE, **{
-                    rec.AUTHORIZATION: "expired", rec.TOKEN_ISSUED: issued,
-                    rec.TOKEN_EXPIRES: expires,
-                    rec.TOKEN_LIFETIME: expires - issued if issued and expires else None})
-                return _json(start_response, "403 Forbidden", {"errors": [
-                    {"code": "DENIED", "message": EXPIRED_MESSAGE}]})
-            refuse(environ, "UNAUTHORIZED", "Not Authorized",
-                   **{rec.AUTHORIZATION: verdict.value})
-            challenge = self._challenge()
-            return _json(start_response, "401 Unauthorized",
-                         {"errors": [{"code": "UNAUTHORIZED", "message": "Not Authorized"}]},
-                         [("WWW-Authenticate", challenge),
-                          ("Docker-Distribution-API-Version", "registry/2.0")])
-
-        return gate
 
     def status(self) -> dict[str, Any]:
         s = self.settings

@@ -511,7 +511,6 @@ def test_registry_challenge_without_credentials(lab: Any) -> None:
                        registry_url=f"http://{lab.registry}")
 
 
-@ecr_gap("registry.unauthorized-body")
 def test_registry_401_body(lab: Any) -> None:
     r = requests.get(f"{lab.endpoint_url}/v2/", timeout=TIMEOUT)
     assert r.status_code == 401

@@ -117,7 +117,7 @@ def test_tokens_from_before_the_upgrade_act_as_the_default_learner(tmp_path: Pat
     with pytest.raises(RegistryRefusal) as e:
         control.registry_caller("Basic " + other_lab.authorization_token, region="us-east-1",
                                 route="base")
-    assert (e.value.status, e.value.message) == (400, "Your Authorization Token is invalid.")
+    assert (e.value.status, e.value.message, e.value.challenge) == (401, "Not Authorized", True)
     expired = control.issue_token(control.store.default_principal, "us-east-1", -5)
     with pytest.raises(RegistryRefusal) as e:
         control.registry_caller("Basic " + expired.authorization_token, region="us-east-1")

@@ -1,7 +1,7 @@
-"""What the lab relies on from its dependencies, pinned by tests: moto (STS GetCallerIdentity,
-never patched in place) and botocore's ECR model (the operations and the input rules the ECR
-API checks).  A moto or botocore release that changes any of it fails here first. (moto's
-version range is pinned in pyproject.toml, which pip enforces.)"""
+"""What the lab relies on from its dependencies, pinned by tests: moto (never patched in
+place; its IAM/STS seam is pinned in tests/unit/access) and botocore's ECR model (the
+operations and the input rules the ECR API checks).  A moto or botocore release that
+changes any of it fails here first. (moto's version range is pinned in pyproject.toml.)"""
 
 from __future__ import annotations
 
@@ -9,27 +9,10 @@ import importlib
 import inspect
 import pkgutil
 import sys
-import xml.etree.ElementTree as ET
 
-from werkzeug.test import Client
-
-from labkit.config import LAB_ACCOUNT_ID
 from labkit.lab.control.mutability import MODES
-from labkit.lab.control.services import moto_sts
 from labkit.lab.control.validation import service_model
 from labkit.lab.registry.names import NAME_MAX, NAME_MIN, NAME_PATTERN
-
-
-def test_moto_sts_answers_get_caller_identity_for_the_labs_account() -> None:
-    r = Client(moto_sts()).post(
-        "/", data="Action=GetCallerIdentity&Version=2011-06-15",
-        headers={"Content-Type": "application/x-www-form-urlencoded",
-                 "Authorization": "AWS4-HMAC-SHA256 Credential=AKIALABKITLOCAL00000/20250101/"
-                                  "us-east-1/sts/aws4_request, SignedHeaders=host, Signature=x"})
-    assert r.status_code == 200
-    ns = {"sts": "https://sts.amazonaws.com/doc/2011-06-15/"}
-    account = ET.fromstring(r.get_data()).find(".//sts:Account", ns)
-    assert account is not None and account.text == LAB_ACCOUNT_ID
 
 
 def _labkit_made(obj: object) -> bool:

@@ -1,16 +1,22 @@
 """GetAuthorizationToken: the registry password docker logs in with (the lab's real, expiring
-token from auth/tokens.py) and the endpoint it is good for."""
+token) and the endpoint it is good for. Who the token is for is the token source's business:
+the lab's source (labkit.lab.access) makes it carry the API caller (control/caller.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
 
-from ...auth.tokens import TokenIssuer
+from ...auth.tokens import Token
 from ..ecr_registry import EcrRegistry, Params
 
 
+class TokenSource(Protocol):
+    def issue(self, ttl: float) -> Token: ...
+
+
 class Tokens:
-    def __init__(self, registry: EcrRegistry, issuer: TokenIssuer, ttl: Callable[[], float],
+    def __init__(self, registry: EcrRegistry, issuer: TokenSource, ttl: Callable[[], float],
                  proxy_endpoint: Callable[[], str]):
         self.reg = registry
         self.issuer = issuer

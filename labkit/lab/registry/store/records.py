@@ -15,10 +15,25 @@ class Records:
     def __init__(self, files: Files, changes: Changes):
         self.files, self.changes = files, changes
         self._known: dict[str, None] = {}  # names known to have a record (every request asks)
+        # records as last read or written: the lab's one process is the only writer, and every
+        # registry request's authorization reads the repository's policy and tags
+        self._latest: dict[str, dict | None] = {}
 
     def get(self, name: str) -> dict | None:
         """The repository's settings, or None if no repository of that name was created."""
         return Files.read_json(self.files.record(name))
+
+    def latest(self, name: str) -> dict | None:
+        """The record as this process last read or wrote it (do not change it): what a
+        request's authorization reads (policy, tags) without a file read per request."""
+        try:
+            return self._latest[name]
+        except KeyError:
+            pass
+        with self.changes.lock(name):
+            record = self.get(name)
+            remember(self._latest, name, record)
+        return record
 
     def exists(self, name: str) -> bool:
         if name in self._known:
@@ -36,6 +51,7 @@ class Records:
             if path.exists():
                 return False
             self.files.write_json(path, record)
+            self._latest.pop(name, None)
             return True
 
     def update(self, name: str, changes: dict) -> dict | None:
@@ -50,12 +66,14 @@ class Records:
                 else:
                     record[key] = value
             self.files.write_json(self.files.record(name), record)
+            self._latest.pop(name, None)
             return record
 
     def forget(self, name: str) -> None:
         """Drop the record (the caller holds the repository's lock)."""
         self._known.pop(name, None)
         self.files.record(name).unlink(missing_ok=True)
+        self._latest.pop(name, None)
 
     def names(self) -> list[str]:
         """Names of the repositories that have a record or hold anything, sorted."""
