@@ -217,6 +217,10 @@ def verdict(t: Target, req: dict[str, Any]) -> str | None:
     where = f"{req['method']} {url[:160]} {req['headers']} body={len(req['body'])}B"
     if status >= 500:
         return f"{where} -> {status} {data[:200]!r}"
+    if status == 401 and req["method"] != "HEAD" and url.startswith("/v2"):
+        # ECR's 401 is text/plain `Not Authorized` (tests/fixtures/ecr_messages.json,
+        # registry.unauthorized-body), not the spec's JSON
+        return None if data == b"Not Authorized\n" else f"{where} -> 401 {data[:200]!r}"
     if status >= 400 and req["method"] != "HEAD" and url.startswith("/v2"):
         try:
             codes = [e["code"] for e in json.loads(data)["errors"]]
