@@ -228,6 +228,8 @@ MET = {  # what notebook 08 reproduces: (answer code, a fact that tells it apart
     ("NAME_UNKNOWN", "repository"): "name unknown",
     ("TAG_INVALID", ""): "tag invalid",
     ("MANIFEST_UNKNOWN", "tag"): "manifest unknown",
+    ("DENIED", ""): "not authorized",  # an identity policy lacks the action (no token fact)
+    ("DENIED", "wrong-region"): "a token from another region",
 }
 
 
@@ -247,7 +249,7 @@ def failures_met(c: Any, fixed: dict[str, str]) -> Checked:
     need(not missing, f"the lab refused {', '.join(sorted(met)) or 'nothing'} since this "
          f"notebook's first cell; not yet met: {', '.join(missing)}: run the cells above")
     need(DockerConfig().get(c.registry) is not None, f"docker's config holds no login for "
-         f"{c.registry}: run the login cell of the expired-token section again")
+         f"{c.registry}: run the login cell of the last section again")
     for ref, why in fixed.items():
         repo, tag = ref.split(":", 1)
         held = {t for row in c.target.images(repo) for t in row.tags} if repo in _names(c) \

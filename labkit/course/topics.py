@@ -17,6 +17,7 @@ TOPICS: dict[str, str] = {
     "push": "04",
     "immutable-tags": "05",
     "pull": "06",
+    "permissions": "08",  # IAM identity policies (the pull-only CI user)
 }
 
 

@@ -9,12 +9,15 @@ module stays pure (no lab, no boto3, no docker config): the CLI and the notebook
 from the running lab (labkit/course/explained.py), unit tests from recorded data.
 
 The fixes follow the course: a misspelled repository gets "did you mean", never "create it"; an
-immutable tag gets "push under a new tag", never "make the repository MUTABLE".
+immutable tag gets "push under a new tag", never "make the repository MUTABLE"; an identity
+IAM does not allow gets the identity policy that allows it, never "log in again" (a fresh
+token carries the same identity); a token from another region gets the login for the lab's.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +35,15 @@ BASE_URL = "/v2/"  # the registry's base URL, for display (the record's route sa
 # ECR actions a push makes (a refusal of one of them is a refused push)
 _PUSH_ACTIONS = {"BatchCheckLayerAvailability", "InitiateLayerUpload", "UploadLayerPart",
                  "CompleteLayerUpload", "PutImage"}
+# what an identity policy grants for each (ECR's "Pushing an image" / "Pulling an image" IAM
+# permissions, docs.aws.amazon.com/AmazonECR/latest/userguide/image-push-iam.html)
+PUSH_GRANT = ("ecr:BatchCheckLayerAvailability", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart",
+              "ecr:CompleteLayerUpload", "ecr:PutImage")
+PULL_GRANT = ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability")
+# ECR's (IAM's) denial sentence: "User: ARN is not authorized to perform: ecr:X on resource: ARN
+# because no identity-based policy allows the ecr:X action" (labkit/lab/access/messages.py)
+_DENIAL = re.compile(r"User: (?P<principal>\S+) is not authorized to perform: (?P<action>\S+) "
+                     r"on resource: (?P<resource>\S+?)(?: because (?P<because>.*))?$")
 
 
 def _nothing(*_: Any) -> list[str]:
@@ -175,6 +187,8 @@ def _auth(f: Failure, look: Lookups) -> Explanation:
     how = f.facts.get(rec.AUTHORIZATION, "missing" if f.auth == rec.NO_AUTH else "invalid")
     if how == "expired":
         return _expired(f, look)
+    if how == "wrong-region":
+        return _wrong_region(f, look)
     if how == "invalid":
         why = ["the registry refused the user name and password sent: the user must be AWS and "
                "the password a token from get-login-password for this registry"]
@@ -210,6 +224,76 @@ def _expired(f: Failure, look: Lookups) -> Explanation:
     # the same whichever request met it first (docker: the manifest; the built-in engine and
     # a login: the handshake); `asked` says which
     ex.summary = "a request with an expired token"
+    return ex
+
+
+def _wrong_region(f: Failure, look: Lookups) -> Explanation:
+    region = f.facts.get(rec.TOKEN_REGION)
+    issued = f"a token for {region} (get-login-password --region {region})" if region else \
+        "a token issued for another region"
+    why = [f"the password is {issued}; this registry is {look.region}'s",
+           "an ECR token opens only the registry of the region that issued it: log in with a "
+           f"token from {look.region}"]
+    if f.route == rec.BASE and f.status == 400:
+        why.append("docker login failed, so docker kept whatever login it held before")
+    ex = _make(f, "wrong-region", why, look.login, "authenticate")
+    ex.summary = "a request with another region's token" if f.route != rec.BASE else \
+        "a login with another region's token"
+    return ex
+
+
+def _policy_target(principal: str) -> tuple[str, str] | None:
+    """(`user`|`role`, its name) for the IAM entity whose policy grants `principal`'s
+    permissions: a user's own, an assumed role's role."""
+    m = re.fullmatch(r"arn:aws:(?:iam|sts)::\d{12}:(user|role|assumed-role)/(.+)", principal)
+    if m is None:
+        return None
+    if m.group(1) == "assumed-role":  # arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION
+        return "role", m.group(2).split("/")[0]
+    return m.group(1), m.group(2).rsplit("/", 1)[-1]  # a path (user/ci/NAME) ends in the name
+
+
+def grant_command(principal: str, actions: tuple[str, ...], resource: str,
+                  policy_name: str) -> str | None:
+    """`aws iam put-user-policy ...` (or put-role-policy) granting `actions` on `resource`."""
+    target = _policy_target(principal)
+    if target is None:
+        return None
+    kind, name = target
+    doc = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": list(actions), "Resource": resource}]}
+    return (f"aws iam put-{kind}-policy --{kind}-name {name} --policy-name {policy_name} "
+            f"--policy-document '{json.dumps(doc, separators=(',', ':'))}'")
+
+
+def _denied(f: Failure, look: Lookups, m: re.Match[str]) -> Explanation:
+    principal = f.principal or m.group("principal")
+    action, resource = m.group("action"), m.group("resource")
+    explicit = "explicit deny" in (m.group("because") or "")
+    target = _policy_target(principal)
+    who = target[1] if target else principal
+    repo = f.repository or resource.rsplit("/", 1)[-1]
+    push = is_push(f) or action.removeprefix("ecr:") in _PUSH_ACTIONS - {
+        "BatchCheckLayerAvailability"}
+    acting = "you called as" if f.kind == rec.API else "you are logged in as"
+    why = [f"{acting} {who} ({principal}), and IAM does not allow {who} {action} on the "
+           f"repository {repo}"]
+    if explicit:
+        why.append("a Deny statement names that action, and a Deny wins over any Allow: "
+                   "remove it from the identity's policies")
+        fix = f"aws iam list-user-policies --user-name {who}" if target and \
+            target[0] == "user" else "labkit trace"
+        return _make(f, "access-denied", why, fix, "permissions")
+    verb = "push" if push else "pull"
+    token = "" if f.kind == rec.API else \
+        f"the token carries {who}'s identity, so logging in again changes nothing; "
+    why.append(f"no policy of {who}'s allows it: {token}grant the {verb} actions on {repo} "
+               f"(run the fix as an identity that may change IAM: in the lab your default "
+               f"one), then {verb} again")
+    grant, name = (PUSH_GRANT, "ecr-push") if push else (PULL_GRANT, "ecr-pull")
+    fix = grant_command(principal, grant, resource, name) or "labkit trace"
+    ex = _make(f, "access-denied", why, fix, "permissions")
+    ex.summary = f"{summary(f)} by {who}"
     return ex
 
 
@@ -311,6 +395,9 @@ def _make(f: Failure, case: str, why: list[str], fix: str, topic: str | None) ->
 def explain(f: Failure, look: Lookups) -> Explanation:
     """The explanation of one refusal (see the module's docstring)."""
     code = f.code
+    denial = _DENIAL.match(f.message) if code in ("DENIED", "AccessDeniedException") else None
+    if denial is not None and not f.facts.get(rec.AUTHORIZATION):
+        return _denied(f, look, denial)
     if f.facts.get(rec.AUTHORIZATION) or code == "UNAUTHORIZED" or (
             f.status == 401 and f.kind == rec.REGISTRY):
         return _auth(f, look)
@@ -334,5 +421,5 @@ def explain(f: Failure, look: Lookups) -> Explanation:
     return _generic(f, look)
 
 
-__all__ = ["Explanation", "Lookups", "NOTHING_REFUSED", "asked", "clock", "duration", "explain",
-           "summary"]
+__all__ = ["PULL_GRANT", "PUSH_GRANT", "Explanation", "Lookups", "NOTHING_REFUSED", "asked",
+           "clock", "duration", "explain", "grant_command", "summary"]

@@ -32,7 +32,9 @@ TOKEN = "token"  # an engine's bearer-token request (engine steps only: the lab 
 NO_AUTH, BASIC, PRESIGNED, SIGV4, OTHER_AUTH = "none", "basic", "presigned", "sigv4", "other"
 
 # facts a refusal may carry (Reason.facts keys), for an explanation to use
-AUTHORIZATION = "authorization"  # "missing" | "invalid" | "expired" (the registry's front door)
+AUTHORIZATION = "authorization"  # "missing" | "invalid" | "expired" | "wrong-region" (the
+# registry's front door)
+TOKEN_REGION = "token_region"  # the region a refused token was issued for (wrong-region)
 TOKEN_ISSUED = "token_issued"  # epoch seconds, when GetAuthorizationToken made the password
 TOKEN_EXPIRES = "token_expires"  # epoch seconds
 TOKEN_LIFETIME = "token_lifetime"  # seconds the token was valid for

@@ -139,6 +139,10 @@ class RegistryGate:
         verdict, claims = self.access.tokens.check_header(header, self.region)
         if refusal.status != 403 or refusal.code != "DENIED" or verdict is not Verdict.OK:
             facts[rec.AUTHORIZATION] = verdict.value  # missing, invalid, expired, wrong-region
+        if claims is not None and verdict is not Verdict.OK and environ.get(PRINCIPAL) is None:
+            note(environ, principal=claims.principal.arn)  # who the refused token names
+        if claims is not None and verdict is Verdict.WRONG_REGION:
+            facts[rec.TOKEN_REGION] = claims.region
         if claims is not None and verdict is Verdict.EXPIRED:
             facts[rec.TOKEN_EXPIRES] = claims.expires_at
             if claims.issued_at is not None:

@@ -125,6 +125,77 @@ def test_an_expired_token(term: Terminal) -> None:
     assert doc["fix"].endswith(f"--password-stdin {term.reg}")
 
 
+def test_a_pull_only_user_is_denied_a_push_and_the_printed_policy_fixes_it(
+        term: Terminal) -> None:
+    """A CI user that may only pull (aws iam, as a learner types it) logs in with its own keys
+    and pushes: ECR's access-denied sentence; the explanation names the user, the action and
+    the repository and prints the put-user-policy that grants the push; run as printed (by the
+    learner's default identity), the CI user's next push works without a new login."""
+    repo, user = unique("explain-iam"), unique("ci")
+    term.login()
+    term.sh(f"aws ecr create-repository --repository-name {repo} >/dev/null")
+    pull_only = json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Resource": "*", "Action": [
+            "ecr:GetAuthorizationToken", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer",
+            "ecr:BatchCheckLayerAvailability"]}]})
+    term.sh(f"aws iam create-user --user-name {user} >/dev/null && aws iam put-user-policy "
+            f"--user-name {user} --policy-name pull-only --policy-document '{pull_only}'")
+    key = json.loads(term.sh(f"aws iam create-access-key --user-name {user}").stdout)
+    ci = (f"AWS_ACCESS_KEY_ID={key['AccessKey']['AccessKeyId']} "
+          f"AWS_SECRET_ACCESS_KEY={key['AccessKey']['SecretAccessKey']}")
+    term.sh(f"{ci} aws ecr get-login-password --region us-east-1 | docker login --username AWS "
+            f"--password-stdin {term.reg} >/dev/null 2>&1")
+    term.image(f"{term.reg}/{repo}:v1", "ci push")
+    mark = term.mark()
+    r = term.sh(f"docker push {term.reg}/{repo}:v1", ok=False)
+    arn = f"arn:aws:iam::{term.lab.account_id}:user/{user}"
+    resource = f"arn:aws:ecr:us-east-1:{term.lab.account_id}:repository/{repo}"
+    sentence = (f"User: {arn} is not authorized to perform: ecr:InitiateLayerUpload on resource: "
+                f"{resource} because no identity-based policy allows the "
+                "ecr:InitiateLayerUpload action")
+    assert sentence in r.stdout + r.stderr
+    doc = term.explain("--since", mark)
+    assert doc["case"] == "access-denied" and doc["failure"]["principal"] == arn
+    assert doc["summary"] == f"a push to {repo} by {user}"
+    assert doc["answered"] == f"403 DENIED: {sentence}"
+    assert f"you are logged in as {user} ({arn})" in doc["why"][0]
+    assert "logging in again changes nothing" in doc["why"][1]
+    assert f"ecr:InitiateLayerUpload on the repository {repo}" in doc["why"][0]
+    assert doc["fix"].startswith(f"aws iam put-user-policy --user-name {user} --policy-name "
+                                 "ecr-push --policy-document '")
+    granted = json.loads(doc["fix"].split("--policy-document ", 1)[1].strip("'"))
+    assert granted["Statement"][0]["Resource"] == resource
+    assert set(granted["Statement"][0]["Action"]) == {
+        "ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload",
+        "ecr:PutImage", "ecr:BatchCheckLayerAvailability"}
+    assert "docker login" not in doc["fix"]
+    term.sh(doc["fix"])  # as printed, by the learner's default identity
+    term.sh(f"docker push {term.reg}/{repo}:v1 >/dev/null")  # the same login, now allowed
+
+
+def test_a_token_from_another_region(term: Terminal) -> None:
+    """`get-login-password --region eu-west-1` for the lab's (us-east-1) registry: docker login
+    is refused (400); the explanation names both regions and prints the lab's region's login."""
+    mark = term.mark()
+    r = term.sh("aws ecr get-login-password --region eu-west-1 | docker login --username AWS "
+                f"--password-stdin {term.reg}", ok=False)
+    said = r.stdout + r.stderr  # docker prints the status, the built-in engine ECR's body
+    assert ("400 Bad Request" if term.engine == "docker"
+            else "denied: Your Authorization Token is invalid.") in said, said
+    doc = term.explain("--since", mark)
+    assert doc["case"] == "wrong-region" and doc["summary"] == "a login with another region's token"
+    assert doc["failure"]["facts"] == {"authorization": "wrong-region", "token_region": "eu-west-1"}
+    assert doc["why"][0] == ("the password is a token for eu-west-1 (get-login-password --region "
+                             "eu-west-1); this registry is us-east-1's")
+    assert doc["fix"] == ("aws ecr get-login-password --region us-east-1 | docker login "
+                          f"--username AWS --password-stdin {term.reg}")
+    term.sh(doc["fix"] + " >/dev/null 2>&1")  # as printed
+    repo = unique("explain-region")
+    term.sh(f"aws ecr create-repository --repository-name {repo} >/dev/null")
+    term.image(f"{term.reg}/{repo}:v1", "region")
+    term.sh(f"docker push {term.reg}/{repo}:v1 >/dev/null")
+
+
 def test_a_missing_and_a_misspelled_repository(term: Terminal) -> None:
     repo = unique("nx")  # short: no other test's repository is a near miss of it
     term.login()

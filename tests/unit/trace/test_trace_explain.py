@@ -11,6 +11,7 @@ import pytest
 
 from labkit.trace import reader
 from labkit.trace.explain import Lookups, duration, explain
+from labkit.trace.record import Reason, TraceRecord
 from tests.fixtures.trace_scenarios import load
 
 RECORDING = load()
@@ -173,3 +174,97 @@ def test_lookups_are_asked_only_when_the_case_needs_them() -> None:
                                                (43200, "12 h"), (5400, "90 min")])
 def test_durations_read_as_people_say_them(seconds: float, said: str) -> None:
     assert duration(seconds) == said
+
+
+# -- IAM and regions: records as the lab writes them (tests/integration/cli/test_cli_explain.py
+# drives the same refusals with the real docker CLI and checks the lab records them so) -------
+ACCOUNT = "123456789012"
+CI_ARN = f"arn:aws:iam::{ACCOUNT}:user/ci-bot"
+REPO_ARN = f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/{NAME}"
+
+
+def denied(action: str, *, principal: str = CI_ARN, method: str = "POST", route: str = "upload",
+           because: str = "no identity-based policy allows the {action} action",
+           kind: str = "registry", code: str = "DENIED") -> reader.Failure:
+    sentence = (f"User: {principal} is not authorized to perform: {action} on resource: "
+                f"{REPO_ARN} because " + because.format(action=action))
+    return reader.Failure.of(TraceRecord(
+        seq=7, time=1.0, kind=kind, method=method, path=f"/v2/{NAME}/blobs/uploads/",
+        status=403, client="docker/27.3.1 go/go1.22.7", auth="basic", principal=principal,
+        route=route, action=action.removeprefix("ecr:"), repository=NAME,
+        reason=Reason(code, sentence)))
+
+
+def test_an_access_denial_names_the_identity_the_action_the_repository_and_grants_the_push(
+        ) -> None:
+    ex = explain(denied("ecr:InitiateLayerUpload"), look())
+    assert ex.case == "access-denied" and ex.topic == "permissions"
+    assert ex.summary == f"a push to {NAME} by ci-bot"
+    assert ex.why[0] == (f"you are logged in as ci-bot ({CI_ARN}), and IAM does not allow "
+                         f"ci-bot ecr:InitiateLayerUpload on the repository {NAME}")
+    assert "logging in again changes nothing" in ex.why[1]
+    assert ex.fix.startswith("aws iam put-user-policy --user-name ci-bot --policy-name ecr-push "
+                             "--policy-document '")
+    doc = json.loads(ex.fix.split("--policy-document ", 1)[1].strip("'"))
+    assert doc == {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Resource": REPO_ARN, "Action": [
+            "ecr:BatchCheckLayerAvailability", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart",
+            "ecr:CompleteLayerUpload", "ecr:PutImage"]}]}
+    assert "login" not in ex.fix
+
+
+def test_a_denied_pull_grants_the_pull_actions() -> None:
+    ex = explain(denied("ecr:BatchGetImage", method="GET", route="manifest"), look())
+    assert ex.case == "access-denied"
+    doc = json.loads(ex.fix.split("--policy-document ", 1)[1].strip("'"))
+    assert doc["Statement"][0]["Action"] == ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer",
+                                             "ecr:BatchCheckLayerAvailability"]
+    assert "--policy-name ecr-pull" in ex.fix
+
+
+def test_an_assumed_role_gets_its_roles_policy() -> None:
+    arn = f"arn:aws:sts::{ACCOUNT}:assumed-role/ci-role/build-42"
+    ex = explain(denied("ecr:PutImage", principal=arn, method="PUT", route="manifest"), look())
+    assert "logged in as ci-role" in ex.why[0]
+    assert ex.fix.startswith("aws iam put-role-policy --role-name ci-role --policy-name ecr-push")
+
+
+def test_an_explicit_deny_is_not_fixed_by_another_allow() -> None:
+    ex = explain(denied("ecr:PutImage", because="with an explicit deny in an identity-based "
+                        "policy"), look())
+    assert ex.case == "access-denied" and "a Deny wins over any Allow" in ex.why[1]
+    assert ex.fix == "aws iam list-user-policies --user-name ci-bot"
+
+
+def test_an_api_denial_says_called_as_not_logged_in() -> None:
+    ex = explain(denied("ecr:DescribeImages", kind="api", method="POST", route="DescribeImages",
+                        code="AccessDeniedException"), look())
+    assert ex.why[0].startswith("you called as ci-bot") and "login" not in ex.why[1]
+    assert "--policy-name ecr-pull" in ex.fix
+
+
+def wrong_region(route: str, status: int) -> reader.Failure:
+    return reader.Failure.of(TraceRecord(
+        seq=3, time=1.0, method="GET", path="/v2/", status=status, client="docker/27.3.1",
+        auth="basic", principal=f"arn:aws:iam::{ACCOUNT}:user/learner", route=route,
+        reason=Reason("DENIED", "Your Authorization Token is invalid." if status == 400 else
+                      "Your authorization token has expired. Reauthenticate and try again.",
+                      {"authorization": "wrong-region", "token_region": "eu-west-1"})))
+
+
+def test_a_login_with_another_regions_token_names_both_regions_and_logs_in_to_the_labs() -> None:
+    ex = explain(wrong_region("base", 400), look())
+    assert ex.case == "wrong-region" and ex.summary == "a login with another region's token"
+    assert ex.why[0] == ("the password is a token for eu-west-1 (get-login-password --region "
+                         "eu-west-1); this registry is us-east-1's")
+    assert "docker login failed" in ex.why[2]
+    assert ex.fix == LOGIN
+
+
+def test_a_request_with_another_regions_token_is_not_called_expired() -> None:
+    ex = explain(wrong_region("manifest", 403), look())
+    assert ex.case == "wrong-region" and ex.summary == "a request with another region's token"
+    assert len(ex.why) == 2 and ex.fix == LOGIN
+    eu = Lookups(REGISTRY, "eu-central-1")
+    assert explain(wrong_region("manifest", 403), eu).fix.startswith(
+        "aws ecr get-login-password --region eu-central-1 |")
