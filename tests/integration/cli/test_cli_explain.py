@@ -66,7 +66,10 @@ class Terminal:
         ctx = self.tmp / f"ctx-{name.replace(':', '-').replace('/', '-')}"
         ctx.mkdir(parents=True, exist_ok=True)
         (ctx / "Dockerfile").write_text("FROM scratch\nCOPY data.txt /data.txt\n")
-        (ctx / "data.txt").write_text(content)
+        # the image's own name in its content: on a Docker Engine shared by parallel tests, two
+        # identical builds would share one image id (a cache hit), and one test's `docker rmi`
+        # removed the image the other's build was still using ("unable to find image")
+        (ctx / "data.txt").write_text(f"{content}\n{name}\n")
         self.sh(f"docker build -q -t {name} {ctx} >/dev/null")
         return name
 
