@@ -8,27 +8,16 @@ registry (labkit.ecr.images); which blobs travelled, from the lab's trace.
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 
 import pytest
 
-from labkit.course import sample
 from labkit.course.lastpull import last_pull
-from tests.conftest import lab_environ
-from tests.fixtures.trace_scenarios import settle, stamped_context
+from tests.fixtures.trace_scenarios import engine_terminal, settle, sh, stamped_context
 
 pytestmark = pytest.mark.docker
-
-
-def sh(cmd: str, env: dict[str, str]) -> str:
-    r = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], env=env, text=True,
-                       capture_output=True, timeout=300)
-    assert r.returncode == 0, f"{cmd}\n{r.stdout}\n{r.stderr}"
-    return r.stdout
 
 
 def texts(fig, gid: str) -> list[str]:  # noqa: ANN001
@@ -52,17 +41,8 @@ def drawn(lab, env: dict[str, str], mark: int, figure: Path):  # noqa: ANN001, A
 def test_the_terminal_figure_is_as_complete_as_the_notebooks(lab, tmp_path, engine,  # noqa: ANN001
                                                             require_docker,
                                                             require_aws_cli) -> None:
-    env = lab_environ(lab, tmp_path / "docker-config")
-    env.update(DOCKER_BUILDKIT="0", LABKIT_ENGINE_HOME=str(tmp_path / "push-engine"),
-               PATH=str(Path(sys.executable).parent) + os.pathsep + env["PATH"])
-    docker = "docker" if engine == "docker" else f"{sys.executable} -m labkit docker"
+    env, docker = engine_terminal(lab, tmp_path, engine)
     name, R = f"figure-{engine}-{uuid.uuid4().hex[:8]}", lab.registry
-    if engine == "docker":
-        from labkit.engines.docker.engine import DockerEngine
-
-        sample.ensure_base(DockerEngine())
-    else:
-        sh(f"{docker} build -q -t {sample.BASE_REF} {sample.base_context()}", env)
     sh(f"{docker} build -q -t {R}/{name}:v1 {stamped_context(1, tmp_path, name)} && "
        f"aws ecr get-login-password | {docker} login -u AWS --password-stdin {R} && "
        f"aws ecr create-repository --repository-name {name} >/dev/null && "

@@ -9,31 +9,20 @@ what the tool printed for that ID.
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import sys
 import uuid
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-from labkit.course import observed, sample, views
+from labkit.course import observed, views
 from labkit.ecr.target import connect
-from tests.conftest import lab_environ
-from tests.fixtures.trace_scenarios import settle, stamped_context
+from tests.fixtures.trace_scenarios import engine_terminal, settle, sh, stamped_context
 
 pytestmark = pytest.mark.docker
 LAYER_LINE = re.compile(r"^([0-9a-f]{12}): (Pushed|Layer already exists|Mounted from \S+|"
                         r"Pull complete|Already exists)$", re.M)
-
-
-def sh(cmd: str, env: dict[str, str]) -> str:
-    r = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], env=env, text=True,
-                       capture_output=True, timeout=300)
-    assert r.returncode == 0, f"{cmd}\n{r.stdout}\n{r.stderr}"
-    return r.stdout
 
 
 def printed(stdout: str) -> dict[str, str]:
@@ -61,17 +50,8 @@ def step(lab, env: dict[str, str], cmd: str, action: str, ref: str, engine: str)
 @pytest.mark.parametrize("engine", ["docker", "builtin"])
 def test_each_id_in_the_table_is_the_one_the_tool_printed(lab, tmp_path, engine,  # noqa: ANN001
                                                          require_docker, require_aws_cli) -> None:
-    env = lab_environ(lab, tmp_path / "docker-config")
-    env.update(DOCKER_BUILDKIT="0", LABKIT_ENGINE_HOME=str(tmp_path / "push-engine"),
-               PATH=str(Path(sys.executable).parent) + os.pathsep + env["PATH"])
-    docker = "docker" if engine == "docker" else f"{sys.executable} -m labkit docker"
+    env, docker = engine_terminal(lab, tmp_path, engine)
     name, R = f"ids-{engine}-{uuid.uuid4().hex[:8]}", lab.registry
-    if engine == "docker":
-        from labkit.engines.docker.engine import DockerEngine
-
-        sample.ensure_base(DockerEngine())
-    else:
-        sh(f"{docker} build -q -t {sample.BASE_REF} {sample.base_context()}", env)
     for v in (1, 2):
         sh(f"{docker} build -q -t {name}:v{v} {stamped_context(v, tmp_path / 'ctx', name)} "
            f"&& {docker} tag {name}:v{v} {R}/{name}:v{v}", env)

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import lab_environ, unique
+from tests.integration.lab.test_lab_seed_flow import sh
 
 pytestmark = pytest.mark.docker
 
@@ -31,14 +32,6 @@ PULL_ONLY = ["ecr:GetAuthorizationToken", "ecr:BatchCheckLayerAvailability",
 
 def message(key: str, **values: str) -> str:
     return ACCESS[key]["message"].format(**values)
-
-
-def sh(cmd: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:
-    r = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], env=env, capture_output=True,
-                       text=True, timeout=300)
-    if check and r.returncode != 0:
-        raise AssertionError(f"{cmd!r} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
-    return r
 
 
 @dataclass
