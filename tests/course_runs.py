@@ -4,17 +4,19 @@ A whole course run costs minutes (a kernel per notebook, an `aws` process per co
 builds and pushes), so each set of executions runs once and serves every test that asks about
 it (the `course_runs` fixture, tests/integration/conftest.py):
 
-- `solved_docker`: `labkit course run --engine docker --solutions --home H` (every exercise
-  solvable with the Docker Engine; the IAM actions the course calls, recorded from H's lab as
-  soon as the run ends; afterwards the terminal shares its login, and a rerun meets its images
-  on the daemon);
-- `nbval_docker`: `pytest --nbval notebooks` with LABKIT_ENGINE=docker (the committed outputs
-  validate with the Docker Engine), started together with `solved_docker`: course runs on one
-  daemon take turns (`runner.engine_turn`), which the two prove by passing side by side;
-- `solved_builtin`: `labkit course run --engine builtin --solutions` (every exercise solvable
-  with the built-in engine; one line per notebook; its temp home removed), and
-- `nbval_builtin`: `pytest --nbval notebooks` with LABKIT_ENGINE=builtin (what `pytest
-  notebooks` does without Docker), both beside the Docker runs (no turn on a daemon needed).
+- `nbval_builtin`, `nbval_docker`: `pytest --nbval notebooks` with LABKIT_ENGINE=builtin (what
+  `pytest notebooks` does without Docker) and =docker: the committed outputs validate with
+  either engine;
+- `habits_builtin`, `habits_docker`: the learner's habits on each engine, in a process of its
+  own (tests/integration/course/test_course_habits.py `play`): every notebook run twice in
+  reverse order, the second Run All doing the exercises (each folded solution, strict checks:
+  every exercise solvable), then after terminal work; with the ECR actions the course called;
+- `solved_builtin`: `labkit course run --engine builtin --solutions` (the command as a learner
+  or CI runs it: one line per notebook, the executed copies, its temp home removed).
+
+Course runs on one Docker Engine take turns (`runner.engine_turn`: local names such as
+`hello-app:v1` are global on a daemon); `nbval_docker` and `habits_docker` start together and
+prove it by passing side by side. The built-in engine's runs need no turn.
 
 The runs start when the session starts (tests/conftest.py, in the process that drives the
 session: pytest-xdist's controller, or pytest itself), in the background, each as its own
@@ -35,32 +37,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from labkit.trace.record import TraceRecord, from_dicts
-
 ROOT = Path(__file__).resolve().parents[1]
 WAITED = "waiting for another course run"  # what runner.engine_turn prints while it waits
 ENV = "TESTS_COURSE_RUNS"  # the folder of the session's runs (set for pytest-xdist's workers)
 MANIFEST = "runs.json"
 USERS = "course_runs"  # the fixture's name: tests that use it are collected last
 
-# Runs one course execution: output to a file, then (for a --home run) the record of its lab,
-# then the exit code, written last (atomically) so a reader that sees it sees everything.
+# Runs one course execution: output to a file, then the exit code, written last (atomically) so
+# a reader that sees it sees everything.
 _WRAPPER = r"""
-import json, os, subprocess, sys, time
+import json, os, resource, subprocess, sys, time
 spec = json.loads(sys.argv[1])
 t0 = time.monotonic()
 with open(spec["log"], "wb") as log:
     code = subprocess.run(spec["argv"], cwd=spec["cwd"], env=spec["env"], stdout=log,
                           stderr=subprocess.STDOUT).returncode
+ru = resource.getrusage(resource.RUSAGE_CHILDREN)  # the run's processes (not its detached lab)
 with open(spec["rc"] + ".seconds", "w") as fh:
-    fh.write(f"{time.monotonic() - t0:.0f}")
-if spec.get("record") and code == 0:
-    from labkit.lab import process
-    lab = process.running(__import__("pathlib").Path(spec["home"]))
-    record = ({"operations": lab.operations(), "trace": [r.to_dict() for r in lab.trace(0)]}
-              if lab else None)
-    with open(spec["record"], "w") as fh:
-        json.dump(record, fh)
+    fh.write(f"{time.monotonic() - t0:.0f}s (cpu {ru.ru_utime + ru.ru_stime:.0f}s)")
 with open(spec["rc"] + ".part", "w") as fh:
     fh.write(str(code))
 os.replace(spec["rc"] + ".part", spec["rc"])
@@ -89,9 +83,16 @@ def course(*args: str, env: dict[str, str] | None = None, timeout: int = 900
                           capture_output=True, text=True, timeout=timeout)
 
 
-def lab_down(home: Path) -> None:
-    subprocess.run([sys.executable, "-m", "labkit", "lab", "down", "--home", str(home)],
-                   env=clean_env(), capture_output=True, timeout=60)
+def habits_argv(engine: str) -> list[str]:
+    """The learner's habits on `engine` (test_course_habits.play), its result as one line."""
+    code = ("import json, sys\n"
+            "from tests.integration.course.test_course_habits import play\n"
+            "try:\n    out = play(sys.argv[1])\nexcept AssertionError as e:\n"
+            "    out = {'broke': str(e)}\nprint(HABITS + json.dumps(out))\n")
+    return [sys.executable, "-c", f"HABITS = {HABITS!r}\n" + code, engine]
+
+
+HABITS = "HABITS "  # the line of a habits run's output that holds its result
 
 
 def nbval_argv() -> list[str]:
@@ -110,8 +111,6 @@ class Run:
     log: Path
     rc: Path
     out: Path | None = None  # --out: the executed notebooks
-    home: Path | None = None  # --home: kept with its lab until the session ends
-    record: Path | None = None  # that lab's operations and trace, as the run left them
 
     def wait(self, timeout: float = 2400) -> int:
         """The run's exit code, once it has one."""
@@ -137,45 +136,36 @@ class Run:
             assert " passed" in tail and "failed" not in tail and "error" not in tail, text[-6000:]
         return text
 
-    def lab_record(self) -> tuple[dict[str, int], list[TraceRecord]]:
-        """The AWS operations and trace of this --home run's lab, read right after the run."""
-
-        assert self.record is not None, f"{self.name} keeps no lab"
+    def habits(self) -> dict[str, Any]:
+        """A habits run's result (test_course_habits.play), or what it printed if it had none."""
         self.wait()
-        doc = json.loads(self.record.read_text())
-        assert doc is not None, f"{self.name}: its lab was not running after the run"
-        return doc["operations"], from_dicts(doc["trace"])
+        text = self.output
+        line = next((ln for ln in text.splitlines() if ln.startswith(HABITS)), None)
+        assert line is not None, f"{self.name} ended without a result:\n{text[-6000:]}"
+        return dict(json.loads(line[len(HABITS):]))
 
 
 def plan(root: Path, docker: bool) -> list[Run]:
     """The session's runs, their files under `root` (the Docker pair only if `docker`)."""
-    from tests.conftest import free_port
-
     def run(name: str, key: str, argv: list[str], **kw: Any) -> Run:
         return Run(name, argv, root / f"{key}.log", root / f"{key}.rc", **kw)
 
     out = root / "solved-builtin"
     runs = [run("labkit course run --engine builtin --solutions", "solved-builtin",
                 course_argv("--engine", "builtin", "--solutions", "--out", str(out)), out=out),
-            run("pytest --nbval notebooks (built-in engine)", "nbval-builtin", nbval_argv())]
+            run("pytest --nbval notebooks (built-in engine)", "nbval-builtin", nbval_argv()),
+            run("learner habits (built-in engine)", "habits-builtin", habits_argv("builtin"))]
     if docker:
-        home, out = root / "docker-home", root / "solved-docker"
-        runs += [
-            # with the options the README names for `course run`, as a maintainer passes them
-            run("labkit course run --engine docker --solutions", "solved-docker",
-                course_argv("--engine", "docker", "--solutions", "--home", str(home),
-                            "--port", str(free_port()), "--notebooks", str(ROOT / "notebooks"),
-                            "--kernel", "python3", "--timeout", "300", "--out", str(out)),
-                out=out, home=home, record=root / "solved-docker.record.json"),
-            run("pytest --nbval notebooks (Docker Engine)", "nbval-docker", nbval_argv())]
+        runs += [run("pytest --nbval notebooks (Docker Engine)", "nbval-docker", nbval_argv()),
+                 run("learner habits (Docker Engine)", "habits-docker", habits_argv("docker"))]
     return runs
 
 
 def _env_of(run: Run, root: Path) -> dict[str, str]:
-    if run.home is not None:  # the notebooks' `docker login` lands where the terminal finds it
-        return clean_env(DOCKER_CONFIG=str(root / "docker-config"))
     if "--nbval" in run.argv:
         return clean_env(LABKIT_ENGINE="docker" if "Docker" in run.name else "builtin")
+    # habits: each learner's own docker config (a run makes a private one when none is set):
+    # two processes writing one config.json lose each other's logins
     return clean_env()
 
 
@@ -186,9 +176,7 @@ def start_all(root: Path, docker: bool) -> list[Run]:
     pids = []
     for run in runs:
         spec = {"argv": run.argv, "cwd": str(ROOT), "env": _env_of(run, root),
-                "log": str(run.log), "rc": str(run.rc),
-                "home": str(run.home) if run.home else None,
-                "record": str(run.record) if run.record else None}
+                "log": str(run.log), "rc": str(run.rc)}
         # its own process group: stop_all ends the run and the processes it started
         proc = subprocess.Popen([sys.executable, "-c", _WRAPPER, json.dumps(spec)], cwd=ROOT,
                                 env=spec["env"], start_new_session=True,
@@ -203,7 +191,7 @@ def start_all(root: Path, docker: bool) -> list[Run]:
 def attach(root: Path) -> list[Run]:
     """The runs `start_all` started under `root` (possibly in another process)."""
     manifest = json.loads((root / MANIFEST).read_text())
-    paths = ("log", "rc", "out", "home", "record")
+    paths = ("log", "rc", "out")
     return [Run(**{k: Path(v) if k in paths and v is not None else v for k, v in r.items()})
             for r in manifest["runs"]]
 
@@ -214,14 +202,14 @@ def summary(root: Path) -> list[str]:
     for run in attach(root):
         seconds = run.rc.with_name(run.rc.name + ".seconds")
         if run.rc.exists() and seconds.exists():
-            lines.append(f"{seconds.read_text():>5}s  exit {run.rc.read_text()}  {run.name}")
+            lines.append(f"{seconds.read_text():>16}  exit {run.rc.read_text()}  {run.name}")
         else:
             lines.append(f"    -   not finished  {run.name}")
     return lines
 
 
 def stop_all(root: Path) -> None:
-    """End what is still running (an interrupted session) and the --home run's lab."""
+    """End what is still running (an interrupted session)."""
     try:
         manifest = json.loads((root / MANIFEST).read_text())
     except (OSError, ValueError):
@@ -232,5 +220,3 @@ def stop_all(root: Path) -> None:
                 os.killpg(pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
-        if run.home is not None:
-            lab_down(run.home)

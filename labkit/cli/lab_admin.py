@@ -9,9 +9,10 @@ from .lab import home_of as _home
 
 
 def clock_cmd(args: argparse.Namespace) -> int:
-    from ..lab.housekeeping.clock import ClockError, LabClock, describe, parse_duration
+    from ..lab.housekeeping.clock import TOKEN_FILE, ClockError, LabClock, describe, parse_duration
 
-    clock = LabClock(_home(args))  # the file a running lab re-reads: no request needed
+    # the file a running lab re-reads: no request needed
+    clock = LabClock(_home(args), file=TOKEN_FILE) if args.tokens else LabClock(_home(args))
     try:
         if args.clock_cmd == "advance":
             clock.advance(parse_duration(args.duration))
@@ -23,7 +24,8 @@ def clock_cmd(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
     when = datetime.fromtimestamp(clock.now(), UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    print(f"lab clock: {when} ({describe(clock.offset)} ahead of the wall clock)")
+    which = "token clock" if args.tokens else "lab clock"
+    print(f"{which}: {when} ({describe(clock.offset)} ahead of the wall clock)")
     return 0
 
 
@@ -62,6 +64,10 @@ def register(lab: argparse._SubParsersAction) -> None:
     csub.add_parser("show", help="print the lab's time")
     for p in csub.choices.values():
         p.add_argument("--home", default=None, help="data directory (default LABKIT_HOME)")
+        p.add_argument("--tokens", action="store_true",
+                       help="the clock authorization tokens are issued and judged by (its own: "
+                            "image ages and lifecycle rules keep theirs), e.g. `advance 13h "
+                            "--tokens` makes today's docker login tomorrow morning's")
     clock.set_defaults(func=clock_cmd)
     life = lab.add_parser("lifecycle", help="lifecycle policies")
     lsub = life.add_subparsers(dest="lifecycle_cmd", required=True)

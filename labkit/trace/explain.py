@@ -211,11 +211,16 @@ def _expired(f: Failure, look: Lookups) -> Explanation:
     issued = f.facts.get(rec.TOKEN_ISSUED)
     expires = f.facts.get(rec.TOKEN_EXPIRES)
     lifetime = f.facts.get(rec.TOKEN_LIFETIME)
+    checked = f.facts.get(rec.TOKEN_CHECKED) or f.time
     if issued and expires:
         life = duration(lifetime if lifetime else expires - issued)
         why = [f"the password is a token issued at {clock(issued)} for {life} "
                f"(ECR's tokens last {duration(ECR_TOKEN_LIFETIME)}); it expired at {clock(expires)}, "
-               f"before this request at {clock(f.time)}"]
+               f"before this request at {clock(checked)}"]
+        ahead = round((checked - f.time) / 60) * 60  # whole minutes: `checked` is whole seconds
+        if ahead > 0:  # `labkit lab clock advance --tokens` made time pass
+            why.append(f"(the lab's token clock runs {duration(ahead)} ahead of this "
+                       "machine's: `labkit lab clock advance --tokens` moved it)")
     else:
         why = ["the password is an authorization token past its expiry (ECR's last "
                f"{duration(ECR_TOKEN_LIFETIME)})"]

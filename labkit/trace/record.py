@@ -38,6 +38,8 @@ TOKEN_REGION = "token_region"  # the region a refused token was issued for (wron
 TOKEN_ISSUED = "token_issued"  # epoch seconds, when GetAuthorizationToken made the password
 TOKEN_EXPIRES = "token_expires"  # epoch seconds
 TOKEN_LIFETIME = "token_lifetime"  # seconds the token was valid for
+TOKEN_CHECKED = "token_checked"  # epoch seconds, the token clock's time when the lab judged it
+# (ahead of the request's time after `labkit lab clock advance --tokens`)
 MISSING = "missing"  # what was not there: "repository" | "tag" | "digest" | "blob" | "upload"
 MISSING_BLOBS = "missing_blobs"  # a manifest PUT's layers the repository does not hold
 EXISTING_DIGEST = "existing_digest"  # an immutable tag's current image

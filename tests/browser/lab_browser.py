@@ -109,8 +109,15 @@ RUN_STATE = r"""(() => {
     const ind = panel.querySelector('.jp-Notebook-ExecutionIndicator');
     const idle = ind && ind.dataset.status === 'idle';
     if (prompts.some(t => t.includes('*')) || !idle) return 'running';
-    return prompts.every(t => /\[\d+\]/.test(t)) ? 'done' : 'stopped';
+    const ran = prompts.filter(t => /\[\d+\]/.test(t)).length;
+    if (ran === 0) return 'not started';  // the click landed before the notebook was ready
+    return ran === prompts.length ? 'done' : 'stopped';
 })()"""
+
+# The text of the error outputs in the notebook on screen (why Run All stopped).
+ERRORS = r"""return [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) '
+    + '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')]
+    .map(e => e.textContent).join('\n').slice(-3000)"""
 
 
 def run_all(driver: Any, timeout: float = 600) -> None:
@@ -127,16 +134,22 @@ def run_all(driver: Any, timeout: float = 600) -> None:
             if attempt == 2:
                 raise
     menu(driver, "Run", ("runmenu:run-all", "notebook:run-all-cells"))
+    clicks = 1
     deadline = time.monotonic() + timeout
     stopped_since: float | None = None
     while time.monotonic() < deadline:
         state = driver.execute_script(f"return {RUN_STATE}")
         if state == "done":
             return
-        if state == "stopped":  # idle with cells never run: an error stopped Run All (or it
-            stopped_since = stopped_since or time.monotonic()  # has not started yet)
-            if time.monotonic() - stopped_since > 10:
-                raise AssertionError("Run All stopped before the last cell (an error?)")
+        if state in ("stopped", "not started"):  # idle: an error stopped Run All, or the
+            stopped_since = stopped_since or time.monotonic()  # click came too early
+            waited = time.monotonic() - stopped_since
+            if state == "not started" and waited > 20 and clicks < 3:
+                menu(driver, "Run", ("runmenu:run-all", "notebook:run-all-cells"))
+                clicks, stopped_since = clicks + 1, None
+            elif state == "stopped" and waited > 10:
+                raise AssertionError("Run All stopped before the last cell; the error outputs:\n"
+                                     + str(driver.execute_script(ERRORS)))
         else:
             stopped_since = None
         time.sleep(0.5)

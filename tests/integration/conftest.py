@@ -24,19 +24,28 @@ class CourseRuns:
 
     solved_builtin: cr.Run
     nbval_builtin: cr.Run
-    solved_docker: cr.Run | None  # None where no Docker Engine answers
-    nbval_docker: cr.Run | None
-    docker_config: Path  # solved_docker's DOCKER_CONFIG: the notebooks' `docker login`
+    habits_builtin: cr.Run
+    nbval_docker: cr.Run | None  # None where no Docker Engine answers
+    habits_docker: cr.Run | None
+
+    @classmethod
+    def of(cls, runs: list[cr.Run]) -> CourseRuns:
+        """The runs by their key (the name of their log: solved-builtin, ...)."""
+        by = {r.log.stem.replace("-", "_"): r for r in runs}
+        return cls(**{k: by.get(k) for k in (  # type: ignore[arg-type]
+            "solved_builtin", "nbval_builtin", "habits_builtin", "nbval_docker",
+            "habits_docker")})
 
     def docker(self) -> tuple[cr.Run, cr.Run]:
-        """The two Docker-engine runs (skips, or fails under CI, without a Docker Engine)."""
-        need(self.solved_docker is not None and self.nbval_docker is not None,
+        """The two Docker-engine runs, nbval's and the habits' (skips, or fails under CI,
+        without a Docker Engine)."""
+        need(self.nbval_docker is not None and self.habits_docker is not None,
              "no Docker Engine answers (install docker.io and start dockerd)")
-        assert self.solved_docker is not None and self.nbval_docker is not None
-        return self.solved_docker, self.nbval_docker
+        assert self.nbval_docker is not None and self.habits_docker is not None
+        return self.nbval_docker, self.habits_docker
 
     def docker_done(self) -> None:
-        """Wait until both Docker-engine runs ended (their turns on the daemon are over)."""
+        """Wait until the Docker-engine runs ended (their turns on the daemon are over)."""
         for run in self.docker():
             run.wait()
 
@@ -51,8 +60,7 @@ def course_runs(tmp_path_factory: pytest.TempPathFactory,
         root = tmp_path_factory.mktemp("course-runs")
         runs = cr.start_all(root, docker=docker_answers())
     try:
-        yield CourseRuns(runs[0], runs[1], runs[2] if len(runs) > 2 else None,
-                         runs[3] if len(runs) > 3 else None, root / "docker-config")
+        yield CourseRuns.of(runs)
     finally:
         if not shared:
             cr.stop_all(root)

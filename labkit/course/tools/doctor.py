@@ -125,7 +125,9 @@ def round_trip_checks() -> Iterator[Check]:
     """Start a lab in a temp home and push and pull the sample image through it."""
     from .runner import isolated
 
-    with isolated():
+    # no turn on a shared Docker Engine: the round trip's image names are its own (the lab's
+    # port in them), so it never touches a course run's `hello-app:v1`, nor waits for one
+    with isolated(turn=False):
         from ...lab import process
 
         t0 = time.monotonic()
@@ -157,13 +159,14 @@ def _round_trip(lab: object) -> Check:
         target.login(engine)
         step = "build"
         sample.ensure_base(engine)
-        engine.build(context(1), "doctor-check:v1")
+        local = f"doctor-check-{lab.port}:v1"  # type: ignore[attr-defined]
+        engine.build(context(1), local)
         ref = target.uri("doctor-check", "v1")
-        engine.tag("doctor-check:v1", ref)
+        engine.tag(local, ref)
         step = "push"
         pushed = engine.push(ref, progress=False)
         engine.remove(ref)
-        engine.remove("doctor-check:v1")
+        engine.remove(local)
         step = "pull"
         pulled = engine.pull(ref, progress=False)
         engine.remove(ref)

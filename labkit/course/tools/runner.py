@@ -58,14 +58,16 @@ def images_dir() -> Path | None:
 
 @contextmanager
 def isolated(engine: str | None = None, home: str | Path | None = None,
-             port: int | None = None, solutions: bool = False) -> Iterator[Path]:
+             port: int | None = None, solutions: bool = False,
+             turn: bool = True) -> Iterator[Path]:
     """Point every labkit call (and every kernel started meanwhile) at a private lab.
 
     Kernels inherit os.environ, so setting it here is what isolates them: a private lab (its
     own home and port, so its registry address `127.0.0.1:PORT` is its own), and a private
     docker config (DOCKER_CONFIG, unless the caller chose one) so a headless run never writes
     logins into the user's ~/.docker. With the Docker Engine, runs on one daemon take turns
-    (see `engine_turn`). On exit the lab is stopped, course images named after its registry
+    (see `engine_turn`), unless `turn` is False: a caller whose image names are its own (the
+    doctor's round trip) needs none. On exit the lab is stopped, course images named after its registry
     are removed from the engine, and a temp home is deleted.
     """
     saved = {k: os.environ.get(k) for k in ISOLATION_VARS}
@@ -89,7 +91,10 @@ def isolated(engine: str | None = None, home: str | Path | None = None,
     if engine:
         os.environ["LABKIT_ENGINE"] = engine
     try:
-        with engine_turn():
+        if turn:
+            with engine_turn():
+                yield root
+        else:
             yield root
     finally:
         if temp:

@@ -70,6 +70,10 @@ class RegistryTokens:
         self._clock = clock
         self._verified: dict[str, Claims] = {}
 
+    def now(self) -> float:
+        """The time tokens are issued and judged at: the lab's token clock."""
+        return float(self._clock())
+
     def issue(self, principal: Principal, region: str, ttl: float) -> Token:
         """GetAuthorizationToken's token for `principal` at `region`'s endpoint."""
         now = self._clock()

@@ -9,8 +9,9 @@ The offset lives in `<home>/clock.json`, so it survives a restart of the lab, an
 when the file changes, so the CLI can move the clock of a running lab without asking it.
 
 Tokens have a clock of their own, `<home>/token-clock.json` (TOKEN_FILE), at the wall clock
-unless moved. No command moves it: tests do (tests/conftest.py ShortTokens), to make a token
-they were issued expire at once instead of waiting its lifetime out on the wall clock.
+unless moved: `labkit lab clock advance 13h --tokens` makes the next morning come for the lab's
+tokens (notebook 08: docker's login of today has expired), without aging any image; tests move
+it too (tests/conftest.py ShortTokens), so no test waits a token's lifetime out.
 """
 
 from __future__ import annotations

@@ -154,11 +154,28 @@ class Lab:
         return f"lab at {self.endpoint_url} (home {self.home}, pid {self.pid})"
 
 
+# Where a private lab's port is picked: below Linux's ephemeral range (32768-60999), from which
+# the system hands out ports to everything that binds port 0 (a Jupyter kernel's five sockets,
+# every client connection). A port picked there is free now, but another process may be given
+# it before the lab binds it: on a busy machine a kernel then died at its start ("Kernel died
+# before replying to kernel_info"). Below the range, only another explicit pick can take it.
+PICK_RANGE = (20000, 32767)
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     """A port nothing listens on right now, for a private lab (tests, course runs, figures)."""
+    import random
     import socket
 
-    with socket.socket() as s:
+    for _ in range(50):
+        port = random.randint(*PICK_RANGE)
+        with socket.socket() as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                continue
+            return port
+    with socket.socket() as s:  # that range is full: whatever the system gives
         s.bind((host, 0))
         return int(s.getsockname()[1])
 

@@ -96,12 +96,13 @@ class LabApp:
         self.lab_id = self.signer.sign("lab-id")[:16]
         self.admin = AdminApp(self, secret)
         self.clock = LabClock(home)
-        # Who may do what: signatures, identities, policies, registry tokens. Its clock is the
-        # token clock (real time unless a test moves it), never the lab clock a learner
-        # advances: a login and a signature must not expire because the lab's clock jumped.
+        # Who may do what: signatures, identities, policies, registry tokens. Signatures are
+        # judged by the wall clock (the caller signs with its own), registry passwords by the
+        # token clock (`labkit lab clock advance --tokens`, or a test, moves it); neither is the
+        # lab clock 05b advances: a login must not expire because image ages jumped.
         self.access = AccessControl(home, self.signer, self.lab_id, account=settings.account_id,
-                                    region=settings.region,
-                                    clock=LabClock(home, file=TOKEN_FILE).now)
+                                    region=settings.region, clock=time.time,
+                                    token_clock=LabClock(home, file=TOKEN_FILE).now)
         # One store: the ECR API's backend and the registry read and write the same records.
         self.control = EcrBackend.open(
             RegistryFiles.in_home(home), settings.account_id, settings.region,

@@ -297,6 +297,11 @@ def _walk_through(ran: Ran, env: dict[str, str], home: Path, port: int, tmp: Pat
     assert "ahead of the wall clock" in ran("lab", "clock", "show", "--home", str(home)).stdout
     assert "(15d 0h ahead" in ran("lab", "clock", "advance", "15d", "--home", str(home)).stdout
     assert "(0s ahead" in ran("lab", "clock", "reset").stdout
+    # the tokens' clock (notebook 08's next morning): its own, the lab clock stays
+    assert ran("lab", "clock", "advance", "13h", "--tokens").stdout.startswith("token clock: ")
+    assert "(13h 0m ahead" in ran("lab", "clock", "show", "--tokens", "--home", str(home)).stdout
+    assert "(0s ahead" in ran("lab", "clock", "show").stdout
+    assert "(0s ahead" in ran("lab", "clock", "reset", "--tokens").stdout
     assert "no repository has a lifecycle policy" in ran("lab", "lifecycle", "run").stdout
     rule = {"rulePriority": 1, "selection": {"tagStatus": "any", "countType": "imageCountMoreThan",
                                              "countNumber": 1}, "action": {"type": "expire"}}

@@ -128,6 +128,40 @@ def test_an_expired_token(term: Terminal) -> None:
     assert doc["fix"].endswith(f"--password-stdin {term.reg}")
 
 
+def test_the_next_morning_on_the_token_clock(term: Terminal) -> None:
+    """Notebook 08's expired login: `labkit lab clock advance 13h --tokens` makes today's login
+    tomorrow morning's for the lab's tokens only. docker's next push is refused with ECR's
+    sentence; the AWS CLI still works (its signatures are judged by the wall clock); the lab
+    clock (image ages) did not move; the explanation says the token clock was moved; its fix
+    works, and keeps working when the token clock goes back."""
+    repo = unique("explain-morning")
+    home = f"--home {term.lab.home}"
+    term.sh(f"aws ecr create-repository --repository-name {repo} >/dev/null")
+    term.image(f"{term.reg}/{repo}:v1", "morning")
+    term.login()
+    term.sh(f"docker push {term.reg}/{repo}:v1 >/dev/null")
+    try:
+        out = term.sh(f"labkit lab clock advance 13h --tokens {home}").stdout
+        assert out.startswith("token clock: ") and "(13h 0m ahead of the wall clock)" in out, out
+        mark = term.mark()
+        r = term.sh(f"docker push {term.reg}/{repo}:v1", ok=False)
+        assert "Your authorization token has expired. Reauthenticate and try again." in \
+            r.stdout + r.stderr
+        term.sh(f"aws ecr describe-repositories --repository-names {repo} >/dev/null")
+        assert "(0s ahead of the wall clock)" in term.sh(f"labkit lab clock show {home}").stdout
+        doc = term.explain("--since", mark)
+        assert doc["case"] == "expired"
+        assert doc["why"][1] == ("(the lab's token clock runs 13 h ahead of this machine's: "
+                                 "`labkit lab clock advance --tokens` moved it)")
+        term.sh(doc["fix"].replace("aws ecr get-login-password --region us-east-1",
+                                   "aws ecr get-login-password") + " >/dev/null 2>&1")
+        term.sh(f"docker push {term.reg}/{repo}:v1 >/dev/null")
+    finally:
+        out = term.sh(f"labkit lab clock reset --tokens {home}").stdout
+    assert "(0s ahead of the wall clock)" in out
+    term.sh(f"docker push {term.reg}/{repo}:v1 >/dev/null")  # the morning's login still works
+
+
 def test_a_pull_only_user_is_denied_a_push_and_the_printed_policy_fixes_it(
         term: Terminal) -> None:
     """A CI user that may only pull (aws iam, as a learner types it) logs in with its own keys

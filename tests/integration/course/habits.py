@@ -7,7 +7,10 @@ sequence of steps and raises `HabitBroke` naming the step, the run, the cell and
 showed. Step notation, used in the sequences the tests declare:
 
     "04"       the notebook in a fresh kernel (opened, or Restart & Run All)
-    "04+"      Run All again in the kernel of the step before (which must be the same notebook)
+    "04+"      Run All again in the kernel of the step before (which must be the same notebook),
+               this time doing the exercises: each folded solution runs right after its
+               markdown and the checks are strict (LABKIT_SOLUTIONS=1, as `labkit course run
+               --solutions`), so every exercise is proven solvable after a first Run All
     "T:name"   a terminal script from TERMINAL, with the real docker (or the built-in one that
                `labkit lab env` puts first on PATH) and the AWS CLI
 """
@@ -30,6 +33,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 from labkit.course.state import NOTEBOOKS, index
+from labkit.course.tools import solutions
 from labkit.course.tools.runner import isolated
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -91,8 +95,9 @@ class Run:
 
     step: str
     notebook: str
-    again: bool  # a second Run All in the same kernel
+    again: bool  # a second Run All in the same kernel, with the exercises' solutions
     shown: dict[int, str] = field(default_factory=dict)
+    solved: int = 0  # solution code cells that ran (and passed)
 
     def output(self, contains: str) -> str:
         """The first cell's output whose source contains `contains`."""
@@ -159,19 +164,48 @@ class Session:
     def _run_all(self, step: str, name: str, again: bool, where: str, skip: str = "") -> Run:
         assert self._client is not None and self._nb is not None
         run = Run(step, name, again)
-        for i, cell in enumerate(self._nb.cells):
-            if cell.cell_type != "code" or (skip and skip in cell.source):
-                continue
-            cell.outputs = []
-            try:
-                self._client.execute_cell(cell, i)
-            except CellExecutionError:
-                raise HabitBroke(
-                    f"[{self.engine} engine] {name} failed on {'its second Run All' if again else 'Run All'}"
-                    f" at cell {i} ({where}):\n--- cell ---\n{cell.source}\n--- it showed ---\n"
-                    f"{_text(cell.outputs)[-3000:]}") from None
-            run.shown[i] = _text(cell.outputs)
+        cells = list(self._nb.cells)  # the notebook's own (solution cells go after them)
+        if again:
+            self._extra("import os\nos.environ['LABKIT_SOLUTIONS'] = '1'", where)
+        try:
+            for i, cell in enumerate(cells):
+                if again and solutions.is_solution(cell):
+                    for lang, code in solutions.blocks(cell.source):
+                        self._extra(solutions.as_cell_source(lang, code), where, name)
+                        run.solved += 1
+                if cell.cell_type != "code" or (skip and skip in cell.source):
+                    continue
+                cell.outputs = []
+                try:
+                    self._client.execute_cell(cell, i)
+                except CellExecutionError:
+                    raise HabitBroke(
+                        f"[{self.engine} engine] {name} failed on "
+                        f"{'its second Run All (with the solutions)' if again else 'Run All'}"
+                        f" at cell {i} ({where}):\n--- cell ---\n{cell.source}\n--- it showed ---\n"
+                        f"{_text(cell.outputs)[-3000:]}") from None
+                run.shown[i] = _text(cell.outputs)
+        finally:
+            if again:
+                self._extra("import os\nos.environ.pop('LABKIT_SOLUTIONS', None)", where)
+            self._nb.cells = cells
         return run
+
+    def _extra(self, source: str, where: str, name: str = "") -> None:
+        """Run a cell that is not the notebook's (a solution, the solutions switch) in its kernel,
+        as the notebook's last cell (nbclient stores each executed cell at its index)."""
+        assert self._client is not None and self._nb is not None
+        cell = nbformat.v4.new_code_cell(source)
+        self._nb.cells.append(cell)
+        try:
+            self._client.execute_cell(cell, len(self._nb.cells) - 1)
+        except CellExecutionError:
+            raise HabitBroke(
+                f"[{self.engine} engine] {name or 'the kernel'}: a solution failed on the second "
+                f"Run All ({where}):\n--- cell ---\n{source}\n--- it showed ---\n"
+                f"{_text(cell.outputs)[-3000:]}") from None
+        finally:
+            self._nb.cells.pop()
 
     def cells(self, nb: Any) -> list[tuple[str, str]]:
         """Run every code cell of `nb` (a notebook the test made) in a fresh kernel, going on

@@ -6,8 +6,11 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 
 import pytest
+
+from labkit.course.tools.runner import engine_turn
 
 
 def doctor(*args: str, **env: str) -> subprocess.CompletedProcess:
@@ -41,9 +44,14 @@ def test_doctor_reports_a_taken_port(tmp_path) -> None:  # type: ignore[no-untyp
 
 
 @pytest.mark.usefixtures("require_docker")
-def test_doctor_with_the_docker_engine(tmp_path, course_runs) -> None:  # type: ignore[no-untyped-def]
-    # its round trip takes a turn on the daemon: after the session's course runs had theirs
-    course_runs.docker_done()
-    r = doctor("--engine", "docker", LABKIT_HOME=str(tmp_path / "home"))
+def test_doctor_with_the_docker_engine(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # a course run holds this daemon's turn meanwhile (here: this test): the doctor's round trip
+    # uses image names of its own, so it neither waits for the turn nor touches the run's images
+    # (the turn's lock lives in the temp folder: a private one, so the session's runs go on)
+    monkeypatch.setenv("LABKIT_ENGINE", "docker")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    with engine_turn(wait=5):
+        r = doctor("--engine", "docker", LABKIT_HOME=str(tmp_path / "home"), TMPDIR=str(tmp_path))
     assert r.returncode == 0, r.stdout + r.stderr
+    assert "waiting for another course run" not in r.stdout
     assert "OK   engine: Docker Engine" in r.stdout and "docker engine in" in r.stdout

@@ -29,22 +29,19 @@ run leaves (the second Run All of 1); its first cell rebuilds every Python name 
 Last, mistakes: a failed command shows its own output and the explanation, no traceback; one
 already done says so; and a check fails when its step was skipped, whatever ran before.
 
-Both engines run at once (two processes: the Docker Engine's course runs take turns on the
-daemon, the built-in engine's need none), so the wall time is the slower engine's.
+Both engines run at once, from the start of the test session (two background processes,
+tests/course_runs.py: the Docker Engine's takes its turn on the daemon with the session's other
+Docker-engine course runs, the built-in engine's needs none); the test reads their results.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from labkit.course.state import NOTEBOOKS
+from tests.integration.conftest import CourseRuns
 
 STEPS = [name.split("-", 1)[0] for name in NOTEBOOKS]
 REVERSE_TWICE = [s for n in reversed(STEPS) for s in (n, n + "+")]
@@ -71,12 +68,19 @@ def play(engine: str) -> dict[str, object]:
     """Run every phase on `engine` (in this process); what the caller asserts on."""
     import nbformat
 
+    from labkit.course.tools import permissions
+    from labkit.lab import process
     from tests.integration.course.habits import HabitBroke, session
 
     out: dict[str, object] = {"engine": engine}
     with session(engine) as s:
         for label, steps in PHASES.items():
             s.play(steps, label)
+            if steps is REVERSE_TWICE:  # the whole course, each exercise solved: what it calls
+                lab = process.running(s.home)
+                assert lab is not None, "the session's lab is not running"
+                out["ecr actions"] = permissions.used(lab.operations(), lab.trace(0))
+        out["solved"] = {r.notebook: r.solved for r in s.runs if r.again}
         first_01 = next(r for r in s.runs if r.step == "01+")
         out["01 again: create"] = first_01.output("aws ecr create-repository")
         out["01 again: check"] = first_01.output("checks.repository_exists")
@@ -100,31 +104,6 @@ def play(engine: str) -> dict[str, object]:
     return out
 
 
-def _child(engine: str, logs: Path) -> subprocess.Popen[str]:
-    """`play(engine)` in a process of its own; its output goes to files (no pipe to fill while
-    the other engine's result is awaited)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LABKIT_", "AWS_"))}
-    # each learner's own docker config (a run makes a private one when none is set): two
-    # processes writing one config.json lose each other's logins (08's short-lived login was
-    # overwritten by the other engine's write, and the old, valid login pulled)
-    env.pop("DOCKER_CONFIG", None)
-    code = ("import json, sys; from tests.integration.course.test_course_habits import play\n"
-            "try:\n    out = play(sys.argv[1])\nexcept AssertionError as e:\n"
-            "    out = {'broke': str(e)}\nprint('HABITS ' + json.dumps(out))\n")
-    with open(logs / f"{engine}.out", "w") as out, open(logs / f"{engine}.err", "w") as err:
-        return subprocess.Popen([sys.executable, "-c", code, engine], cwd=ROOT, env=env,
-                                text=True, stdout=out, stderr=err)
-
-
-def _result(engine: str, p: subprocess.Popen[str], logs: Path) -> dict[str, object]:
-    p.wait(timeout=900)
-    stdout = (logs / f"{engine}.out").read_text()
-    stderr = (logs / f"{engine}.err").read_text()
-    line = next((ln for ln in stdout.splitlines() if ln.startswith("HABITS ")), None)
-    assert line is not None, f"[{engine}] the run ended without a result:\n{stdout[-3000:]}\n{stderr[-3000:]}"
-    return json.loads(line[len("HABITS "):])
-
-
 def test_the_sequences_cover_the_habits() -> None:
     """What the module docstring claims, checked on the sequences themselves."""
     pairs = [(a.rstrip("+"), b) for seq in PHASES.values() for a, b in zip(seq, seq[1:], strict=False)]
@@ -140,38 +119,36 @@ def test_the_sequences_cover_the_habits() -> None:
     assert AFTER_TERMINAL[0].startswith("T:")
 
 
-@pytest.mark.usefixtures("require_docker", "require_aws_cli")
-def test_learner_habits_never_break_a_notebook_on_either_engine(tmp_path: Path) -> None:
-    t0 = time.monotonic()
-    children = {engine: _child(engine, tmp_path) for engine in ("builtin", "docker")}
-    try:
-        results = {engine: _result(engine, p, tmp_path) for engine, p in children.items()}
-    finally:
-        for p in children.values():
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-    wall = time.monotonic() - t0
-    for engine, out in results.items():
-        assert "broke" not in out, out.get("broke")
-        assert not out["tracebacks"], f"[{engine}] a Python traceback in {out['tracebacks']}"
-        # a step already done says so and goes on
-        assert "RepositoryAlreadyExistsException" in out["01 again: create"]
-        assert "already done: the repository hello-app exists" in out["01 again: create"]
-        assert "exists (created earlier)" in out["01 again: check"]
-        assert "already pushed: Layer already exists for all 3 layers" in out["04 again: check"]
-        assert "already pushed" in out["05 again: check"]
-        # ... and a step to do again after the learner deleted its result is done again
-        assert "already done" not in out["01 after deletion: create"]
-        assert '"repositoryName": "hello-app"' in out["01 after deletion: create"]
-        # the learner's own local names hold v1's and v2's layers: the pulls find them here
-        assert "already here" in out["06 after terminal: check"]
-        mistakes(engine, out["mistakes"])
-        skipped = str(out["push skipped"])
-        assert "check failed: the lab received no push of hello-app:v1 after the mark" in skipped
-        assert "Traceback" not in skipped.split("--- it showed ---", 1)[1], skipped
-    timing = {engine: {k: round(v) for k, v in out["seconds"].items()} for engine, out in results.items()}
-    print(f"learner habits: {wall:.0f}s wall for both engines; {timing}")
+@pytest.mark.parametrize("engine", ["builtin", "docker"])
+def test_learner_habits_never_break_a_notebook(engine: str, course_runs: CourseRuns) -> None:
+    """Each engine's habits ran in the background from the session's start (`play` in a process
+    of its own, tests/course_runs.py); here its result is read."""
+    if engine == "docker":
+        course_runs.docker()  # skips (or fails under CI) without a Docker Engine
+    run = course_runs.habits_builtin if engine == "builtin" else course_runs.habits_docker
+    assert run is not None
+    out = run.habits()
+    assert "broke" not in out, out.get("broke")
+    assert not out["tracebacks"], f"[{engine}] a Python traceback in {out['tracebacks']}"
+    # every exercise solvable: each notebook's second Run All ran its solutions, checks strict
+    solved = dict(out["solved"])
+    assert sorted(solved) == sorted(NOTEBOOKS) and all(solved.values()), solved
+    # a step already done says so and goes on
+    assert "RepositoryAlreadyExistsException" in out["01 again: create"]
+    assert "already done: the repository hello-app exists" in out["01 again: create"]
+    assert "exists (created earlier)" in out["01 again: check"]
+    assert "already pushed: Layer already exists for all 3 layers" in out["04 again: check"]
+    assert "already pushed" in out["05 again: check"]
+    # ... and a step to do again after the learner deleted its result is done again
+    assert "already done" not in out["01 after deletion: create"]
+    assert '"repositoryName": "hello-app"' in out["01 after deletion: create"]
+    # the learner's own local names hold v1's and v2's layers: the pulls find them here
+    assert "already here" in out["06 after terminal: check"]
+    mistakes(engine, out["mistakes"])
+    skipped = str(out["push skipped"])
+    assert "check failed: the lab received no push of hello-app:v1 after the mark" in skipped
+    assert "Traceback" not in skipped.split("--- it showed ---", 1)[1], skipped
+    print(f"learner habits [{engine}]: { {k: round(v) for k, v in out['seconds'].items()} }")
 
 
 def mistakes(engine: str, shown: list[list[str]]) -> None:

@@ -39,37 +39,36 @@ def test_every_exercise_is_solvable_with_the_builtin_engine(course_runs: CourseR
 
 
 def test_two_course_runs_at_once_one_solving_every_exercise(course_runs: CourseRuns) -> None:
-    """Two runs (different homes) started together on one Docker Engine both pass: the course
-    run with `--solutions` (each folded solution runs before its, now strict, check) and the
-    nbval run of the committed outputs. They took turns on the daemon (local names like
-    hello-app:v1 are global there). The solving run's lab record of the ECR operations the
-    course called is 00's IAM list, exactly."""
-    solved, nbval = course_runs.docker()
-    outs = [solved.passed(len(NOTEBOOKS)), nbval.passed(len(NOTEBOOKS))]
+    """Two runs (different homes) started together on one Docker Engine both pass: nbval over
+    the committed outputs, and the learner's habits, whose second Run All of each notebook
+    solves its exercises (each folded solution runs before its, now strict, check). They took
+    turns on the daemon (local names like hello-app:v1 are global there). The ECR actions the
+    habits' lab saw over the whole course, every exercise solved, are 00's IAM list, exactly."""
+    nbval, habits = course_runs.docker()
+    nbval.passed(len(NOTEBOOKS))
+    out = habits.habits()
+    assert "broke" not in out, out.get("broke")
     # at least one waited for the other (on a shared machine a third run may hold the daemon)
-    assert any(WAITED in out for out in outs), outs
-    assert solved.out is not None
-    assert all(solution_cells_ran(solved.out, name) for name in NOTEBOOKS)
-    used = permissions.used(*solved.lab_record())  # read as soon as the run ended
+    assert any(WAITED in run.output for run in (nbval, habits))
+    solved = dict(out["solved"])
+    assert sorted(solved) == sorted(NOTEBOOKS) and all(solved.values()), solved
     setup = nbformat.read(ROOT / "notebooks" / "00-setup.ipynb", as_version=4)
-    assert used == permissions.documented("\n".join(c.source for c in setup.cells))
+    assert out["ecr actions"] == permissions.documented("\n".join(c.source for c in setup.cells))
 
 
 @pytest.mark.usefixtures("require_docker")
 def test_a_rerun_on_a_daemon_holding_earlier_images(course_runs: CourseRuns,
                                                     tmp_path: Path) -> None:
-    """Images left by an earlier run and by the learner's terminal (the same app built from an
+    """Images left by earlier runs and by the learner's terminal (the same app built from an
     earlier lab home, under other names) do not change what 06 teaches: its pulls download the
-    app layers (v1's in the terminal exercise, v2's in the notebook). The earlier run is the
-    session's whole Docker-engine course run."""
+    app layers (v1's in the terminal exercise, v2's in the notebook). The earlier runs are the
+    session's Docker-engine course runs (nbval's and the habits'), then the terminal's builds."""
     import docker
 
     from labkit.course import sample
 
-    solved, _ = course_runs.docker()
-    solved.passed(len(NOTEBOOKS))
-    earlier = solved.home
-    assert earlier is not None
+    course_runs.docker_done()
+    earlier = tmp_path / "earlier-home"
     client = docker.from_env()
     keep = f"{TAG}-{uuid.uuid4().hex[:8]}"
     made: list[str] = []
@@ -92,15 +91,25 @@ def test_a_rerun_on_a_daemon_holding_earlier_images(course_runs: CourseRuns,
 
 
 @pytest.mark.usefixtures("require_docker")
-def test_the_terminal_uses_the_notebooks_login(course_runs: CourseRuns) -> None:
-    """After the course ran in notebooks (02 logged in), the seed's terminal flow, pointed at
-    that lab with `labkit lab env`, needs no login of its own."""
-    solved, _ = course_runs.docker()
-    solved.passed(len(NOTEBOOKS))
-    home = solved.home
-    assert home is not None
-    env = clean_env(DOCKER_CONFIG=str(course_runs.docker_config))
-    # the seed's flow from the start: a fresh hello-app (07 deleted it, 08 made it again), then
+def test_the_terminal_uses_the_notebooks_login(course_runs: CourseRuns, tmp_path: Path) -> None:
+    """After the notebooks logged in (02, with the learner's docker config), the seed's terminal
+    flow, pointed at that lab with `labkit lab env`, needs no login of its own."""
+    course_runs.docker_done()  # its run takes a turn on the daemon: after the session's
+    home, config = tmp_path / "home", tmp_path / "docker-config"
+    env = clean_env(DOCKER_CONFIG=str(config))
+    try:
+        r = course("--engine", "docker", "--home", str(home), "--only", "00", "--only", "01",
+                   "--only", "02", "--out", str(tmp_path / "out"), env=env)
+        assert r.returncode == 0 and "3 passed, 0 failed" in r.stdout, r.stdout + r.stderr
+        assert (config / "config.json").exists()  # 02's login landed where the terminal looks
+        terminal_flow(home, env)
+    finally:
+        subprocess.run([sys.executable, "-m", "labkit", "lab", "down", "--home", str(home)],
+                       env=env, capture_output=True, timeout=60)
+
+
+def terminal_flow(home: Path, env: dict[str, str]) -> None:
+    # the seed's flow from the start: a fresh hello-app (01 created one), then
     # build, tag and push
     script = f"""set -euo pipefail
 eval "$(labkit lab env --home {home} --no-start)"

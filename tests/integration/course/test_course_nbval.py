@@ -16,5 +16,5 @@ def test_notebooks_validate_with_the_builtin_engine(course_runs: CourseRuns) -> 
 
 
 def test_notebooks_validate_with_the_docker_engine(course_runs: CourseRuns) -> None:
-    _, nbval = course_runs.docker()
+    nbval, _ = course_runs.docker()
     nbval.passed(len(NOTEBOOKS))

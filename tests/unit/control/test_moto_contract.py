@@ -32,7 +32,10 @@ def test_the_lab_patches_nothing_of_moto(tmp_path) -> None:
 
     for info in pkgutil.walk_packages(labkit.lab.__path__, "labkit.lab."):
         importlib.import_module(info.name)
-    LabApp(LabSettings(home=tmp_path))
+    app = LabApp(LabSettings(home=tmp_path))
+    # moto's IAM and STS load on first need (a lab that serves only ECR never imports them):
+    # load them here, whatever other tests this process ran before
+    app.access.store.ensure_loaded()
     loaded = [(n, m) for n, m in list(sys.modules.items())
               if (n == "moto" or n.startswith("moto.")) and m is not None]
     assert any(n.startswith("moto.sts") for n, _ in loaded)

@@ -268,3 +268,26 @@ def test_a_request_with_another_regions_token_is_not_called_expired() -> None:
     eu = Lookups(REGISTRY, "eu-central-1")
     assert explain(wrong_region("manifest", 403), eu).fix.startswith(
         "aws ecr get-login-password --region eu-central-1 |")
+
+
+def test_an_expired_token_on_a_moved_token_clock_says_the_clock_was_moved() -> None:
+    """`labkit lab clock advance 13h --tokens` (notebook 08): the request came at the machine's
+    time, the lab judged the token 13 hours later; the why says both, in that order."""
+    from labkit.trace.explain import clock
+
+    issued = 1_800_000_000
+    failure = reader.Failure.of(TraceRecord(
+        seq=4, time=issued + 5.4, method="GET", path=f"/v2/{NAME}/manifests/v1", status=403,
+        client="docker/27.3.1", auth="basic", route="manifest", repository=NAME, reference="v1",
+        reason=Reason("DENIED", "Your authorization token has expired. Reauthenticate and try "
+                      "again.", {"authorization": "expired", "token_issued": issued,
+                                 "token_expires": issued + 43200, "token_lifetime": 43200,
+                                 "token_checked": issued + 5 + 13 * 3600})))
+    ex = explain(failure, look())
+    assert ex.case == "expired" and ex.fix == LOGIN
+    assert ex.why[0].endswith(f"it expired at {clock(issued + 43200)}, before this request at "
+                              f"{clock(issued + 5 + 13 * 3600)}")
+    assert ex.why[1] == ("(the lab's token clock runs 13 h ahead of this machine's: "
+                         "`labkit lab clock advance --tokens` moved it)")
+    # without a moved clock there is no such line (the recorded case above: 2 s tokens)
+    assert not any("token clock" in w for w in explain(last("expired-token"), look()).why)
