@@ -114,6 +114,10 @@ RUN_STATE = r"""(() => {
     return ran === prompts.length ? 'done' : 'stopped';
 })()"""
 
+# The code cells' prompts of the notebook on screen ("[3]:", "[ ]:", "[*]:").
+PROMPTS = r"""return [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) '
+    + '.jp-CodeCell .jp-InputPrompt')].map(p => p.textContent.trim())"""
+
 # The text of the error outputs in the notebook on screen (why Run All stopped).
 ERRORS = r"""return [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) '
     + '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')]
@@ -148,8 +152,13 @@ def run_all(driver: Any, timeout: float = 600) -> None:
                 menu(driver, "Run", ("runmenu:run-all", "notebook:run-all-cells"))
                 clicks, stopped_since = clicks + 1, None
             elif state == "stopped" and waited > 10:
-                raise AssertionError("Run All stopped before the last cell; the error outputs:\n"
-                                     + str(driver.execute_script(ERRORS)))
+                # an error output: Run All stopped there. None: the page lags behind the
+                # kernel on a loaded machine (seen in CI): give it time, then say which cells
+                errors = str(driver.execute_script(ERRORS)).strip()
+                if errors or waited > 120:
+                    raise AssertionError(
+                        "Run All stopped before the last cell; the error outputs:\n"
+                        f"{errors or '(none)'}\nthe prompts: {driver.execute_script(PROMPTS)}")
         else:
             stopped_since = None
         time.sleep(0.5)

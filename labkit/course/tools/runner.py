@@ -22,7 +22,7 @@ from ..state import NOTEBOOKS
 
 ISOLATION_VARS = ("LABKIT_HOME", "LABKIT_PORT", "LABKIT_PROGRESS", "LABKIT_ENGINE",
                   "LABKIT_ENGINE_HOME", "LABKIT_TARGET", "LABKIT_REGION", "LABKIT_SOLUTIONS",
-                  "DOCKER_CONFIG", "LABKIT_LIFECYCLE_INTERVAL")
+                  "DOCKER_CONFIG", "LABKIT_LIFECYCLE_INTERVAL", "LABKIT_LAB_OWNER")
 
 
 PACKAGE = Path(__file__).resolve().parents[1]  # labkit/course: where a wheel holds notebooks/
@@ -67,8 +67,10 @@ def isolated(engine: str | None = None, home: str | Path | None = None,
     docker config (DOCKER_CONFIG, unless the caller chose one) so a headless run never writes
     logins into the user's ~/.docker. With the Docker Engine, runs on one daemon take turns
     (see `engine_turn`), unless `turn` is False: a caller whose image names are its own (the
-    doctor's round trip) needs none. On exit the lab is stopped, course images named after its registry
-    are removed from the engine, and a temp home is deleted.
+    doctor's round trip) needs none. On exit the lab is stopped, course images named after its
+    registry are removed from the engine, and a temp home is deleted. A temp home's lab is
+    owned by this process (LABKIT_LAB_OWNER): killed before it could clean up, the lab still
+    stops.
     """
     saved = {k: os.environ.get(k) for k in ISOLATION_VARS}
     temp = home is None
@@ -84,6 +86,10 @@ def isolated(engine: str | None = None, home: str | Path | None = None,
     os.environ.pop("LABKIT_REGION", None)  # the committed outputs name the default region
     if not saved["DOCKER_CONFIG"]:
         os.environ["DOCKER_CONFIG"] = str(root / "docker-config")
+    if temp:  # the private lab ends with this process, even when it is killed (a `--home`
+        os.environ["LABKIT_LAB_OWNER"] = str(os.getpid())  # lab is kept on purpose)
+    else:
+        os.environ.pop("LABKIT_LAB_OWNER", None)
     if solutions:
         os.environ["LABKIT_SOLUTIONS"] = "1"
     else:

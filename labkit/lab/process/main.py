@@ -43,6 +43,19 @@ def write_state(settings: LabSettings) -> Path:
     return path
 
 
+def _stop_with_owner(pid: int, server: FrontDoor, every: float = 1.0) -> None:
+    """Stop the lab once `pid` has ended. A course run (`labkit course run`, nbval, the doctor)
+    owns its private lab and stops it when it finishes; killed instead (a CI timeout, SIGKILL),
+    it cannot, and the lab would run on with its temp home. A reused PID only keeps the lab up:
+    the old behaviour, never a wrong stop."""
+    from .pids import alive
+
+    while alive(pid):
+        time.sleep(every)
+    log.info("the process that owns this lab (pid %d) ended: stopping", pid)
+    server.stop()
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m labkit.lab.process.main")
     p.add_argument("--home", type=Path, default=None)
@@ -50,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--port", type=int, default=None)
     p.add_argument("--region", default=None)
     p.add_argument("--token-ttl", type=float, default=config.DEFAULT_TOKEN_TTL)
+    p.add_argument("--owner-pid", type=int, default=None,
+                   help="stop when this process ends (a private lab of a course run)")
     args = p.parse_args(argv)
     home = (args.home or config.home()).expanduser().resolve()
     home.mkdir(parents=True, exist_ok=True)
@@ -78,6 +93,9 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    if args.owner_pid:
+        threading.Thread(target=_stop_with_owner, args=(args.owner_pid, server), daemon=True,
+                         name="owner-watch").start()
     try:
         server.serve()
     finally:

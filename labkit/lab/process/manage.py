@@ -214,6 +214,11 @@ def running(home: Path | None = None) -> Lab | None:
     return None
 
 
+# Set by `runner.isolated` for a temp home: the PID of the course run that owns the private lab
+# (kernels start the lab and inherit the variable; the lab stops when that process ends).
+OWNER_VAR = "LABKIT_LAB_OWNER"
+
+
 def start(home: Path | None = None, port: int | None = None, host: str = config.DEFAULT_HOST,
           token_ttl: float | None = None, region: str | None = None,
           timeout: float = 30.0, fork: bool = False) -> Lab:
@@ -237,6 +242,9 @@ def start(home: Path | None = None, port: int | None = None, host: str = config.
         argv += ["--token-ttl", str(token_ttl)]
     if region:
         argv += ["--region", region]
+    owner = os.environ.get(OWNER_VAR, "").strip()
+    if owner.isdigit():  # a course run's private lab ends with the run (runner.isolated)
+        argv += ["--owner-pid", owner]
     log_path = home / "lab.log"
     try:
         how = launch.method(fork_allowed=fork)

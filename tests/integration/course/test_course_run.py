@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -59,3 +62,63 @@ def test_a_failing_notebook_fails_the_run(tmp_path: Path) -> None:
 def test_unknown_notebook_is_a_usage_error() -> None:
     r = run_course("--only", "99-nothing")
     assert r.returncode == 2 and "unknown course step" in r.stderr
+
+
+_OWNER = """
+import sys, time
+from pathlib import Path
+from labkit.course.tools.runner import isolated
+from labkit.lab import process
+home = Path(sys.argv[1]) if len(sys.argv) > 1 else None
+with isolated(engine="builtin", home=home) as root:
+    lab = process.start()
+    print(lab.pid, root, flush=True)
+    time.sleep(300)
+"""
+
+
+def _killed_owner(*args: str) -> tuple[int, Path]:
+    """A course run (`isolated`) that started its lab, then was SIGKILLed before its clean-up
+    (as a CI timeout kills): the lab's pid and home."""
+    from labkit.lab.process.pids import alive
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LABKIT_", "AWS_"))}
+    p = subprocess.Popen([sys.executable, "-c", _OWNER, *args], env=env, text=True,
+                         stdout=subprocess.PIPE)
+    try:
+        assert p.stdout is not None
+        pid, root = p.stdout.readline().split(maxsplit=1)
+    finally:
+        p.kill()
+        p.wait()
+    assert alive(int(pid)), "the lab did not start"
+    return int(pid), Path(root.strip())
+
+
+def test_a_killed_course_run_leaves_no_lab_but_a_kept_home_keeps_its_lab(tmp_path: Path) -> None:
+    """The private lab of a temp home belongs to the run (LABKIT_LAB_OWNER): it stops by itself
+    once the run is gone. A `--home` lab is kept on purpose (a maintainer inspects it)."""
+    from labkit.lab import process
+    from labkit.lab.process.pids import alive
+
+    pid, home = _killed_owner()
+    try:
+        deadline = time.monotonic() + 20
+        while alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not alive(pid), "the lab outlived the course run that owned it"
+        assert not (home / "lab.json").exists()  # a clean stop: the lab removed its state
+        assert "ended: stopping" in (home / "lab.log").read_text()
+    finally:
+        if alive(pid):
+            os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(home, ignore_errors=True)
+
+    kept = tmp_path / "kept"
+    pid, home = _killed_owner(str(kept))
+    try:
+        assert home == kept.resolve()
+        time.sleep(3)  # the owner watch looks every second: it would have stopped by now
+        assert alive(pid) and process.running(kept) is not None
+    finally:
+        assert process.stop(kept)
