@@ -233,27 +233,22 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
 
 def forget_images_of(registry: str) -> None:
     """Remove the Docker Engine's images named after `registry` (`127.0.0.1:PORT`, also as
-    `localhost:PORT`): the tests' pushes and pulls leave tags and digest names there, and on a
-    developer's daemon they piled up run after run (600 images after a day of runs made every
-    `docker images` of the course slower). Best effort: no daemon, nothing to do."""
-    import shutil
+    `localhost:PORT`), as a course run's teardown does for its lab (`state.registry_refs`): the
+    tests' pushes and pulls leave tags and digest names there, and on a developer's daemon they
+    piled up run after run (600 images after a day of runs made every `docker images` of the
+    course slower). Best effort: no daemon, nothing to do."""
+    from labkit.course.state import registry_refs
+    from labkit.engines.docker.engine import DockerEngine, docker_available
 
-    if shutil.which("docker") is None:
+    if not docker_available():
         return
-    prefixes = (f"{registry}/", f"{registry.replace('127.0.0.1', 'localhost')}/")
-    try:
-        listed = subprocess.run(
-            ["docker", "images", "--format", "{{.Repository}} {{.Tag}} {{.Digest}}"],
-            capture_output=True, text=True, timeout=60)
-        refs = []
-        for line in listed.stdout.splitlines():
-            repo, tag, digest = (line.split() + ["", "", ""])[:3]
-            if repo.startswith(prefixes):
-                refs.append(f"{repo}:{tag}" if tag != "<none>" else f"{repo}@{digest}")
-        for i in range(0, len(refs), 50):
-            subprocess.run(["docker", "rmi", *refs[i:i + 50]], capture_output=True, timeout=120)
-    except (OSError, subprocess.SubprocessError):
-        pass
+    engine = DockerEngine()
+    for name in (registry, registry.replace("127.0.0.1", "localhost")):
+        for ref in registry_refs(engine, name):
+            try:
+                engine.remove(ref)
+            except Exception:  # noqa: BLE001 - best effort: the session's result stands
+                pass
 
 
 def lab_environ(lab: object, docker_config: Path | None = None) -> dict[str, str]:

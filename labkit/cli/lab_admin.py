@@ -9,10 +9,10 @@ from .lab import home_of as _home
 
 
 def clock_cmd(args: argparse.Namespace) -> int:
-    from ..lab.housekeeping.clock import TOKEN_FILE, ClockError, LabClock, describe, parse_duration
+    from ..lab.housekeeping.clock import FILE, TOKEN_FILE, ClockError, LabClock, describe, parse_duration
 
     # the file a running lab re-reads: no request needed
-    clock = LabClock(_home(args), file=TOKEN_FILE) if args.tokens else LabClock(_home(args))
+    clock = LabClock(_home(args), file=TOKEN_FILE if args.tokens else FILE)
     try:
         if args.clock_cmd == "advance":
             clock.advance(parse_duration(args.duration))
