@@ -11,8 +11,11 @@ it (the `course_runs` fixture, tests/integration/conftest.py):
   own (tests/integration/course/test_course_habits.py `play`): every notebook run twice in
   reverse order, the second Run All doing the exercises (each folded solution, strict checks:
   every exercise solvable), then after terminal work; with the ECR actions the course called;
-- `solved_builtin`: `labkit course run --engine builtin --solutions` (the command as a learner
-  or CI runs it: one line per notebook, the executed copies, its temp home removed).
+- `solved_builtin`: `labkit course run --engine builtin --solutions` over SOLVED (the command as
+  a learner or CI runs it: one line per notebook, the executed copies with their unfolded
+  solutions, its temp home removed). Two notebooks: the whole course on the built-in engine
+  runs in nbval's run (forward, fresh lab) and in the habits' (every exercise solved), so a
+  third whole run would prove nothing new and cost about 100 CPU-seconds of a CPU-bound session.
 
 Course runs on one Docker Engine take turns (`runner.engine_turn`: local names such as
 `hello-app:v1` are global on a daemon); `nbval_docker` and `habits_docker` start together and
@@ -93,6 +96,7 @@ def habits_argv(engine: str) -> list[str]:
 
 
 HABITS = "HABITS "  # the line of a habits run's output that holds its result
+SOLVED = ("00-setup", "01-create-repository")  # the notebooks of the solved `course run`
 
 
 def nbval_argv() -> list[str]:
@@ -151,8 +155,11 @@ def plan(root: Path, docker: bool) -> list[Run]:
         return Run(name, argv, root / f"{key}.log", root / f"{key}.rc", **kw)
 
     out = root / "solved-builtin"
-    runs = [run("labkit course run --engine builtin --solutions", "solved-builtin",
-                course_argv("--engine", "builtin", "--solutions", "--out", str(out)), out=out),
+    only = [a for name in SOLVED for a in ("--only", name)]
+    runs = [run("labkit course run --engine builtin --solutions " + " ".join(only),
+                "solved-builtin",
+                course_argv("--engine", "builtin", "--solutions", *only, "--out", str(out)),
+                out=out),
             run("pytest --nbval notebooks (built-in engine)", "nbval-builtin", nbval_argv()),
             run("learner habits (built-in engine)", "habits-builtin", habits_argv("builtin"))]
     if docker:

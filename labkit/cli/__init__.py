@@ -15,9 +15,15 @@ import sys
 from . import lab as lab_commands
 from . import lab_admin
 
+# The command groups besides `lab` and `docker`, each a module of this package, imported only
+# when asked for: a notebook runs `labkit lab env`, `labkit explain` and `labkit sample path`
+# dozens of times, and each must not load the others' modules (the course runner's, boto3's).
+GROUPS = ("course", "doctor", "explain", "figures", "sample", "trace")
 
-def build_parser(optional: bool = True) -> argparse.ArgumentParser:
-    """The whole parser; `optional=False` leaves out the course's commands (for `labkit lab`)."""
+
+def build_parser(optional: bool | str = True) -> argparse.ArgumentParser:
+    """The parser: `optional=True` has every command (for help), False leaves out the course's
+    commands (for `labkit lab`), a group's name adds that group only."""
     from . import docker
 
     p = argparse.ArgumentParser(prog="labkit", description=__doc__.split("\n\n")[0])
@@ -28,17 +34,17 @@ def build_parser(optional: bool = True) -> argparse.ArgumentParser:
     lab_admin.register(lab)
     docker.register(sub)
     if optional:
-        register_course_commands(sub)
+        register_course_commands(sub, only=optional if isinstance(optional, str) else None)
     return p
 
 
-def register_course_commands(sub: argparse._SubParsersAction) -> None:
-    """`course`, `doctor`, `explain`, `figures`, `sample`, `trace`: imported here, not at the top, so
-    `labkit lab up` (whose start time counts) does not load the course's modules."""
-    from . import course, doctor, explain, figures, sample, trace
+def register_course_commands(sub: argparse._SubParsersAction, only: str | None = None) -> None:
+    """`course`, `doctor`, `explain`, `figures`, `sample`, `trace` (or the `only` one): imported
+    here, not at the top, so `labkit lab up` (whose start time counts) does not load them."""
+    import importlib
 
-    for module in (course, doctor, explain, figures, sample, trace):
-        module.register(sub)
+    for name in GROUPS if only is None else (only,):
+        importlib.import_module(f"{__name__}.{name}").register(sub)
 
 
 def _run(argv: list[str]) -> int:
@@ -46,9 +52,10 @@ def _run(argv: list[str]) -> int:
         from . import docker
 
         return docker.main(argv[1:])
-    # `labkit lab ...` must start fast (the lab's start time is measured): skip loading the
-    # other commands' modules unless they are asked for.
-    args = build_parser(optional=not (argv[:1] == ["lab"])).parse_args(argv)
+    # `labkit lab ...` must start fast (the lab's start time is measured), and `labkit explain`
+    # is typed after every failure: load only the asked-for group's module (all for help).
+    group = argv[0] if argv and argv[0] in GROUPS else None
+    args = build_parser(optional=False if argv[:1] == ["lab"] else group or True).parse_args(argv)
     return int(args.func(args) or 0)
 
 

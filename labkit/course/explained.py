@@ -50,11 +50,15 @@ def last(records: list[TraceRecord], look: Lookups, client: str | None = None
 
 
 def for_lab(lab: Any, since: int = 0, client: str | None = None) -> Explanation | None:
-    """The last failure in a running lab's trace (after `since`), explained."""
+    """The last failure in a running lab's trace (after `since`), explained. The ECR client
+    (boto3, for the look-ups: the repositories a misspelled name may mean) is made only when
+    there is a refusal to explain."""
+    failure = reader.last_failure(lab.trace(since), client=client)
+    if failure is None:
+        return None
     from ..ecr.target import connect
 
-    target = connect(lab=lab)
-    return last(lab.trace(since), lookups(target, lab.registry, lab.region), client)
+    return explain(failure, lookups(connect(lab=lab), lab.registry, lab.region))
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,11 @@ def select(name: str | None = None, **kwargs: Any) -> Engine:
     if choice not in ("auto", "docker", "builtin"):
         raise ValueError(f"LABKIT_ENGINE must be docker, builtin or auto, not {choice!r}")
     if choice in ("auto", "docker"):
-        from .docker.engine import DockerEngine, docker_available
+        from .docker.ping import docker_available
 
         if choice == "docker" or docker_available():
+            from .docker.engine import DockerEngine
+
             return DockerEngine(**kwargs)
     from .builtin import BuiltinEngine
 

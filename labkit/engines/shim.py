@@ -29,7 +29,7 @@ def uses_builtin(engine: Any = None) -> bool:
     choice = (os.environ.get("LABKIT_ENGINE") or "auto").strip().lower()
     if choice in ("builtin", "docker"):
         return choice == "builtin"
-    from .docker.engine import docker_available
+    from .docker.ping import docker_available
 
     return not docker_available()
 

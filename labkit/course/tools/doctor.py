@@ -58,7 +58,7 @@ def check_engine() -> Check:
     forced = (os.environ.get("LABKIT_ENGINE") or "").lower()
     if forced == "builtin":
         return Check("engine", True, "built-in engine (LABKIT_ENGINE=builtin): no Docker needed")
-    from ...engines.docker.engine import docker_available
+    from ...engines.docker.ping import docker_available
 
     if not docker_available(timeout=3.0):
         if forced == "docker":

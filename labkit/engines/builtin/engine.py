@@ -8,16 +8,20 @@ docker's words.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ...errors import taught_in
 from ..base import Engine, EngineError, LocalImage
 from ..report import TransferReport
 from . import builder, refs
-from . import pull as _pull
-from . import push as _push
 from .auth import Credentials, DockerConfig, registry_key
-from .client import RegistryClient, guided
 from .store import Store
+
+if TYPE_CHECKING:  # the registry client (requests) loads only for commands that talk to one:
+    # the built-in `docker tag`, `images` and `build` run dozens of times a notebook
+    from . import pull as _pull
+    from . import push as _push
+    from .client import RegistryClient
 
 
 class BuiltinEngine(Engine):
@@ -32,7 +36,7 @@ class BuiltinEngine(Engine):
         self.store = Store(home)
         self.home = self.store.root
         self.credentials = DockerConfig(Path(docker_config) if docker_config else None)
-        self.chunk_size = chunk_size or _push.CHUNK_SIZE
+        self.chunk_size = chunk_size  # None: push.CHUNK_SIZE
 
     def __repr__(self) -> str:
         return f"<BuiltinEngine engine='builtin' home={str(self.home)!r}>"
@@ -53,6 +57,8 @@ class BuiltinEngine(Engine):
     def login(self, registry: str, username: str, password: str) -> str:
         """Check the credentials with GET /v2/ and keep them in the docker config, where the
         docker CLI and later processes find them; returns "Login Succeeded"."""
+        from .client import RegistryClient, guided
+
         creds = Credentials(username, password)
         client = RegistryClient(registry, creds)
         client.action = "login"
@@ -76,6 +82,8 @@ class BuiltinEngine(Engine):
         return f"Removing login credentials for {registry_key(registry)}"
 
     def _client(self, ref: refs.Ref) -> RegistryClient:
+        from .client import RegistryClient
+
         if not ref.registry:
             raise EngineError(
                 f"{ref} names no registry, and the built-in engine never talks to Docker Hub",
@@ -86,14 +94,18 @@ class BuiltinEngine(Engine):
     def push(self, ref: str, progress: bool = True, notify: _push.Notify | None = None
              ) -> TransferReport:
         """Upload the image like `docker push`: only layers the registry lacks travel."""
+        from . import push as _push
+
         parsed = refs.parse(ref)
         self.store.resolve(str(parsed))  # a clear "No such image" before any network
-        return _push.push(self.store, self._client(parsed), parsed, progress, self.chunk_size,
-                          notify)
+        return _push.push(self.store, self._client(parsed), parsed, progress,
+                          self.chunk_size or _push.CHUNK_SIZE, notify)
 
     def pull(self, ref: str, progress: bool = True, notify: _pull.Notify | None = None
              ) -> TransferReport:
         """Download the image like `docker pull`: only layers the store lacks travel."""
+        from . import pull as _pull
+
         parsed = refs.parse(ref)
         return _pull.pull(self.store, self._client(parsed), parsed, progress, notify)
 

@@ -28,23 +28,9 @@ from ..report import EXISTS_LOCAL, EXISTS_REMOTE, PULLED, PUSHED, LayerOutcome, 
 from . import manifest as docker_manifest
 from .errors import START_DOCKER, daemon_down, explain
 from .events import EventFold
+from .ping import docker_available  # noqa: F401 - where callers have found it
 
 _FROM = re.compile(r"^\s*FROM\s+(?:--platform=\S+\s+)?(\S+)", re.IGNORECASE | re.MULTILINE)
-
-
-def docker_available(timeout: float = 5.0) -> bool:
-    """True when a Docker Engine answers a ping within `timeout` seconds. Without an engine the
-    socket refuses at once; the timeout only bounds a daemon that is there but busy (a loaded
-    2-core machine answered in over a second), which must not read as "no Docker"."""
-    try:
-        client = docker.APIClient(**docker.utils.kwargs_from_env(), timeout=timeout,
-                                  version="1.24")
-        try:
-            return bool(client.ping())
-        finally:
-            client.close()
-    except (DockerException, requests.RequestException, OSError):
-        return False
 
 
 def _split(ref: str) -> tuple[str, str]:

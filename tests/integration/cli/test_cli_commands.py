@@ -26,7 +26,7 @@ import nbformat
 import pytest
 
 from labkit.cli import build_parser
-from labkit.course import NOTEBOOKS
+from tests import course_runs as cr
 from tests.conftest import free_port
 from tests.course_open import OpenCourse, learner_env
 from tests.integration.conftest import CourseRuns
@@ -346,7 +346,7 @@ def test_course_commands(tmp_path: Path, course_runs: CourseRuns) -> None:
     # --solutions: the session's `labkit course run --engine builtin --solutions --out DIR`
     solved = course_runs.solved_builtin
     ran.record(solved.argv[solved.argv.index("labkit") + 1:])
-    solved.passed(len(NOTEBOOKS))
+    solved.passed(len(cr.SOLVED))
     assert solved.out is not None
     nb = nbformat.read(solved.out / "01-create-repository.ipynb", as_version=4)
     assert any("solution-run" in c.metadata.get("tags", []) for c in nb.cells)

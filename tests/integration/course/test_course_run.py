@@ -12,7 +12,7 @@ from pathlib import Path
 
 import nbformat
 
-from labkit.course import NOTEBOOKS
+from tests.course_runs import SOLVED
 from tests.integration.conftest import CourseRuns
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -26,13 +26,15 @@ def run_course(*args: str, cwd: Path = ROOT, timeout: int = 300) -> subprocess.C
 
 def test_a_line_per_notebook_the_executed_copies_and_no_temp_home_left(
         course_runs: CourseRuns) -> None:
-    """The session's `labkit course run --engine builtin --solutions --out DIR`: a PASS line
-    per notebook with its time, each executed notebook written, its private lab gone after."""
+    """The session's `labkit course run --engine builtin --solutions --only .. --out DIR`: a
+    PASS line per notebook with its time, each executed notebook written, its private lab gone
+    after."""
     run = course_runs.solved_builtin
-    lines = run.passed(len(NOTEBOOKS)).splitlines()
-    for name in NOTEBOOKS:
+    lines = run.passed(len(SOLVED)).splitlines()
+    for name in SOLVED:
         assert any(ln.startswith(f"PASS {name} ") and ln.endswith("s") for ln in lines), name
-    assert f"{len(NOTEBOOKS)} passed, 0 failed" in lines[-1]
+    assert f"{len(SOLVED)} passed, 0 failed" in lines[-1]
+    assert sorted(p.stem for p in run.out.glob("*.ipynb")) == sorted(SOLVED)  # only those
     assert run.out is not None
     nb = nbformat.read(run.out / "01-create-repository.ipynb", as_version=4)
     # streams and results (a step check's verdict is the cell's value)

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import base64
 import socket
+import threading
 import time
 
 import pytest
 
 from labkit.engines.base import EngineError
-from labkit.engines.docker.engine import DockerEngine, docker_available
+from labkit.engines.docker.engine import DockerEngine
 from labkit.engines.docker.errors import explain, scrub
 from labkit.engines.docker.manifest import scheme
+from labkit.engines.docker.ping import docker_available
 
 REG = "127.0.0.1:5400"
 REF = f"{REG}/hello-app:v1"
@@ -76,6 +78,47 @@ def test_silent_daemon_times_out_within_a_second(monkeypatch: pytest.MonkeyPatch
         start = time.monotonic()
         assert docker_available(timeout=0.5) is False
         assert time.monotonic() - start < 1.5
+
+
+def _one_answer(path: str, answer: bytes | None) -> threading.Thread:
+    """A Unix socket at `path` that reads one request and sends `answer` (None: stays silent
+    until the client gives up)."""
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path)
+    server.listen(1)
+
+    def serve() -> None:
+        with server:
+            conn, _ = server.accept()
+            with conn:
+                request = conn.recv(4096)
+                assert request.startswith(b"GET /_ping HTTP/1.")
+                if answer is None:
+                    conn.recv(4096)  # returns when the client closes
+                else:
+                    conn.sendall(answer)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.mark.parametrize(("answer", "want"), [
+    (b"HTTP/1.1 200 OK\r\nApi-Version: 1.43\r\nContent-Length: 2\r\n\r\nOK", True),
+    (b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n", False),
+    (b"SSH-2.0-OpenSSH_9.2\r\n", False),  # something else listens there
+    (None, False),  # a daemon that never answers: the timeout decides
+])
+def test_the_socket_ping_reads_the_engines_answer(monkeypatch: pytest.MonkeyPatch, tmp_path,  # noqa: ANN001
+                                                  answer: bytes | None, want: bool) -> None:
+    """On `unix://` (the default) the ping is one GET /_ping on the socket, no docker SDK."""
+    path = str(tmp_path / "docker.sock")
+    thread = _one_answer(path, answer)
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{path}")
+    start = time.monotonic()
+    assert docker_available(timeout=0.5) is want
+    assert time.monotonic() - start < 1.5
+    thread.join(timeout=5)
 
 
 @pytest.mark.parametrize(("registry", "want"), [
