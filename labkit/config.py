@@ -30,3 +30,24 @@ def port() -> int:
 
 def region() -> str:
     return os.environ.get("LABKIT_REGION") or DEFAULT_REGION
+
+
+# Each region beyond the lab's own has a registry on a port of its own, kept in
+# LABKIT_HOME/regions/NAME/door.json (labkit/lab/server/regions.py writes it).
+REGIONS_FOLDER = "regions"
+DOOR_FILE = "door.json"
+
+
+def region_of_port(port: int, lab_home: Path | None = None) -> str | None:
+    """The region whose registry the lab in `lab_home` (default: this LABKIT_HOME) serves on
+    `port`, if it is one of its other regions' ports; None otherwise."""
+    import json
+
+    root = (lab_home or home()) / REGIONS_FOLDER
+    for door in root.glob(f"*/{DOOR_FILE}") if root.is_dir() else []:
+        try:
+            if int(json.loads(door.read_text())["port"]) == port:
+                return door.parent.name
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return None

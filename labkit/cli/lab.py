@@ -78,6 +78,10 @@ def lab_status(args: argparse.Namespace) -> int:
     print(f"lab running at {lab.endpoint_url}\n  registry  {lab.registry}\n  pid       {lab.pid}"
           f"\n  home      {home}\n  region    {st['region']}\n  account   {st['account_id']}"
           f"\n  token ttl {st['token_ttl']:.0f}s")
+    others = {name: host for name, host in (st.get("regions") or {}).items()
+              if name != st["region"]}
+    for name, host in sorted(others.items()):  # each other region's registry (regions.py)
+        print(f"  {name:<9} registry {host}")
     return 0
 
 

@@ -16,9 +16,14 @@ _ECR_HOST_RE = re.compile(r"\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com")
 
 
 def region_of(registry: str) -> str:
-    """The region an ECR registry address names; the configured one for the lab's address."""
+    """The region an ECR registry address names; for the lab's addresses, the region whose
+    registry listens on that port (config.region_of_port), else the configured one."""
     m = _ECR_HOST_RE.search(registry)
-    return m.group(1) if m else config.region()
+    if m:
+        return m.group(1)
+    port = registry.rsplit(":", 1)[-1]
+    found = config.region_of_port(int(port)) if ":" in registry and port.isdigit() else None
+    return found or config.region()
 
 
 def login_command(region: str, registry: str, shell: str = "bash", endpoint: bool = True) -> str:

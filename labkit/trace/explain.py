@@ -16,6 +16,7 @@ token carries the same identity); a token from another region gets the login for
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import json
 import re
@@ -399,6 +400,9 @@ def _make(f: Failure, case: str, why: list[str], fix: str, topic: str | None) ->
 
 def explain(f: Failure, look: Lookups) -> Explanation:
     """The explanation of one refusal (see the module's docstring)."""
+    if f.facts.get(rec.REGISTRY_HOST):  # another region's registry refused: its login, its fix
+        look = dataclasses.replace(look, registry=str(f.facts[rec.REGISTRY_HOST]),
+                                   region=str(f.facts.get(rec.REGISTRY_REGION) or look.region))
     code = f.code
     denial = _DENIAL.match(f.message) if code in ("DENIED", "AccessDeniedException") else None
     if denial is not None and not f.facts.get(rec.AUTHORIZATION):

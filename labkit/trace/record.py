@@ -35,6 +35,8 @@ NO_AUTH, BASIC, PRESIGNED, SIGV4, OTHER_AUTH = "none", "basic", "presigned", "si
 AUTHORIZATION = "authorization"  # "missing" | "invalid" | "expired" | "wrong-region" (the
 # registry's front door)
 TOKEN_REGION = "token_region"  # the region a refused token was issued for (wrong-region)
+REGISTRY_REGION = "registry_region"  # a refusal by another region's registry: its region
+REGISTRY_HOST = "registry_host"  # ... and its address (the home region's refusals carry neither)
 TOKEN_ISSUED = "token_issued"  # epoch seconds, when GetAuthorizationToken made the password
 TOKEN_EXPIRES = "token_expires"  # epoch seconds
 TOKEN_LIFETIME = "token_lifetime"  # seconds the token was valid for

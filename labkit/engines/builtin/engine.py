@@ -66,7 +66,8 @@ class BuiltinEngine(Engine):
             client.ping()
         except EngineError:
             status = client.last_step.status if client.last_step else 0
-            reason = {401: "Unauthorized", 403: "Forbidden"}.get(status)
+            # 400: ECR's answer to another region's token (docker prints the status only)
+            reason = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden"}.get(status)
             if reason is None:
                 raise
             # docker's words: it shows the status only, not the registry's reason (an expired

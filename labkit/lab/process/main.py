@@ -23,14 +23,43 @@ from ..server.frontdoor import FrontDoor
 log = logging.getLogger("labkit.lab")
 
 
-def serve(settings: LabSettings) -> FrontDoor:
-    """Build the app and its front door, bound to its port (not yet serving)."""
-    app = LabApp(settings)
+class Doors:
+    """The lab's front doors: its own port, and one per region beyond the home region
+    (labkit/lab/server/regions.py), served and stopped together."""
+
+    def __init__(self, main: FrontDoor, others: list[FrontDoor]):
+        self.main, self.others = main, others
+
+    @property
+    def port(self) -> int:
+        return self.main.port
+
+    def serve(self) -> None:
+        self.main.serve()
+
+    def stop(self) -> None:
+        for door in list(self.others):
+            door.stop()
+        self.main.stop()
+
+
+def serve(settings: LabSettings) -> Doors:
+    """Build the app and its front doors, bound to their ports (serving in the background)."""
+    others: list[FrontDoor] = []
+
+    def open_door(port: int) -> int:
+        door = FrontDoor(app, settings.host, port)
+        door.prepare()
+        others.append(door)
+        return door.port
+
+    app = LabApp(settings, open_door=open_door)
     server = FrontDoor(app, settings.host, settings.port)
     server.prepare()
     settings.port = server.port
     app.housekeeping.start()  # garbage at start, lifecycle policies on their schedule
-    return server
+    app.regions.reopen()  # the regions this home used before, on their ports
+    return Doors(server, others)
 
 
 def write_state(settings: LabSettings) -> Path:
@@ -43,7 +72,7 @@ def write_state(settings: LabSettings) -> Path:
     return path
 
 
-def _stop_with_owner(pid: int, server: FrontDoor, every: float = 1.0) -> None:
+def _stop_with_owner(pid: int, server: Doors, every: float = 1.0) -> None:
     """Stop the lab once `pid` has ended. A course run (`labkit course run`, nbval, the doctor)
     owns its private lab and stops it when it finishes; killed instead (a CI timeout, SIGKILL),
     it cannot, and the lab would run on with its temp home. A reused PID only keeps the lab up:

@@ -33,6 +33,7 @@ from ..trace import Trace, note, traced
 from .admin import PREFIX as ADMIN_PREFIX
 from .admin import AdminApp
 from .authz import ApiAdmission, RegistryGate, RepositoryFacts
+from .regions import OpenDoor, Region, Regions
 
 if TYPE_CHECKING:
     from ..access import AccessControl
@@ -74,19 +75,18 @@ class CallerTokens:
 
 
 class LabApp:
-    """Dispatches by path; owns the registry, the ECR API wrapper, the trace and the settings."""
+    """Dispatches by path; owns the regions' registries and ECR APIs (regions.py), the access
+    engine, the trace and the settings."""
 
-    def __init__(self, settings: LabSettings):
+    def __init__(self, settings: LabSettings, open_door: OpenDoor | None = None):
+        """`open_door(port)` binds another front door for this app and returns its port (the
+        lab's process passes it: each region beyond the home region has a port of its own);
+        without it every region answers on the lab's one port."""
         from ..access import AccessControl
         from ..access.iamsts import is_iam_sts
         from ..access.tokens import Verdict as TokenVerdict
-        from ..control.backend import EcrBackend
-        from ..control.ecr_registry import RegistryFiles
-        from ..control.responses import EcrApi
         from ..control.services import OtherServices
         from ..housekeeping.clock import TOKEN_FILE, LabClock
-        from ..housekeeping.service import Housekeeping
-        from ..registry.handlers import RegistryApp
 
         self.settings = settings
         home = settings.home
@@ -103,33 +103,54 @@ class LabApp:
         self.access = AccessControl(home, self.signer, self.lab_id, account=settings.account_id,
                                     region=settings.region, clock=time.time,
                                     token_clock=LabClock(home, file=TOKEN_FILE).now)
-        # One store: the ECR API's backend and the registry read and write the same records.
-        self.control = EcrBackend.open(
-            RegistryFiles.in_home(home), settings.account_id, settings.region,
-            lambda: self.settings.registry_host, self.signer,
-            CallerTokens(self.access, settings.region), self.access,
-            clock=self.clock.now, token_ttl=lambda: self.settings.token_ttl)
-        self.storage = self.control.storage
-        self.storage.cleanup_uploads(older_than_seconds=0)
-        # The lifecycle schedule and garbage collection.
-        self.housekeeping = Housekeeping(self.clock, self.storage, self.control.lifecycle)
         self.trace = Trace()
         self.operations: Counter[str] = Counter()  # AWS API operations answered (X-Amz-Target)
-        facts = RepositoryFacts(self.storage)
-        registry = RegistryApp(self.storage, self.control, self.signer,
-                               public_url=lambda environ: f"http://{self._host(environ)}",
-                               clock=self.clock.now,
-                               visible=lambda environ, name: self.gate.visible(environ, name))
-        self.gate = RegistryGate(self.access, facts, registry, account=settings.account_id,
-                                 region=settings.region, challenge=self._challenge,
-                                 note_request=registry.note_request)
-        self.registry = traced(self.gate, self.trace, self._kind, self._auth_kind)
-        self.api = EcrApi(self.control, ApiAdmission(self.access, facts, settings.account_id))
+        self.regions = Regions(self, self._region, open_door)
+        home_region = self.regions.home
+        # The home region's parts, by their old names (the admin endpoints, tests, benches).
+        self.control = home_region.control
+        self.storage = home_region.storage
+        self.housekeeping = home_region.housekeeping
+        self.gate = home_region.gate
+        self.registry = home_region.registry
+        self.api = home_region.api
         self.traced_api = traced(self._api_call, self.trace, self._kind, self._auth_kind)
         self.others = OtherServices(
             lambda: self.access.iam_sts, is_iam_sts, self._challenge,
             lambda h: self.access.tokens.check_header(h, settings.region)[0] is TokenVerdict.OK)
         self._lock = threading.Lock()
+
+    def _region(self, name: str, files: Any, host: Callable[[], str]) -> Region:
+        """One region's registry (regions.py): one store that its ECR backend and its `/v2/`
+        registry both read and write, its housekeeping, and the access gate in front."""
+        from ..control.backend import EcrBackend
+        from ..control.responses import EcrApi
+        from ..housekeeping.service import Housekeeping
+        from ..registry.handlers import RegistryApp
+
+        settings = self.settings
+        control = EcrBackend.open(
+            files, settings.account_id, name, host, self.signer,
+            CallerTokens(self.access, name), self.access,
+            clock=self.clock.now, token_ttl=lambda: self.settings.token_ttl)
+        control.storage.cleanup_uploads(older_than_seconds=0)
+        # The lifecycle schedule and garbage collection.
+        housekeeping = Housekeeping(self.clock, control.storage, control.lifecycle)
+        facts = RepositoryFacts(control.storage)
+        gates: list[RegistryGate] = []
+        registry = RegistryApp(control.storage, control, self.signer,
+                               public_url=lambda environ: f"http://{self._host(environ)}",
+                               clock=self.clock.now,
+                               visible=lambda environ, repo: gates[0].visible(environ, repo))
+        gate = RegistryGate(self.access, facts, registry, account=settings.account_id,
+                            region=name, challenge=lambda: self._challenge(host()),
+                            note_request=registry.note_request,
+                            where=dict if name == settings.region else lambda: {
+                                rec.REGISTRY_REGION: name, rec.REGISTRY_HOST: host()})
+        gates.append(gate)
+        api = EcrApi(control, ApiAdmission(self.access, facts, settings.account_id))
+        return Region(name, control, housekeeping,
+                      traced(gate, self.trace, self._kind, self._auth_kind), api, gate)
 
     def _host(self, environ: Environ) -> str:
         return environ.get("HTTP_HOST") or self.settings.registry_host
@@ -153,33 +174,42 @@ class LabApp:
         note(environ, route=operation, action=operation)
         with self._lock:
             self.operations[operation] += 1
-        return self.api(environ, start_response)
+        return self.regions.for_api(environ).api(environ, start_response)
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if path.startswith(ADMIN_PREFIX):
             return self.admin(environ, start_response)
 
-        def observed(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            self.housekeeping.observe(environ, status)  # a successful delete schedules GC
-            return start_response(status, headers, exc_info)
-
         if path == "/v2" or path.startswith(("/v2/", "/_storage/")):
-            return self.registry(environ, observed)
+            region = self.regions.for_registry(environ)
+            return region.registry(environ, self._observed(region, environ, start_response))
         if is_ecr_request(environ):
-            return self.traced_api(environ, observed)
+            return self.traced_api(environ, self._observed(None, environ, start_response))
         return self.others(environ, start_response)
 
-    def _challenge(self) -> str:
+    def _observed(self, region: Region | None, environ: Environ, start_response: StartResponse
+                  ) -> StartResponse:
+        """`start_response` that tells the region's housekeeping about the answer (a
+        successful delete schedules garbage collection); for an API call, the region it was
+        signed for."""
+        def observed(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            where = region or self.regions.signed_for(environ)
+            where.housekeeping.observe(environ, status)
+            return start_response(status, headers, exc_info)
+
+        return observed
+
+    def _challenge(self, host: str | None = None) -> str:
         """ECR's challenge: Basic, the realm is the registry's root URL (which answers JSON)."""
-        return f'Basic realm="http://{self.settings.registry_host}/",service="{SERVICE}"'
+        return f'Basic realm="http://{host or self.settings.registry_host}/",service="{SERVICE}"'
 
     def status(self) -> dict[str, Any]:
         s = self.settings
         return {"labkit": __version__, "home": str(s.home), "pid": os.getpid(), "host": s.host,
                 "port": s.port, "registry": s.registry_host, "region": s.region,
                 "account_id": s.account_id, "token_ttl": s.token_ttl, "started": s.started,
-                "lab_id": self.lab_id}
+                "lab_id": self.lab_id, "regions": self.regions.hosts()}
 
     def operations_answered(self) -> dict[str, int]:
         """AWS API operations (CreateRepository, ...) the lab answered, with their counts."""

@@ -80,11 +80,15 @@ class RegistryGate:
 
     def __init__(self, access: AccessControl, facts: RepositoryFacts, app: WSGIApp, *,
                  account: str, region: str, challenge: Callable[[], str],
-                 note_request: Callable[[Environ], None]):
+                 note_request: Callable[[Environ], None],
+                 where: Callable[[], dict[str, str]] = dict):
+        """`where()`: facts every refusal of this gate carries about its registry (another
+        region's registry names its region and address, so an explanation's fix logs in to it)."""
         self.access, self.facts, self.app = access, facts, app
         self.account, self.region = account, region
         self.challenge = challenge
         self.note_request = note_request
+        self.where = where
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -135,7 +139,7 @@ class RegistryGate:
                refusal: RegistryRefusal, header: str | None) -> Iterable[bytes]:
         self.note_request(environ)  # a refused request is still what it asked for
         drain(environ)
-        facts: dict[str, Any] = {}
+        facts: dict[str, Any] = dict(self.where())
         verdict, claims = self.access.tokens.check_header(header, self.region)
         if refusal.status != 403 or refusal.code != "DENIED" or verdict is not Verdict.OK:
             facts[rec.AUTHORIZATION] = verdict.value  # missing, invalid, expired, wrong-region

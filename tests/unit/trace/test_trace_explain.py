@@ -270,6 +270,21 @@ def test_a_request_with_another_regions_token_is_not_called_expired() -> None:
         "aws ecr get-login-password --region eu-central-1 |")
 
 
+def test_a_refusal_at_another_regions_registry_logs_in_to_that_registry() -> None:
+    """The refusing registry's region and address (facts a region's gate records) replace the
+    lab's in every part of the explanation: a us-east-1 token at eu-west-1's port 5401."""
+    failure = reader.Failure.of(TraceRecord(
+        seq=4, time=1.0, method="GET", path="/v2/", status=400, client="docker/27.3.1",
+        auth="basic", principal=f"arn:aws:iam::{ACCOUNT}:user/learner", route="base",
+        reason=Reason("DENIED", "Your Authorization Token is invalid.",
+                      {"authorization": "wrong-region", "token_region": "us-east-1",
+                       "registry_region": "eu-west-1", "registry_host": "127.0.0.1:5401"})))
+    ex = explain(failure, look())
+    assert ex.why[0].endswith("this registry is eu-west-1's")
+    assert ex.fix == ("aws ecr get-login-password --region eu-west-1 | docker login --username "
+                      "AWS --password-stdin 127.0.0.1:5401")
+
+
 def test_an_expired_token_on_a_moved_token_clock_says_the_clock_was_moved() -> None:
     """`labkit lab clock advance 13h --tokens` (notebook 08): the request came at the machine's
     time, the lab judged the token 13 hours later; the why says both, in that order."""
