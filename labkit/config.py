@@ -43,8 +43,10 @@ def region_of_port(port: int, lab_home: Path | None = None) -> str | None:
     `port`, if it is one of its other regions' ports; None otherwise."""
     import json
 
-    root = (lab_home or home()) / REGIONS_FOLDER
-    for door in root.glob(f"*/{DOOR_FILE}") if root.is_dir() else []:
+    root = lab_home or home()
+    doors = [*root.glob(f"{REGIONS_FOLDER}/*/{DOOR_FILE}"),  # the lab's account's regions
+             *root.glob(f"accounts/*/{REGIONS_FOLDER}/*/{DOOR_FILE}")]  # other accounts'
+    for door in doors:
         try:
             if int(json.loads(door.read_text())["port"]) == port:
                 return door.parent.name

@@ -1,4 +1,5 @@
-"""`labkit lab clock ...` and `labkit lab lifecycle run`: make time pass, apply policies now."""
+"""`labkit lab clock ...`, `labkit lab lifecycle run` and `labkit lab account create|list`: make
+time pass, apply policies now, make a second AWS account to share images with."""
 
 from __future__ import annotations
 
@@ -54,8 +55,38 @@ def lifecycle_cmd(args: argparse.Namespace) -> int:
     return 0
 
 
+def account_cmd(args: argparse.Namespace) -> int:
+    """`create NAME`: a new account; its administrator's keys as `export` lines (eval them in a
+    second terminal to act as that account). `list`: the accounts and their registries."""
+    import shlex
+
+    from ..lab.process import LabError, running
+
+    lab = running(_home(args))
+    if lab is None:
+        print("labkit: no lab running (start one with `labkit lab up`)", file=sys.stderr)
+        return 2
+    try:
+        if args.account_cmd == "list":
+            doc = lab.admin("GET", "/_labkit/accounts")
+            for account, name in sorted(doc["accounts"].items()):
+                registries = doc["registries"].get(account, {})
+                where = ", ".join(f"{r} {h}" for r, h in sorted(registries.items()))
+                print(f"{account}  {name or '-':<16} {where}".rstrip())
+            return 0
+        made = lab.create_account(args.name)
+    except LabError as e:
+        print(f"labkit: {e}", file=sys.stderr)
+        return 2
+    print(f"# account {made['account_id']} ({made['name']}): its administrator is "
+          f"{made['user']}; these keys act as it (eval this in another terminal)")
+    print(f"export AWS_ACCESS_KEY_ID={shlex.quote(made['access_key_id'])}")
+    print(f"export AWS_SECRET_ACCESS_KEY={shlex.quote(made['secret_access_key'])}")
+    return 0
+
+
 def register(lab: argparse._SubParsersAction) -> None:
-    """Add `clock` and `lifecycle` under `labkit lab`."""
+    """Add `clock`, `lifecycle` and `account` under `labkit lab`."""
     clock = lab.add_parser("clock", help="the lab's clock (make time pass for lifecycle rules)")
     csub = clock.add_subparsers(dest="clock_cmd", required=True)
     adv = csub.add_parser("advance", help="move the lab's clock forward, e.g. 15d, 36h, 90m")
@@ -76,3 +107,13 @@ def register(lab: argparse._SubParsersAction) -> None:
     run.add_argument("--repository", default=None, help="only this repository")
     run.add_argument("--home", default=None, help="data directory (default LABKIT_HOME)")
     life.set_defaults(func=lifecycle_cmd)
+    account = lab.add_parser("account", help="the lab's AWS accounts (share images across "
+                                              "accounts)")
+    asub = account.add_subparsers(dest="account_cmd", required=True)
+    create = asub.add_parser("create", help="a new account and its administrator's access key, "
+                                            "as export lines")
+    create.add_argument("name", help="the account's name (1-50 printable characters)")
+    asub.add_parser("list", help="the accounts, and the registries each has opened")
+    for p in asub.choices.values():
+        p.add_argument("--home", default=None, help="data directory (default LABKIT_HOME)")
+    account.set_defaults(func=account_cmd)

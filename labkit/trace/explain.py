@@ -291,6 +291,9 @@ def _denied(f: Failure, look: Lookups, m: re.Match[str]) -> Explanation:
             target[0] == "user" else "labkit trace"
         return _make(f, "access-denied", why, fix, "permissions")
     verb = "push" if push else "pull"
+    owner, caller_account = _account_of(resource), _account_of(principal)
+    if owner and caller_account and owner != caller_account:
+        return _cross_account(f, who, principal, owner, caller_account, repo, verb)
     token = "" if f.kind == rec.API else \
         f"the token carries {who}'s identity, so logging in again changes nothing; "
     why.append(f"no policy of {who}'s allows it: {token}grant the {verb} actions on {repo} "
@@ -300,6 +303,32 @@ def _denied(f: Failure, look: Lookups, m: re.Match[str]) -> Explanation:
     fix = grant_command(principal, grant, resource, name) or "labkit trace"
     ex = _make(f, "access-denied", why, fix, "permissions")
     ex.summary = f"{summary(f)} by {who}"
+    return ex
+
+
+def _account_of(arn: str) -> str | None:
+    """The account an ARN names (arn:aws:ecr:REGION:ACCOUNT:..., arn:aws:iam::ACCOUNT:...)."""
+    parts = arn.split(":")
+    return parts[4] if len(parts) > 5 and parts[0] == "arn" and parts[4].isdigit() else None
+
+
+def _cross_account(f: Failure, who: str, principal: str, owner: str, caller: str, repo: str,
+                   verb: str) -> Explanation:
+    """Another account's repository: its repository policy must name the caller's account
+    (AWS evaluates both sides; the caller's own policies are not enough)."""
+    grant = PUSH_GRANT if verb == "push" else PULL_GRANT
+    doc = {"Version": "2012-10-17", "Statement": [{
+        "Sid": f"{verb.capitalize()}From{caller}", "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{caller}:root"}, "Action": list(grant)}]}
+    why = [f"{repo} belongs to account {owner}; you are {who} ({principal}) of account "
+           f"{caller}", f"another account's repository opens only to those its repository "
+           f"policy names: its owner must grant your account the {verb} actions (run the fix "
+           f"as account {owner}, e.g. with the keys `labkit lab account create` printed), "
+           f"then {verb} again"]
+    fix = (f"aws ecr set-repository-policy --repository-name {repo} --policy-text "
+           f"'{json.dumps(doc, separators=(',', ':'))}'")
+    ex = _make(f, "cross-account-denied", why, fix, "permissions")
+    ex.summary = f"{summary(f)} by {who}, in another account's repository"
     return ex
 
 

@@ -211,10 +211,10 @@ class AccessControl:
         return Verified(caller.principal, signed.access_key_id, signed.region, signed.service)
 
     @staticmethod
-    def signed_region(environ: Mapping[str, Any]) -> str | None:
-        """The region a request claims in its SigV4 scope (unverified: for routing only)."""
-        scope = sigv4.scope_of(sigv4.Request.from_environ(environ, None))
-        return scope[1] if scope else None
+    def signed_scope(environ: Mapping[str, Any]) -> tuple[str, str, str] | None:
+        """(access key id, region, service) a request claims in its SigV4 credential
+        (unverified: for routing only)."""
+        return sigv4.scope_of(sigv4.Request.from_environ(environ, None))
 
     # --- may they -----------------------------------------------------------------------------
     def decide(self, principal: Principal, target: A.Target, *,

@@ -122,6 +122,11 @@ class Lab:
         """AWS API operations (CreateRepository, ...) the lab answered, with their counts."""
         return dict(self.admin("GET", "/_labkit/operations")["operations"])
 
+    def create_account(self, name: str) -> dict[str, str]:
+        """A new account of the lab, with its administrator `admin` and that user's access key
+        (account_id, name, user, access_key_id, secret_access_key)."""
+        return dict(self.admin("POST", "/_labkit/accounts", {"name": name}, timeout=30))
+
     def set_token_ttl(self, seconds: float) -> None:
         """Make new authorization tokens expire after `seconds` (for the expiry exercise)."""
         self.admin("POST", "/_labkit/settings", {"token_ttl": seconds})

@@ -122,7 +122,7 @@ class AdminApp:
         self.routes: dict[str, Callable[[AdminRequest], Answer | None]] = {
             "/_labkit/status": self.status, "/_labkit/trace": self.trace,
             "/_labkit/operations": self.operations, "/_labkit/settings": self.settings,
-            WHOAMI: self.whoami, SHUTDOWN: self.shutdown}
+            "/_labkit/accounts": self.accounts, WHOAMI: self.whoami, SHUTDOWN: self.shutdown}
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         answer = self.answer(environ)
@@ -226,6 +226,30 @@ class AdminApp:
             return Answer("400 Bad Request", {"error": str(e)})
         self.lab.settings.token_ttl = ttl
         return Answer("200 OK", self.lab.status())
+
+    def accounts(self, request: AdminRequest) -> Answer:
+        """GET: the lab's accounts ({id: name}); POST {"name": ...}: a new account, its
+        administrator `admin` and that user's access key (`labkit lab account create`)."""
+        from ..access.identities import IdentityError
+
+        refused = self._only(request, "GET", "POST")
+        if refused:
+            return refused
+        access = self.lab.access
+        if request.method in ("GET", "HEAD"):
+            return Answer("200 OK", {"accounts": access.store.accounts(),
+                                     "registries": self.lab.regions.accounts()})
+        try:
+            name = self._json(request).get("name")
+            made = access.create_account(str(name or ""))
+        except (ValueError, AttributeError) as e:
+            return Answer("400 Bad Request", {"error": f"the body is not a JSON object: {e}"})
+        except IdentityError as e:
+            status = "400 Bad Request" if e.status == 400 else "500 Internal Server Error"
+            return Answer(status, {"error": e.message})
+        return Answer("201 Created", {"account_id": made.account_id, "name": made.name,
+                                      "user": made.user, "access_key_id": made.access_key_id,
+                                      "secret_access_key": made.secret_access_key})
 
     def whoami(self, request: AdminRequest) -> Answer:
         return self._only(request, "GET") or Answer(*self.process.whoami(request.arg("challenge")))

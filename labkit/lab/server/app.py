@@ -120,9 +120,9 @@ class LabApp:
             lambda h: self.access.tokens.check_header(h, settings.region)[0] is TokenVerdict.OK)
         self._lock = threading.Lock()
 
-    def _region(self, name: str, files: Any, host: Callable[[], str]) -> Region:
-        """One region's registry (regions.py): one store that its ECR backend and its `/v2/`
-        registry both read and write, its housekeeping, and the access gate in front."""
+    def _region(self, account: str, name: str, files: Any, host: Callable[[], str]) -> Region:
+        """One account's region's registry (regions.py): one store that its ECR backend and its
+        `/v2/` registry both read and write, its housekeeping, and the access gate in front."""
         from ..control.backend import EcrBackend
         from ..control.responses import EcrApi
         from ..housekeeping.service import Housekeeping
@@ -130,7 +130,7 @@ class LabApp:
 
         settings = self.settings
         control = EcrBackend.open(
-            files, settings.account_id, name, host, self.signer,
+            files, account, name, host, self.signer,
             CallerTokens(self.access, name), self.access,
             clock=self.clock.now, token_ttl=lambda: self.settings.token_ttl)
         control.storage.cleanup_uploads(older_than_seconds=0)
@@ -142,14 +142,15 @@ class LabApp:
                                public_url=lambda environ: f"http://{self._host(environ)}",
                                clock=self.clock.now,
                                visible=lambda environ, repo: gates[0].visible(environ, repo))
-        gate = RegistryGate(self.access, facts, registry, account=settings.account_id,
+        home = (account, name) == (settings.account_id, settings.region)
+        gate = RegistryGate(self.access, facts, registry, account=account,
                             region=name, challenge=lambda: self._challenge(host()),
                             note_request=registry.note_request,
-                            where=dict if name == settings.region else lambda: {
+                            where=dict if home else lambda: {
                                 rec.REGISTRY_REGION: name, rec.REGISTRY_HOST: host()})
         gates.append(gate)
-        api = EcrApi(control, ApiAdmission(self.access, facts, settings.account_id))
-        return Region(name, control, housekeeping,
+        api = EcrApi(control, ApiAdmission(self.access, facts, account))
+        return Region(account, name, control, housekeeping,
                       traced(gate, self.trace, self._kind, self._auth_kind), api, gate)
 
     def _host(self, environ: Environ) -> str:
@@ -194,7 +195,7 @@ class LabApp:
         successful delete schedules garbage collection); for an API call, the region it was
         signed for."""
         def observed(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            where = region or self.regions.signed_for(environ)
+            where = region or self.regions.chosen(environ)
             where.housekeeping.observe(environ, status)
             return start_response(status, headers, exc_info)
 
@@ -209,7 +210,8 @@ class LabApp:
         return {"labkit": __version__, "home": str(s.home), "pid": os.getpid(), "host": s.host,
                 "port": s.port, "registry": s.registry_host, "region": s.region,
                 "account_id": s.account_id, "token_ttl": s.token_ttl, "started": s.started,
-                "lab_id": self.lab_id, "regions": self.regions.hosts()}
+                "lab_id": self.lab_id, "regions": self.regions.hosts(),
+                "accounts": self.regions.accounts()}
 
     def operations_answered(self) -> dict[str, int]:
         """AWS API operations (CreateRepository, ...) the lab answered, with their counts."""

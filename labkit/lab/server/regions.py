@@ -1,25 +1,29 @@
-"""One ECR registry per region, as on AWS: `--region eu-west-1` sees eu-west-1's repositories
-only, and each region's registry has an address of its own.
+"""One ECR registry per account and region, as on AWS: `--region eu-west-1` sees eu-west-1's
+repositories only, another account's repositories are its own, and each registry has an address
+of its own.
 
-A `Region` is everything one region of the lab's account has: the ECR backend on its own store
-(`RegistryFiles.under(home/regions/NAME)`; the home region keeps the lab's first layout), its
+A `Region` is everything one region of one account has: the ECR backend on its own store
+(`RegistryFiles.under(...)`; the lab's account's home region keeps the lab's first layout), its
 lifecycle schedule and garbage collector, its `/v2/` front door (the access gate over the
 registry) and its ECR API app. `Regions` makes them:
 
-- the home region (`--region`, default us-east-1) at start, on the lab's port;
-- another region the first time a caller whose signature verifies signs an ECR call for it
-  (`aws ecr create-repository --region eu-west-1`), on a port of its own: the registry address
-  of eu-west-1 is `127.0.0.1:PORT`, which docker on Linux, macOS and Windows reaches without a
-  hosts-file entry, and treats as a local registry (plain HTTP) as it does the lab's first port.
-  (Host names such as `eu-west-1.localhost` would read better, but glibc does not resolve them
-  without systemd-resolved, and the docker daemon asks the system's resolver.) The port is kept
-  in the region's folder, and the region opens again on it when the lab restarts.
+- the lab's account's home region (`--region`, default us-east-1) at start, on the lab's port;
+- any other (account, region) the first time a caller whose signature verifies makes an ECR
+  call for it: signed for the region (`aws ecr create-repository --region eu-west-1`), in the
+  caller's account or the one its `registryId` names (`--registry-id`, a cross-account call);
+  on a port of its own: eu-west-1's registry is `127.0.0.1:PORT`, which docker on Linux,
+  macOS and Windows reaches without a hosts-file entry, and treats as a local registry (plain
+  HTTP) as it does the lab's first port. (Host names such as `eu-west-1.localhost` would read
+  better, but glibc does not resolve them without systemd-resolved, and the docker daemon asks
+  the system's resolver.) The port is kept in the region's folder, and the region opens again
+  on it when the lab restarts.
 
-ECR API calls reach any region through the lab's one endpoint (the SigV4 scope names the
-region, as the AWS CLI signs it for `--region`); `/v2/` requests reach the region whose port
-they came to. A registry token names the region it was issued in, and another region's
-registry refuses it as ECR does.
+ECR API calls reach any of them through the lab's one endpoint; `/v2/` requests reach the
+registry whose port they came to. A registry token names the region it was issued in, and
+another region's registry refuses it as ECR does; another account's registry takes it, and its
+policies decide (labkit/lab/access).
 """
+
 
 from __future__ import annotations
 
@@ -44,14 +48,18 @@ log = logging.getLogger("labkit.lab")
 Environ = dict[str, Any]
 WSGIApp = Callable[[Environ, Callable[..., Any]], Iterable[bytes]]
 OpenDoor = Callable[[int], int]  # bind a front door for the app (0 or a wished port): its port
+CHOSEN = "labkit.region"  # environ key: the Region an API call was routed to
+ACCOUNTS = "accounts"  # LABKIT_HOME/accounts/ACCOUNT/regions/NAME: another account's registries
 FOLDER = config.REGIONS_FOLDER  # under the lab's home: regions/eu-west-1/{store,...,door.json}
 DOOR_FILE = config.DOOR_FILE
 
 
 @dataclass
 class Region:
-    """One region's registry: its store, its ECR backend and the apps that serve them."""
+    """One region's registry (of one account): its store, its ECR backend and the apps that
+    serve them."""
 
+    account: str
     name: str
     control: EcrBackend
     housekeeping: Housekeeping
@@ -68,13 +76,13 @@ class Region:
 class Regions:
     """The lab's regions, made on first use (see the module doc)."""
 
-    def __init__(self, app: LabApp, build: Callable[[str, Any, Callable[[], str]], Region],
+    def __init__(self, app: LabApp, build: Callable[[str, str, Any, Callable[[], str]], Region],
                  open_door: OpenDoor | None):
         self.app = app
         self._build = build
         self._open_door = open_door
         self._lock = threading.Lock()
-        self._by_name: dict[str, Region] = {}
+        self._by_key: dict[tuple[str, str], Region] = {}
         self._by_port: dict[int, Region] = {}
         self.home = self._make_home()
 
@@ -88,68 +96,90 @@ class Regions:
         return self._by_port.get(port, self.home)
 
     def for_api(self, environ: Environ) -> Region:
-        """The region an ECR API call is signed for. A region not used yet is made only for a
-        caller whose signature verifies (anyone else gets the home region's refusal): an
+        """The registry an ECR API call is for: the region it is signed for, in the account its
+        `registryId` names (a lab account) or else the caller's. One not used yet is made only
+        for a caller whose signature verifies (anyone else gets the home region's refusal): an
         anonymous request must not make the lab open ports."""
-        name = self.app.access.signed_region(environ) or self.home.name
-        found = self._by_name.get(name)
-        if found is not None:
-            return found
+        access = self.app.access
+        scope = access.signed_scope(environ)
         body = _read_body(environ)
-        if body is None:  # too large: the home region's API refuses it with ECR's words
-            return self.home
+        if scope is None or body is None:  # unsigned, or too large: the home region refuses
+            return self._chosen(environ, self.home)
+        key_id, region, _service = scope
+        caller = access.store.caller(key_id)  # unverified: the region's API app verifies
+        account = caller.principal.account if caller is not None else self.home.account
+        named = _registry_id(body)
+        if named is not None and named in access.store.accounts():
+            account = named
+        found = self._by_key.get((account, region))
+        if found is not None:
+            return self._chosen(environ, found)
         from ..access import AccessError
 
         try:
-            verified = self.app.access.authenticate(environ, body)
+            verified = access.authenticate(environ, body)
         except AccessError:
-            return self.home
-        return self.open(verified.region)
+            return self._chosen(environ, self.home)
+        return self._chosen(environ, self.open(account, verified.region))
 
-    def signed_for(self, environ: Environ) -> Region:
-        """The existing region an API call is signed for (the home region otherwise)."""
-        name = self.app.access.signed_region(environ) or self.home.name
-        return self._by_name.get(name, self.home)
+    @staticmethod
+    def _chosen(environ: Environ, region: Region) -> Region:
+        environ[CHOSEN] = region
+        return region
+
+    def chosen(self, environ: Environ) -> Region:
+        """The region `for_api` routed this call to (the home region's by default)."""
+        return environ.get(CHOSEN) or self.home
 
     # ---- making them ----
-    def open(self, name: str) -> Region:
-        """Region `name`, made (store, backend, front door) if it is new."""
+    def open(self, account: str, name: str) -> Region:
+        """Region `name` of `account`, made (store, backend, front door) if it is new."""
         with self._lock:
-            found = self._by_name.get(name)
+            found = self._by_key.get((account, name))
             if found is not None:
                 return found
-            folder = self.app.settings.home / FOLDER / name
+            folder = self._folder(account, name)
             folder.mkdir(parents=True, exist_ok=True)
             door: dict[str, int | None] = {"port": None}
-            region = self._make(name, folder, lambda: self._host(door["port"]))
+            region = self._make(account, name, folder, lambda: self._host(door["port"]))
             if self._open_door is not None:
                 door["port"] = region.port = self._bind(folder)
                 self._by_port[region.port] = region
-            self._by_name[name] = region
+            self._by_key[(account, name)] = region
         region.housekeeping.start()
-        log.info("region %s: its registry is %s", name, self._host(region.port))
+        log.info("account %s, region %s: its registry is %s", account, name,
+                 self._host(region.port))
         return region
 
     def reopen(self) -> None:
-        """The regions a previous run of this home used (their folders), on their ports."""
-        root = self.app.settings.home / FOLDER
-        for folder in sorted(root.iterdir()) if root.is_dir() else []:
-            if folder.is_dir() and folder.name != self.home.name:
-                self.open(folder.name)
+        """The registries a previous run of this home used (their folders), on their ports."""
+        home = self.app.settings.home
+        found = [(self.home.account, f) for f in _folders(home / FOLDER)]
+        for account in _folders(home / ACCOUNTS):
+            found += [(account.name, f) for f in _folders(account / FOLDER)]
+        for account, folder in found:
+            if (account, folder.name) != (self.home.account, self.home.name):
+                self.open(account, folder.name)
+
+    def _folder(self, account: str, name: str) -> Path:
+        home = self.app.settings.home
+        if account == self.home.account:
+            return home / FOLDER / name
+        return home / ACCOUNTS / account / FOLDER / name
 
     def _make_home(self) -> Region:
         from ..control.ecr_registry import RegistryFiles
 
         settings = self.app.settings
-        region = self._build(settings.region, RegistryFiles.in_home(settings.home),
-                             lambda: settings.registry_host)
-        self._by_name[region.name] = region
+        region = self._build(settings.account_id, settings.region,
+                             RegistryFiles.in_home(settings.home), lambda: settings.registry_host)
+        self._by_key[(region.account, region.name)] = region
         return region
 
-    def _make(self, name: str, folder: Path, host: Callable[[], str]) -> Region:
+    def _make(self, account: str, name: str, folder: Path, host: Callable[[], str]) -> Region:
         from ..control.ecr_registry import RegistryFiles
 
-        return self._build(name, RegistryFiles.under(folder), host)
+        return self._build(account, name, RegistryFiles.under(folder), host)
 
     def _bind(self, folder: Path) -> int:
         """A front door for the region: on the port it had (its door.json), else the next
@@ -180,11 +210,17 @@ class Regions:
 
     # ---- what they are ----
     def all(self) -> list[Region]:
-        return list(self._by_name.values())
+        return list(self._by_key.values())
 
-    def hosts(self) -> dict[str, str]:
-        """Each region's registry address (the lab's status)."""
-        return {r.name: self._host(r.port) for r in self.all()}
+    def hosts(self, account: str | None = None) -> dict[str, str]:
+        """Each region's registry address in `account` (default: the lab's; its status)."""
+        account = account or self.home.account
+        return {r.name: self._host(r.port) for r in self.all() if r.account == account}
+
+    def accounts(self) -> dict[str, dict[str, str]]:
+        """The other accounts' registries: {account: {region: address}} (the lab's status)."""
+        return {a: self.hosts(a) for a in sorted({r.account for r in self.all()})
+                if a != self.home.account}
 
 
 def _read_body(environ: Environ) -> bytes | None:
@@ -201,3 +237,17 @@ def _read_body(environ: Environ) -> bytes | None:
     body = environ["wsgi.input"].read(length) if length > 0 else b""
     environ["wsgi.input"] = io.BytesIO(body)
     return body
+
+
+def _folders(root: Path) -> list[Path]:
+    return sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+
+
+def _registry_id(body: bytes) -> str | None:
+    """The `registryId` an ECR API call names (JSON body), if it names one."""
+    try:
+        doc = json.loads(body or b"{}")
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
+    value = doc.get("registryId") if isinstance(doc, dict) else None
+    return value if isinstance(value, str) else None

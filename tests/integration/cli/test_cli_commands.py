@@ -310,6 +310,20 @@ def _walk_through(ran: Ran, env: dict[str, str], home: Path, port: int, tmp: Pat
     r = ran("lab", "lifecycle", "run", "--repository", "hello-app", "--home", str(home))
     assert "hello-app: expired 1 image(s)" in r.stdout
 
+    # a second account: its administrator's keys as export lines, then it is listed
+    made = ran("lab", "account", "create", "team-b", "--home", str(home)).stdout
+    account = made.split()[2]
+    keys = exports(made, env)
+    assert keys["AWS_ACCESS_KEY_ID"].startswith("AKIA") and keys["AWS_SECRET_ACCESS_KEY"]
+    identity = subprocess.run(["aws", "sts", "get-caller-identity", "--query", "Account",
+                               "--output", "text"], env={**env, **keys},
+                              capture_output=True, text=True, timeout=60)
+    assert identity.stdout.strip() == account, identity.stderr
+    listed = ran("lab", "account", "list").stdout
+    assert any(ln.startswith(account) and "team-b" in ln for ln in listed.splitlines()), listed
+    assert ran("lab", "account", "create", "", "--home", str(home), code=2).stderr.startswith(
+        "labkit: the lab refused POST /_labkit/accounts")
+
     # explain: the expired tag's failed pull, as the lab recorded it
     mark = ran("trace", "--mark").stdout.strip()
     assert "the lab refused nothing since mark" in ran("explain", "--since", mark).stdout

@@ -7,54 +7,20 @@ lab restarts. An unsigned or wrongly signed call makes no region."""
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import forget_images_of, free_port, lab_environ
+from tests.conftest import lab_environ
+from tests.integration.lab.labs import aws as _aws
+from tests.integration.lab.labs import labkit as _labkit
+from tests.integration.lab.labs import names as _names
 from tests.integration.lab.test_lab_seed_flow import sh
 
 pytestmark = pytest.mark.docker
 OTHER = "eu-west-1"
-
-
-@pytest.fixture()
-def private_lab(tmp_path: Path) -> Iterator[Any]:
-    """A lab of this test's own (it restarts it), on a free port."""
-    from labkit.lab import process
-
-    home = tmp_path / "home"
-    lab = process.start(home, port=free_port())
-    try:
-        yield lab
-    finally:
-        now = process.running(home)
-        registries = list(now.status()["regions"].values()) if now else [lab.registry]
-        process.stop(home)
-        for registry in registries:
-            forget_images_of(registry)
-
-
-def _aws(env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    r = subprocess.run(["aws", *args, "--output", "json"], env=env, capture_output=True,
-                       text=True, timeout=120)
-    if check:
-        assert r.returncode == 0, r.stderr
-    return r
-
-
-def _names(env: dict[str, str], region: str) -> list[str]:
-    out = _aws(env, "ecr", "describe-repositories", "--region", region).stdout
-    return sorted(r["repositoryName"] for r in json.loads(out)["repositories"])
-
-
-def _labkit(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "labkit", *args], env=env, capture_output=True,
-                          text=True, timeout=120)
 
 
 def test_each_region_is_a_registry_of_its_own(private_lab: Any, tmp_path: Path,

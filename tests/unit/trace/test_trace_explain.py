@@ -185,13 +185,14 @@ REPO_ARN = f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/{NAME}"
 
 def denied(action: str, *, principal: str = CI_ARN, method: str = "POST", route: str = "upload",
            because: str = "no identity-based policy allows the {action} action",
-           kind: str = "registry", code: str = "DENIED") -> reader.Failure:
+           kind: str = "registry", code: str = "DENIED", resource: str = REPO_ARN,
+           repository: str = NAME) -> reader.Failure:
     sentence = (f"User: {principal} is not authorized to perform: {action} on resource: "
-                f"{REPO_ARN} because " + because.format(action=action))
+                f"{resource} because " + because.format(action=action))
     return reader.Failure.of(TraceRecord(
         seq=7, time=1.0, kind=kind, method=method, path=f"/v2/{NAME}/blobs/uploads/",
         status=403, client="docker/27.3.1 go/go1.22.7", auth="basic", principal=principal,
-        route=route, action=action.removeprefix("ecr:"), repository=NAME,
+        route=route, action=action.removeprefix("ecr:"), repository=repository,
         reason=Reason(code, sentence)))
 
 
@@ -283,6 +284,23 @@ def test_a_refusal_at_another_regions_registry_logs_in_to_that_registry() -> Non
     assert ex.why[0].endswith("this registry is eu-west-1's")
     assert ex.fix == ("aws ecr get-login-password --region eu-west-1 | docker login --username "
                       "AWS --password-stdin 127.0.0.1:5401")
+
+
+def test_a_denial_in_another_accounts_repository_asks_its_owner_for_a_grant() -> None:
+    """ECR's "no resource-based policy allows": the caller's own IAM policies cannot help; the
+    fix is the owning account's repository policy naming the caller's account."""
+    ex = explain(denied("ecr:BatchGetImage", resource="arn:aws:ecr:us-east-1:210987654321:"
+                        "repository/base-images/app", repository="base-images/app",
+                        method="GET", route="manifest",
+                        because="no resource-based policy allows the ecr:BatchGetImage action"),
+                 look())
+    assert ex.case == "cross-account-denied" and ex.topic == "permissions"
+    assert ex.why[0].startswith("base-images/app belongs to account 210987654321; you are ")
+    doc = json.loads(ex.fix.split("--policy-text ", 1)[1].strip("'"))
+    assert doc["Statement"][0]["Principal"] == {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}
+    assert set(doc["Statement"][0]["Action"]) == {"ecr:BatchGetImage",
+                                                  "ecr:GetDownloadUrlForLayer",
+                                                  "ecr:BatchCheckLayerAvailability"}
 
 
 def test_an_expired_token_on_a_moved_token_clock_says_the_clock_was_moved() -> None:
