@@ -9,6 +9,7 @@ calls the trace reader leaves out) and from docker's config (the hosts it holds 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,22 +20,26 @@ from . import failures
 
 
 def lookups(target: Any, registry: str, region: str) -> Lookups:
-    """Lookups against a running lab through `target` (a labkit.ecr Target) and docker's
-    config as the command line sees it (DOCKER_CONFIG, else ~/.docker)."""
+    """Lookups against a running lab through `target` (a labkit.ecr Target, or a function
+    that makes one when a look-up first needs it) and docker's config as the command line sees
+    it (DOCKER_CONFIG, else ~/.docker)."""
     from ..engines.dockerconfig import DockerConfig
 
+    # made on first use: most explanations ask the ECR API nothing
+    get = functools.cache(target) if callable(target) else (lambda: target)
+
     def repositories() -> list[str]:
-        return [r.name for r in target.repositories()]
+        return [r.name for r in get().repositories()]
 
     def tags(name: str) -> list[str]:
         try:
-            return sorted({t for row in target.images(name) for t in row.tags})
+            return sorted({t for row in get().images(name) for t in row.tags})
         except Exception:  # noqa: BLE001 - the repository is gone too: no tags to list
             return []
 
     def lifecycle(name: str) -> bool:
         try:
-            target.ecr.get_lifecycle_policy(repositoryName=name)
+            get().ecr.get_lifecycle_policy(repositoryName=name)
             return True
         except Exception:  # noqa: BLE001 - LifecyclePolicyNotFoundException, or no repository
             return False
@@ -52,13 +57,17 @@ def last(records: list[TraceRecord], look: Lookups, client: str | None = None
 def for_lab(lab: Any, since: int = 0, client: str | None = None) -> Explanation | None:
     """The last failure in a running lab's trace (after `since`), explained. The ECR client
     (boto3, for the look-ups: the repositories a misspelled name may mean) is made only when
-    there is a refusal to explain."""
+    the explanation asks it something: about 0.3 s of imports `labkit explain` mostly skips."""
     failure = reader.last_failure(lab.trace(since), client=client)
     if failure is None:
         return None
-    from ..ecr.target import connect
 
-    return explain(failure, lookups(connect(lab=lab), lab.registry, lab.region))
+    def target() -> Any:
+        from ..ecr.target import connect
+
+        return connect(lab=lab)
+
+    return explain(failure, lookups(target, lab.registry, lab.region))
 
 
 @dataclass(frozen=True)
