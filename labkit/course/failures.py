@@ -49,8 +49,10 @@ _AWS_ERROR = re.compile(r"An error occurred \((?P<code>\w+)\) when calling the (
 _NO_IMAGE = re.compile(r"^Error(?: response from daemon)?: No such image: (?P<ref>\S+)\s*$")
 _QUOTED = re.compile(r"'([^']+)'")
 # a line that reports a failure (anything not recognised as "already done" makes the cell fail)
+# ("does not exist": docker's "An image does not exist locally with the tag: ...", whose line
+# may come before the push's "The push refers to repository [...]" line: two streams, two pumps)
 _ERRORISH = re.compile(r"error|denied|unknown|refused|failed|not found|invalid|unauthori[sz]ed|"
-                       r"expired|cannot|no such|traceback|exception", re.I)
+                       r"expired|cannot|no such|does not exist|traceback|exception", re.I)
 
 
 def _flat(command: str) -> str:

@@ -138,6 +138,19 @@ def test_the_immutable_hint_never_undoes_immutability() -> None:
     assert "new tag" in found.text and f"docker push {REG}/hello-app-immutable:NEW_TAG" in found.command
 
 
+@pytest.mark.parametrize("stderr_first", [False, True])
+def test_a_push_of_no_local_image_gets_its_hint_whichever_stream_came_first(
+        stderr_first: bool) -> None:
+    """docker prints "The push refers to ..." on stdout and the error on stderr; the cell's two
+    pumps may interleave them either way (seen once in CI, under load): the error is still the
+    line the hints table reads."""
+    lines = ["The push refers to repository [127.0.0.1:5400/nothing-local]",
+             "An image does not exist locally with the tag: 127.0.0.1:5400/nothing-local"]
+    output = "\n".join(reversed(lines) if stderr_first else lines) + "\n"
+    out = said("docker push $REGISTRY/nothing-local:v1", output, c=course())
+    assert not out.done and out.lines and out.lines[0].startswith("hint: "), out
+
+
 def test_a_hint_the_command_printed_is_not_repeated() -> None:
     """The built-in engine's `docker` prints its hint line itself."""
     out = said("docker pull x", PULL_TYPO + "\nhint: the repository helo-app does not exist ...")
