@@ -35,6 +35,7 @@ def region() -> str:
 # Each region beyond the lab's own has a registry on a port of its own, kept in
 # LABKIT_HOME/regions/NAME/door.json (labkit/lab/server/regions.py writes it).
 REGIONS_FOLDER = "regions"
+ACCOUNTS_FOLDER = "accounts"  # another account's: LABKIT_HOME/accounts/ACCOUNT/regions/NAME
 DOOR_FILE = "door.json"
 
 
@@ -45,7 +46,7 @@ def region_of_port(port: int, lab_home: Path | None = None) -> str | None:
 
     root = lab_home or home()
     doors = [*root.glob(f"{REGIONS_FOLDER}/*/{DOOR_FILE}"),  # the lab's account's regions
-             *root.glob(f"accounts/*/{REGIONS_FOLDER}/*/{DOOR_FILE}")]  # other accounts'
+             *root.glob(f"{ACCOUNTS_FOLDER}/*/{REGIONS_FOLDER}/*/{DOOR_FILE}")]  # others'
     for door in doors:
         try:
             if int(json.loads(door.read_text())["port"]) == port:

@@ -28,7 +28,6 @@ from ..report import EXISTS_LOCAL, EXISTS_REMOTE, PULLED, PUSHED, LayerOutcome, 
 from . import manifest as docker_manifest
 from .errors import START_DOCKER, daemon_down, explain
 from .events import EventFold
-from .ping import docker_available  # noqa: F401 - where callers have found it
 
 _FROM = re.compile(r"^\s*FROM\s+(?:--platform=\S+\s+)?(\S+)", re.IGNORECASE | re.MULTILINE)
 

@@ -95,11 +95,11 @@ class EcrApi:
                  ) -> Iterable[bytes]:
         action = action_of(environ)
         try:
-            body = self._read(environ)
+            body = read_body(environ)
             caller, authorize = None, None
             if self.admission is not None:  # AWS checks the signature before anything else
                 caller = self.admission.authenticate(environ, body)
-            params = self._parse(body)
+            params = parse_body(body)
             note(environ, **asked(params))  # for the lab's trace
             if self.admission is not None and caller is not None:
                 admission, who = self.admission, caller
@@ -118,20 +118,22 @@ class EcrApi:
         refuse(environ, error.code, error.message)
         return send_json(start_response, error.status, error_body(error))
 
-    @staticmethod
-    def _read(environ: dict[str, Any]) -> bytes:
-        try:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
-        if length > MAX_BODY:
-            raise InvalidParameter(f"The request body is {length} bytes; the ECR lab takes at "
-                                   f"most {MAX_BODY}.")
-        return environ["wsgi.input"].read(length) if length > 0 else b""
 
-    @staticmethod
-    def _parse(body: bytes) -> Any:
-        try:
-            return json.loads(body or b"{}")
-        except (ValueError, UnicodeDecodeError, RecursionError):
-            raise SerializationError() from None
+def read_body(environ: dict[str, Any]) -> bytes:
+    """An ECR API request's body (InvalidParameter over MAX_BODY: it is not read)."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > MAX_BODY:
+        raise InvalidParameter(f"The request body is {length} bytes; the ECR lab takes at "
+                               f"most {MAX_BODY}.")
+    return environ["wsgi.input"].read(length) if length > 0 else b""
+
+
+def parse_body(body: bytes) -> Any:
+    """The body's JSON document ({} when empty); SerializationError if it is not JSON."""
+    try:
+        return json.loads(body or b"{}")
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise SerializationError() from None

@@ -49,7 +49,7 @@ Environ = dict[str, Any]
 WSGIApp = Callable[[Environ, Callable[..., Any]], Iterable[bytes]]
 OpenDoor = Callable[[int], int]  # bind a front door for the app (0 or a wished port): its port
 CHOSEN = "labkit.region"  # environ key: the Region an API call was routed to
-ACCOUNTS = "accounts"  # LABKIT_HOME/accounts/ACCOUNT/regions/NAME: another account's registries
+ACCOUNTS = config.ACCOUNTS_FOLDER  # LABKIT_HOME/accounts/ACCOUNT/regions/NAME: other accounts'
 FOLDER = config.REGIONS_FOLDER  # under the lab's home: regions/eu-west-1/{store,...,door.json}
 DOOR_FILE = config.DOOR_FILE
 
@@ -108,8 +108,9 @@ class Regions:
         key_id, region, _service = scope
         caller = access.store.caller(key_id)  # unverified: the region's API app verifies
         account = caller.principal.account if caller is not None else self.home.account
-        named = _registry_id(body)
-        if named is not None and named in access.store.accounts():
+        accounts = access.store.accounts()
+        named = _registry_id(body) if len(accounts) > 1 else None  # one account: none to name
+        if named is not None and named in accounts:
             account = named
         found = self._by_key.get((account, region))
         if found is not None:
@@ -224,17 +225,15 @@ class Regions:
 
 
 def _read_body(environ: Environ) -> bytes | None:
-    """The request body, read once and put back (the region's API app reads it again); None
-    when it is over the API's limit (then it is not read)."""
-    from ..control.responses import MAX_BODY
+    """The request body, read once (as the ECR API reads it) and put back for the region's API
+    app; None when it is over the API's limit (then it is not read)."""
+    from ..control.errors import EcrError
+    from ..control.responses import read_body
 
     try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    if length > MAX_BODY:
+        body = read_body(environ)
+    except EcrError:
         return None
-    body = environ["wsgi.input"].read(length) if length > 0 else b""
     environ["wsgi.input"] = io.BytesIO(body)
     return body
 
@@ -245,9 +244,12 @@ def _folders(root: Path) -> list[Path]:
 
 def _registry_id(body: bytes) -> str | None:
     """The `registryId` an ECR API call names (JSON body), if it names one."""
+    from ..control.errors import EcrError
+    from ..control.responses import parse_body
+
     try:
-        doc = json.loads(body or b"{}")
-    except (ValueError, UnicodeDecodeError, RecursionError):
+        doc = parse_body(body)
+    except EcrError:
         return None
     value = doc.get("registryId") if isinstance(doc, dict) else None
     return value if isinstance(value, str) else None
