@@ -6,8 +6,9 @@ Four kinds, one grammar (IAM user guide, "JSON policy element reference"), diffe
 - IDENTITY (IAM `put-user-policy`, `create-policy`...): no Principal; every statement needs a
   Resource; refusals are IAM's `MalformedPolicyDocument` messages.
 - TRUST (a role's assume-role policy): a Principal, no Resource.
-- REPOSITORY (ECR `set-repository-policy`): a Principal on every statement, ECR actions only
-  (and never `ecr:GetAuthorizationToken`, which has no repository); principals must exist.
+- REPOSITORY (ECR `set-repository-policy`): a Principal on every statement, no Resource (the
+  policy is the repository's own), ECR actions only (and never `ecr:GetAuthorizationToken`,
+  which has no repository); principals must exist.
   Refusals: ECR's `Invalid repository policy provided` / `Principal not found`.
 - REGISTRY (ECR `put-registry-policy`): as a repository policy, but only the three actions
   ECR enforces at registry level (ReplicateImage, BatchImportUpstreamImage, CreateRepository:
@@ -304,9 +305,11 @@ def _rules_of_kind(st: Statement, kind: Kind, bad: M.Message) -> None:
         # cloudposse/terraform-aws-ecr#67: GetAuthorizationToken has no repository
         if "ecr:getauthorizationtoken" in actions:
             raise PolicyError(bad)
-        for r in st.resources or st.not_resources or ():
-            if r != "*" and not r.startswith("arn:aws:ecr:"):
-                raise PolicyError(bad)
+        # A repository policy is attached to its resource and may not name one, not even
+        # "*" (awsdocs/amazon-ecr-user-guide#20 took Resource out of the documented example
+        # because ECR refused it; aws/aws-cdk#3590, #24314)
+        if st.resources is not None or st.not_resources is not None:
+            raise PolicyError(bad)
     else:  # REGISTRY
         if st.not_actions is not None or st.resources is None or not all(
                 a in ("*", "ecr:*") or a in REGISTRY_ACTIONS for a in actions):

@@ -224,7 +224,6 @@ def test_put_image_with_malformed_manifest(ecr_client: Any, repo: str) -> None:
                         imageManifest="{not json"))
 
 
-@ecr_gap("api.invalid-parameter.repository-policy")
 def test_repository_policy_naming_a_resource(lab: Any, ecr_client: Any, repo: str) -> None:
     policy = {"Version": "2012-10-17", "Statement": [{
         "Sid": "pull", "Effect": "Allow", "Principal": "*", "Action": ["ecr:BatchGetImage"],

@@ -49,8 +49,15 @@ DOC_EXAMPLES = [
            "Condition": {"NotIpAddress": {"aws:SourceIp": "54.240.143.0/24"}}}],
          Id="ECRPolicyId1"),
     repo({"Sid": "ECR Repository Policy", "Effect": "Allow", "Principal": {"AWS": A},
-          "Action": ["ecr:DescribeImages", "ecr:DescribeRepositories"],
-          "Resource": [f"arn:aws:ecr:us-east-1:{A}:repository/app"]}),
+          "Action": ["ecr:DescribeImages", "ecr:DescribeRepositories"]}),
+]
+# A repository policy names no Resource, not even "*": the user guide's IP example had one
+# until awsdocs/amazon-ecr-user-guide#20 removed it because ECR refused it with 'Invalid
+# repository policy provided' (also aws/aws-cdk#3590 for "*", aws/aws-cdk#24314 for an ARN)
+NAMING_A_RESOURCE = [
+    repo([{**PULL, "Resource": "*"}]),
+    repo([{**PULL, "Resource": [f"arn:aws:ecr:us-east-1:{A}:repository/app"]}]),
+    repo([{**PULL, "NotResource": f"arn:aws:ecr:us-east-1:{A}:repository/other"}]),
 ]
 
 
@@ -67,7 +74,7 @@ def test_documented_repository_policies_are_accepted(text: str) -> None:
     repo([{**PULL, "NotAction": "ecr:PutImage"} | {"Action": "ecr:*"}]),
     repo([{**PULL, "Action": "ecr:GetAuthorizationToken"}]),  # cloudposse/terraform-aws-ecr#67
     repo([{**PULL, "Action": "s3:GetObject"}]), repo([{**PULL, "Action": ["ecr:Put Image"]}]),
-    repo([{**PULL, "Resource": "arn:aws:s3:::bucket"}]), repo([PULL, PULL]),
+    repo([{**PULL, "Resource": "arn:aws:s3:::bucket"}]), repo([PULL, PULL]), *NAMING_A_RESOURCE,
     repo([{**PULL, "Principal": {"AWS": "arn:aws:iam::*:root"}}]),
     repo([{**PULL, "Principal": {"AWS": "nobody"}}]), repo([{**PULL, "Unknown": 1}]),
     repo([{**PULL, "Condition": {"StringEqualz": {"aws:username": "x"}}}]),
