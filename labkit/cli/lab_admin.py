@@ -56,8 +56,9 @@ def lifecycle_cmd(args: argparse.Namespace) -> int:
 
 
 def account_cmd(args: argparse.Namespace) -> int:
-    """`create NAME`: a new account; its administrator's keys as `export` lines (eval them in a
-    second terminal to act as that account). `list`: the accounts and their registries."""
+    """`create NAME`: a new account (or the one of that name, so a notebook can run it twice);
+    its administrator's keys as `export` lines (eval them in a second terminal to act as that
+    account). `list`: the accounts and their registries."""
     import shlex
 
     from ..lab.process import LabError, running
@@ -78,7 +79,8 @@ def account_cmd(args: argparse.Namespace) -> int:
     except LabError as e:
         print(f"labkit: {e}", file=sys.stderr)
         return 2
-    print(f"# account {made['account_id']} ({made['name']}): its administrator is "
+    already = "" if made.get("created", True) else " (already there: the keys it was made with)"
+    print(f"# account {made['account_id']} ({made['name']}){already}: its administrator is "
           f"{made['user']}; these keys act as it (eval this in another terminal)")
     print(f"export AWS_ACCESS_KEY_ID={shlex.quote(made['access_key_id'])}")
     print(f"export AWS_SECRET_ACCESS_KEY={shlex.quote(made['secret_access_key'])}")

@@ -55,11 +55,12 @@ class NewAccount:
     user: str
     access_key_id: str
     secret_access_key: str
+    created: bool = True  # False: the account was already there (the same name asked again)
 
     def __repr__(self) -> str:
         return (f"NewAccount(account_id={self.account_id!r}, name={self.name!r}, "
                 f"user={self.user!r}, access_key_id={self.access_key_id!r}, "
-                "secret_access_key=***)")
+                f"secret_access_key=***, created={self.created!r})")
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,7 @@ class IdentityStore:
         self._loaded = False
         self._loading: int | None = None  # the thread replaying the journal
         self._accounts: dict[str, str] = {account: "lab"}
+        self._first_keys: dict[str, str] = {}  # account -> its administrator's first key id
         self._sessions: dict[str, _Session] = {}
         self._policies: dict[tuple[str, int], tuple[tuple[P.Policy, ...], P.Policy | None]] = {}
         self._callers: dict[tuple[str, int], Caller | None] = {}
@@ -100,6 +102,9 @@ class IdentityStore:
         for record in self.journal.records():  # cheap: names of accounts, no moto
             if record.get("kind") == "account":
                 self._accounts[str(record["account"])] = str(record.get("name", ""))
+                key_id = (record.get("expect") or {}).get("AccessKeyId")
+                if key_id:
+                    self._first_keys[str(record["account"])] = str(key_id)
 
     # --- who --------------------------------------------------------------------------------
     @property
@@ -305,13 +310,19 @@ class IdentityStore:
         self._journal_empty = False
 
     def create_account(self, name: str) -> NewAccount:
-        """A new account whose user `admin` is an administrator; its access key and secret."""
+        """A new account whose user `admin` is an administrator; its access key and secret.
+
+        Asking again for a name that exists gives that account and its administrator's first
+        key (`created` False), so a notebook cell that makes an account can run twice."""
         name = (name or "").strip()
         if not 1 <= len(name) <= 50 or not name.isprintable():
             raise IdentityError("ValidationError",
                                 "An account name is 1 to 50 printable characters.")
         with self._lock:
             self.ensure_loaded()
+            existing = self._existing(name)
+            if existing is not None:
+                return existing
             account = self._new_account_id()
             seed = secrets.randbits(30)
             key_id, secret = self._bootstrap(account, ADMIN, seed)
@@ -322,8 +333,26 @@ class IdentityStore:
                                  "seed": seed, "expect": {"AccessKeyId": key_id},
                                  "at": self._clock()})
             self._accounts[account] = name
+            self._first_keys[account] = key_id
             self.generation += 1
             return NewAccount(account, name, ADMIN, key_id, secret)
+
+    def _existing(self, name: str) -> NewAccount | None:
+        """The account called `name` with its administrator's first key, if there is one."""
+        account = next((a for a, n in self._accounts.items() if n == name), None)
+        if account is None:
+            return None
+        if account == self.account:
+            raise IdentityError("ValidationError", f"{name} is the name of the lab's own "
+                                f"account ({account}, yours): choose another name.")
+        found = self.moto.user_key(self._first_keys.get(account, ""), [account])
+        if found is None or not found.active or found.user != ADMIN:
+            raise IdentityError("EntityAlreadyExists", f"An account named {name} exists "
+                                f"({account}), but the access key it was made with is gone "
+                                f"or inactive: act as one of its identities, or choose "
+                                "another name.")
+        return NewAccount(account, name, ADMIN, self._first_keys[account], found.secret,
+                          created=False)
 
     def _new_account_id(self) -> str:
         while True:

@@ -247,9 +247,10 @@ class AdminApp:
         except IdentityError as e:
             status = "400 Bad Request" if e.status == 400 else "500 Internal Server Error"
             return Answer(status, {"error": e.message})
-        return Answer("201 Created", {"account_id": made.account_id, "name": made.name,
-                                      "user": made.user, "access_key_id": made.access_key_id,
-                                      "secret_access_key": made.secret_access_key})
+        return Answer("201 Created" if made.created else "200 OK",
+                      {"account_id": made.account_id, "name": made.name, "user": made.user,
+                       "access_key_id": made.access_key_id,
+                       "secret_access_key": made.secret_access_key, "created": made.created})
 
     def whoami(self, request: AdminRequest) -> Answer:
         return self._only(request, "GET") or Answer(*self.process.whoami(request.arg("challenge")))

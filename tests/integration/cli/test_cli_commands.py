@@ -321,6 +321,9 @@ def _walk_through(ran: Ran, env: dict[str, str], home: Path, port: int, tmp: Pat
     assert identity.stdout.strip() == account, identity.stderr
     listed = ran("lab", "account", "list").stdout
     assert any(ln.startswith(account) and "team-b" in ln for ln in listed.splitlines()), listed
+    again = ran("lab", "account", "create", "team-b", "--home", str(home)).stdout
+    assert again.split()[2] == account and "(already there" in again.splitlines()[0]
+    assert exports(again, env) == keys  # the same keys: a notebook cell may run twice
     assert ran("lab", "account", "create", "", "--home", str(home), code=2).stderr.startswith(
         "labkit: the lab refused POST /_labkit/accounts")
 

@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 
 from labkit.config import LAB_ACCESS_KEY
 from labkit.lab.access import AccessControl, RegistryRefusal
+from labkit.lab.access.identities import IdentityError
 from labkit.lab.auth.signing import Signer
 from tests.unit.access.harness import Lab, new_account, serve
 
@@ -141,6 +142,31 @@ def test_second_account_with_one_command_and_isolation(lab: Lab) -> None:
     names_a = {u["UserName"] for u in lab.client("iam").list_users()["Users"]}
     assert {"admin", "builder"} <= names_b and "builder" not in names_a
     assert lab.control.store.accounts()[b.account_id] == "team-b"
+
+
+def test_creating_an_account_twice_gives_the_same_account(lab: Lab, tmp_path: Path) -> None:
+    """A notebook cell that makes an account runs twice (Run All again): the second call gives
+    the same account and the keys it was made with, also after a restart of the lab; once those
+    keys are gone, the name is refused with a message saying so."""
+    first = lab.control.create_account("team-base")
+    again = lab.control.create_account(" team-base ")
+    assert first.created and not again.created
+    assert (again.account_id, again.access_key_id, again.secret_access_key) == (
+        first.account_id, first.access_key_id, first.secret_access_key)
+    assert list(lab.control.store.accounts().values()).count("team-base") == 1
+    restarted = AccessControl(lab.home, Signer(b"k" * 32), "lab", account=lab.account)
+    after = restarted.create_account("team-base")
+    assert (after.account_id, after.secret_access_key, after.created) == (
+        first.account_id, first.secret_access_key, False)
+    with pytest.raises(IdentityError) as own:
+        lab.control.create_account("lab")
+    assert own.value.code == "ValidationError" and lab.account in own.value.message
+    lab.client("iam", first.access_key_id, first.secret_access_key).delete_access_key(
+        UserName="admin", AccessKeyId=first.access_key_id)
+    with pytest.raises(IdentityError) as gone:
+        lab.control.create_account("team-base")
+    assert gone.value.code == "EntityAlreadyExists"
+    assert f"An account named team-base exists ({first.account_id})" in gone.value.message
 
 
 def test_cross_account_pull_needs_the_repository_policy(lab: Lab) -> None:
