@@ -57,8 +57,8 @@ def lifecycle_cmd(args: argparse.Namespace) -> int:
 
 def account_cmd(args: argparse.Namespace) -> int:
     """`create NAME`: a new account (or the one of that name, so a notebook can run it twice);
-    its administrator's keys as `export` lines (eval them in a second terminal to act as that
-    account). `list`: the accounts and their registries."""
+    its administrator's keys and its registry as `export` lines (eval them in a second
+    terminal to act as that account). `list`: the accounts and their registries."""
     import shlex
 
     from ..lab.process import LabError, running
@@ -84,6 +84,8 @@ def account_cmd(args: argparse.Namespace) -> int:
           f"{made['user']}; these keys act as it (eval this in another terminal)")
     print(f"export AWS_ACCESS_KEY_ID={shlex.quote(made['access_key_id'])}")
     print(f"export AWS_SECRET_ACCESS_KEY={shlex.quote(made['secret_access_key'])}")
+    if made.get("registry"):  # its registry in the lab's region (an ECR address's stand-in)
+        print(f"export REGISTRY={shlex.quote(made['registry'])}")
     return 0
 
 

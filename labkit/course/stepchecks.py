@@ -222,6 +222,7 @@ def cleaned_up(c: Any, name: str, removed: tuple[str, ...]) -> Checked:
 
 
 # --- 08 ------------------------------------------------------------------------------------------
+ANOTHER_ACCOUNT = "another-account"  # a denial only a repository policy can lift (ECR's words)
 MET = {  # what notebook 08 reproduces: (answer code, a fact that tells it apart) -> its words
     ("UNAUTHORIZED", "missing"): "no basic auth credentials",
     ("DENIED", "expired"): "an expired token",
@@ -230,6 +231,7 @@ MET = {  # what notebook 08 reproduces: (answer code, a fact that tells it apart
     ("MANIFEST_UNKNOWN", "tag"): "manifest unknown",
     ("DENIED", ""): "not authorized",  # an identity policy lacks the action (no token fact)
     ("DENIED", "wrong-region"): "a token from another region",
+    ("DENIED", ANOTHER_ACCOUNT): "another account's repository",
 }
 
 
@@ -241,7 +243,8 @@ def failures_met(c: Any, fixed: dict[str, str]) -> Checked:
 
     met = set()
     for f in reader.failures(c.trace(c.mark)):
-        fact = f.facts.get("authorization") or f.facts.get("missing") or ""
+        fact = f.facts.get("authorization") or f.facts.get("missing") or (
+            ANOTHER_ACCOUNT if "because no resource-based policy allows" in f.message else "")
         words = MET.get((f.code, fact if f.code != "TAG_INVALID" else ""))
         if words:
             met.add(words)

@@ -315,6 +315,7 @@ def _walk_through(ran: Ran, env: dict[str, str], home: Path, port: int, tmp: Pat
     account = made.split()[2]
     keys = exports(made, env)
     assert keys["AWS_ACCESS_KEY_ID"].startswith("AKIA") and keys["AWS_SECRET_ACCESS_KEY"]
+    assert keys["REGISTRY"].startswith("127.0.0.1:") and keys["REGISTRY"] != reg  # its own
     identity = subprocess.run(["aws", "sts", "get-caller-identity", "--query", "Account",
                                "--output", "text"], env={**env, **keys},
                               capture_output=True, text=True, timeout=60)
