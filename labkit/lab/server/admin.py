@@ -13,6 +13,10 @@ make a browser send. Every request passes, in this order:
    method, path, query and body), else 401; only `GET /_labkit/whoami` is open, its answer
    being itself a proof made with the secret.
 
+The instructor's board (`/_labkit/board...`) is its own app (board.py): it takes the same
+signature, or the session cookie a signed request's one-time ticket gives the instructor's
+browser, behind the same cross-site guard.
+
 The docker-facing `/v2/` and the AWS APIs are not here: they keep their own credentials.
 """
 

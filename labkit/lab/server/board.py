@@ -25,7 +25,7 @@ import secrets
 import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 
 from ...room import board, table
 from ...room.page import render
@@ -122,7 +122,7 @@ class BoardApp:
         elif path == TICKET or not self.passes.valid(session_of(environ.get("HTTP_COOKIE"))):
             ticket = (args.get("ticket") or [""])[0]
             if path == PAGE and ticket:
-                return self._redeem(environ, start_response, ticket)
+                return self._redeem(environ, start_response, ticket, args)
             raise Refused("403 Forbidden", NOT_YOURS)
         if path == TICKET:
             return self._json(start_response, {"ticket": self.passes.ticket(), "path": PAGE},
@@ -156,17 +156,21 @@ class BoardApp:
             doc.update(steps=[list(s) for s in board.STEPS], rows=rows)
         return self._json(start_response, doc)
 
-    def _redeem(self, environ: Environ, start_response: StartResponse, ticket: str
-                ) -> Iterable[bytes]:
+    def _redeem(self, environ: Environ, start_response: StartResponse, ticket: str,
+                args: dict[str, list[str]]) -> Iterable[bytes]:
+        """Spend the ticket for a session cookie; back to the page's URL without the ticket
+        (its options, such as idle=, stay)."""
         session = self.passes.redeem(ticket)
         if session is None:
             raise Refused("403 Forbidden", "this board ticket is spent or expired (a ticket "
                           "opens the board once, within 5 minutes): run `labkit lab board` "
                           "again")
         secure = environ.get("wsgi.url_scheme") == "https"
+        options = urlencode([(k, v) for k, vs in args.items() if k != "ticket" for v in vs])
         return self._send(start_response, "303 See Other", "text/plain; charset=utf-8",
                           b"the board is open in this browser\n",
-                          [("Location", PAGE), ("Set-Cookie", set_cookie(session, secure))])
+                          [("Location", PAGE + (f"?{options}" if options else "")),
+                           ("Set-Cookie", set_cookie(session, secure))])
 
     @staticmethod
     def _send(start_response: StartResponse, status: str, ctype: str, body: bytes,

@@ -76,6 +76,20 @@ def test_the_same_image_again_is_no_second_version() -> None:
                                        + act(ADA, ["push-v1"], T0 + 600, seq=5000))
 
 
+def test_a_second_version_whose_layers_travelled_again_reused_nothing() -> None:
+    first = act(ADA, ["login", "create", "push-v1"], T0)
+    second = act(ADA, ["push-v2"], first[-1].time + 60, seq=5000)
+    assert "reused" in board.steps(first + second)
+    found = [r for r in second if r.method == "HEAD" and r.route == "blob" and r.ok]
+    shared = found[0]  # a layer v1 brought: sent again, as by a client that asks nothing
+    again = TraceRecord.from_dict(dict(shared.to_dict(), seq=6000, method="PUT", route="upload",
+                                       action="CompleteLayerUpload", status=201))
+    assert "reused" not in board.steps(first + second + [again])
+    unasked = [r for r in second if not (r.method == "HEAD" and r.route == "blob" and r.ok
+                                         and r.digest != found[-1].digest)]
+    assert "reused" not in board.steps(first + unasked)  # nothing found there: nothing reused
+
+
 def test_cleaned_up_by_a_delete_and_not_by_labkits_own_calls() -> None:
     delete = TraceRecord(seq=9000, time=T0 + 900, kind=API, method="POST", status=200,
                          route="DeleteRepository", action="DeleteRepository", repository="x",

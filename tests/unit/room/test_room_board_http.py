@@ -52,6 +52,14 @@ def open_board(lab: LabApp, c: Client) -> str:
     return cookie.split(";", 1)[0].split("=", 1)[1]
 
 
+def test_the_ticket_leaves_the_url_and_the_boards_options_stay(lab: LabApp) -> None:
+    c = client(lab)
+    ticket = c.post("/_labkit/board/ticket",
+                    headers=signed(lab, "POST", "/_labkit/board/ticket")).json["ticket"]
+    got = c.get(f"/_labkit/board?ticket={ticket}&idle=5&repeats=2")
+    assert got.status_code == 303 and got.headers["Location"] == "/_labkit/board?idle=5&repeats=2"
+
+
 def test_nobody_but_the_instructor_opens_the_board(lab: LabApp) -> None:
     token = lab.access.issue_token(lab.access.store.default_principal, "us-east-1", 3600)
     basic = "Basic " + base64.b64encode(f"AWS:{token.password}".encode()).decode()
