@@ -60,7 +60,9 @@ class Lookups:
     region: str = "us-east-1"
     repositories: Callable[[], list[str]] = _nothing  # the names that exist
     tags: Callable[[str], list[str]] = _nothing  # a repository's tags
-    logins: Callable[[], list[str]] = _nothing  # hosts docker's config holds a login for
+    # hosts docker's config holds a login for; None: unknown (explained from the lab's side, as
+    # on the instructor's board: docker's config is on the learner's machine)
+    logins: Callable[[], list[str]] | None = _nothing
     lifecycle: Callable[[str], bool] = lambda _name: False  # has a lifecycle policy
 
     @property
@@ -194,8 +196,13 @@ def _auth(f: Failure, look: Lookups) -> Explanation:
         why = ["the registry refused the user name and password sent: the user must be AWS and "
                "the password a token from get-login-password for this registry"]
         return _make(f, "bad-password", why, look.login, "authenticate")
-    hosts = sorted(set(look.logins()))
     key = look.registry
+    if look.logins is None:  # the learner's docker config is not here to read
+        why = [f"the request came without credentials: docker holds no login for {key}, or the "
+               "command named the registry another way (a login is per host:port)",
+               "so it sent none, and the registry answered 401 with its challenge"]
+        return _make(f, "not-logged-in", why, look.login, "authenticate")
+    hosts = sorted(set(look.logins()))
     if key in hosts:  # a login docker did not send: usually a typo'd or other spelling of it
         why = [f"docker's config holds a login for {key}, but the request came without one: "
                "the command named the registry another way, or the login was removed meanwhile"]

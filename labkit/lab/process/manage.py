@@ -127,6 +127,19 @@ class Lab:
         (account_id, name, user, access_key_id, secret_access_key)."""
         return dict(self.admin("POST", "/_labkit/accounts", {"name": name}, timeout=30))
 
+    # --- issue 20: the instructor's board ------------------------------------------------------
+    def board_url(self) -> str:
+        """A one-time URL that opens the instructor's board in a browser (within 5 minutes,
+        once: the browser then holds a session cookie for the board only)."""
+        doc = self.admin("POST", "/_labkit/board/ticket")
+        return f"{self.endpoint_url}{doc['path']}?ticket={doc['ticket']}"
+
+    def board(self, idle_minutes: float | None = None, repeats: int | None = None
+              ) -> dict[str, Any]:
+        """The board's rows (a learner each: steps done, last failure explained, flags)."""
+        params = {k: v for k, v in (("idle", idle_minutes), ("repeats", repeats)) if v is not None}
+        return dict(self.admin("GET", "/_labkit/board/rows", params=params))
+
     def set_token_ttl(self, seconds: float) -> None:
         """Make new authorization tokens expire after `seconds` (for the expiry exercise)."""
         self.admin("POST", "/_labkit/settings", {"token_ttl": seconds})

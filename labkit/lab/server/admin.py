@@ -13,6 +13,10 @@ make a browser send. Every request passes, in this order:
    method, path, query and body), else 401; only `GET /_labkit/whoami` is open, its answer
    being itself a proof made with the secret.
 
+The instructor's board (`/_labkit/board...`) is its own app (board.py): it takes the same
+signature, or the session cookie a signed request's one-time ticket gives the instructor's
+browser, behind the same cross-site guard.
+
 The docker-facing `/v2/` and the AWS APIs are not here: they keep their own credentials.
 """
 
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -39,6 +44,7 @@ Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
 
 PREFIX = "/_labkit/"
+BOARD = "/_labkit/board"  # the instructor's board: its own app (server/board.py)
 MAX_BODY = 1 << 16
 OPEN = frozenset({WHOAMI})  # answered without a signed request
 SAME_SITE = frozenset({"same-origin", "none"})  # Sec-Fetch-Site values of the lab's own pages
@@ -123,14 +129,30 @@ class AdminApp:
             "/_labkit/status": self.status, "/_labkit/trace": self.trace,
             "/_labkit/operations": self.operations, "/_labkit/settings": self.settings,
             "/_labkit/accounts": self.accounts, WHOAMI: self.whoami, SHUTDOWN: self.shutdown}
+        self._board: Any = None
+        self._board_lock = threading.Lock()
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path == BOARD or path.startswith(BOARD + "/"):
+            return self.board(environ, start_response)
         answer = self.answer(environ)
         if answer.status[0] in "45" and answer.status[:3] not in ("404", "405"):
             error = answer.doc.get("error") if isinstance(answer.doc, dict) else answer.doc
             log.warning("refused %s %s: %s", environ.get("REQUEST_METHOD"),
                         environ.get("PATH_INFO"), error)
         return self._respond(start_response, answer)
+
+    @property
+    def board(self) -> Any:
+        """The instructor's board (server/board.py: pages, not only JSON; the same secret, or
+        the session it hands to the instructor's browser), made on its first request."""
+        with self._board_lock:
+            if self._board is None:
+                from .board import BoardApp
+
+                self._board = BoardApp(self.lab, self.verifier)
+            return self._board
 
     def answer(self, environ: Environ) -> Answer:
         method = environ.get("REQUEST_METHOD", "GET").upper()
