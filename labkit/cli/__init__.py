@@ -1,5 +1,6 @@
 """The `labkit` command: `lab up|down|status|env|clock|lifecycle|account|board`, `docker` (the built-in engine
-as a docker CLI), `course run|open`, `doctor`, `explain`, `figures`, `sample build|path`, `trace`.
+as a docker CLI), `classroom up|join|leave|status`, `course run|open`, `doctor`, `explain`,
+`figures`, `sample build|path`, `trace`.
 
 One module per command group; this one assembles the parser and runs the command. `labkit lab
 ...` is timed (the lab's start-up), so it loads only `lab`, `lab_admin` and `lab_board`: the course's
@@ -18,7 +19,7 @@ from . import lab_admin, lab_board
 # The command groups besides `lab` and `docker`, each a module of this package, imported only
 # when asked for: a notebook runs `labkit lab env`, `labkit explain` and `labkit sample path`
 # dozens of times, and each must not load the others' modules (the course runner's, boto3's).
-GROUPS = ("course", "doctor", "explain", "figures", "sample", "trace")
+GROUPS = ("classroom", "course", "doctor", "explain", "figures", "sample", "trace")
 
 
 def build_parser(optional: bool | str = True) -> argparse.ArgumentParser:
@@ -40,7 +41,7 @@ def build_parser(optional: bool | str = True) -> argparse.ArgumentParser:
 
 
 def register_course_commands(sub: argparse._SubParsersAction, only: str | None = None) -> None:
-    """`course`, `doctor`, `explain`, `figures`, `sample`, `trace` (or the `only` one): imported
+    """`classroom`, `course`, `doctor`, `explain`, `figures`, `sample`, `trace` (or the `only` one): imported
     here, not at the top, so `labkit lab up` (whose start time counts) does not load them."""
     import importlib
 

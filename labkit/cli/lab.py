@@ -89,6 +89,9 @@ def lab_env(args: argparse.Namespace) -> int:
     from ..lab import process
 
     home = home_of(args)
+    shell = "powershell" if args.format == "powershell" else "bash"
+    if _room_env(home, shell):
+        return 0
     lab = process.running(home)
     if not lab:
         if args.no_start:
@@ -98,7 +101,6 @@ def lab_env(args: argparse.Namespace) -> int:
     from ..ecr.login import login_command
     from ..lab.process.env import docker_first, render, variables
 
-    shell = "powershell" if args.format == "powershell" else "bash"
     env = variables(lab)
     print(render(env, shell))
     shim = _builtin_docker(home)
@@ -108,6 +110,29 @@ def lab_env(args: argparse.Namespace) -> int:
                            else "no Docker Engine answers"))
     print(f"# then: {login_command(lab.region, lab.registry, shell)}")
     return 0
+
+
+def _room_env(home: Path, shell: str) -> bool:
+    """In a room (`labkit classroom join`): its exports instead of a local lab's; whether so."""
+    from ..room.joined import load
+
+    joined = load(home)
+    if joined is None:
+        return False
+    from ..ecr.login import login_command
+    from ..lab.process.env import docker_first, render
+
+    print(f"# the room, as {joined.name} (`labkit classroom leave` goes back to a local lab)")
+    print(render(joined.env(), shell))
+    keys = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+    # the profile's keys, not a local lab's left in this shell
+    print("\n".join(f"Remove-Item Env:{k} -ErrorAction SilentlyContinue" for k in keys)
+          if shell == "powershell" else f"unset {' '.join(keys)}")
+    shim = _builtin_docker(home)
+    if shim is not None:
+        print(docker_first(str(shim), shell))
+    print(f"# then: {login_command(joined.region, joined.registry, shell)}")
+    return True
 
 
 def _builtin_docker(home: Path) -> Path | None:

@@ -352,8 +352,8 @@ class AccessControl:
         """GetAuthorizationToken (after `authorize_api` allowed it) for `principal`."""
         return self.tokens.issue(principal, region, ttl)
 
-    def create_account(self, name: str) -> NewAccount:
-        return self.store.create_account(name)
+    def create_account(self, name: str, managed_policies: bool = True) -> NewAccount:
+        return self.store.create_account(name, managed_policies)
 
     def repository_policy(self, text: Any) -> P.Policy:
         """SetRepositoryPolicy's check: AccessError(InvalidParameterException, ECR's words)."""

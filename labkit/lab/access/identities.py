@@ -11,6 +11,7 @@ sessions it issued (session token and expiry, which moto cannot reproduce after 
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 import threading
@@ -32,6 +33,8 @@ log = logging.getLogger("labkit.lab.access")
 LEARNER = "learner"
 ADMIN = "admin"
 ADMIN_POLICY_ARN = "arn:aws:iam::aws:policy/AdministratorAccess"
+ADMIN_DOCUMENT = json.dumps({"Version": "2012-10-17", "Statement": [  # AdministratorAccess's
+    {"Effect": "Allow", "Action": "*", "Resource": "*"}]})
 LEARNER_ID = "AIDALABKITLEARNER000"  # until moto is loaded; then moto's id for the user
 ADMIN_POLICY = P.Policy.of([P.Statement("Allow", actions=("*",), resources=("*",))])
 _ADMIN_ONLY: tuple[tuple[P.Policy, ...], None] = ((ADMIN_POLICY,), None)
@@ -266,7 +269,8 @@ class IdentityStore:
     def _replay(self, record: dict[str, Any]) -> None:
         kind = record.get("kind")
         if kind == "account":
-            key_id, _ = self._bootstrap(record["account"], ADMIN, int(record["seed"]))
+            key_id, _ = self._bootstrap(record["account"], ADMIN, int(record["seed"]),
+                                        managed=bool(record.get("managed_policies", True)))
             self._check(record, key_id)
         elif kind == "iam":
             answer = self.moto.call("iam", record["account"], record["params"], record["seed"])
@@ -288,16 +292,28 @@ class IdentityStore:
             log.warning("identity journal: replay made access key %s, not %s (did moto change? "
                         "the learner must create a new key)", key_id, expected)
 
-    def _bootstrap(self, account: str, user: str, seed: int,
-                   with_key: bool = True) -> tuple[str | None, str | None]:
-        """An account's first user, an administrator (and its access key)."""
-        created = self.moto.call("iam", account, {"Action": "CreateUser", "UserName": user,
-                                                  "Version": IAM_VERSION}, seed)
+    def _bootstrap(self, account: str, user: str, seed: int, with_key: bool = True,
+                   managed: bool = True) -> tuple[str | None, str | None]:
+        """An account's first user, an administrator (and its access key). `managed` False: an
+        account without AWS's managed policies (a room's learner: moto_seam.py says why),
+        whose administrator's power is an inline policy of the same name and document."""
+        create = {"Action": "CreateUser", "UserName": user, "Version": IAM_VERSION}
+        if managed:
+            created = self.moto.call("iam", account, create, seed)
+        else:
+            with self.moto.without_managed_policies():
+                created = self.moto.call("iam", account, create, seed)
         if not created.ok:  # already there (a second store in one process): leave it
             return None, None
-        self.moto.call("iam", account, {"Action": "AttachUserPolicy", "UserName": user,
-                                        "PolicyArn": ADMIN_POLICY_ARN, "Version": IAM_VERSION},
-                       seed + 1)
+        if managed:
+            self.moto.call("iam", account, {"Action": "AttachUserPolicy", "UserName": user,
+                                            "PolicyArn": ADMIN_POLICY_ARN,
+                                            "Version": IAM_VERSION}, seed + 1)
+        else:
+            self.moto.call("iam", account, {"Action": "PutUserPolicy", "UserName": user,
+                                            "PolicyName": "AdministratorAccess",
+                                            "PolicyDocument": ADMIN_DOCUMENT,
+                                            "Version": IAM_VERSION}, seed + 1)
         if not with_key:
             return None, None
         key = self.moto.call("iam", account, {"Action": "CreateAccessKey", "UserName": user,
@@ -309,11 +325,13 @@ class IdentityStore:
         self.journal.append(record)
         self._journal_empty = False
 
-    def create_account(self, name: str) -> NewAccount:
+    def create_account(self, name: str, managed_policies: bool = True) -> NewAccount:
         """A new account whose user `admin` is an administrator; its access key and secret.
 
         Asking again for a name that exists gives that account and its administrator's first
-        key (`created` False), so a notebook cell that makes an account can run twice."""
+        key (`created` False), so a notebook cell that makes an account can run twice.
+        `managed_policies` False: without AWS's managed policies (a workshop room's learner:
+        milliseconds and kilobytes instead of seconds and megabytes; see _bootstrap)."""
         name = (name or "").strip()
         if not 1 <= len(name) <= 50 or not name.isprintable():
             raise IdentityError("ValidationError",
@@ -325,13 +343,13 @@ class IdentityStore:
                 return existing
             account = self._new_account_id()
             seed = secrets.randbits(30)
-            key_id, secret = self._bootstrap(account, ADMIN, seed)
+            key_id, secret = self._bootstrap(account, ADMIN, seed, managed=managed_policies)
             if not key_id or not secret:
                 raise IdentityError("ServiceFailure", "The lab could not create the account's "
                                     "administrator.", 500)
             self._journal({"kind": "account", "account": account, "name": name,
-                                 "seed": seed, "expect": {"AccessKeyId": key_id},
-                                 "at": self._clock()})
+                           "seed": seed, "expect": {"AccessKeyId": key_id},
+                           "managed_policies": managed_policies, "at": self._clock()})
             self._accounts[account] = name
             self._first_keys[account] = key_id
             self.generation += 1

@@ -11,8 +11,13 @@ moto class. Three documented moto knobs are used:
 - `/moto-api/seed?a=N` (moto docs, "Seeding Moto"): moto's
   ids and secrets come from one seedable generator, so a journaled write replayed with its seed
   creates the same access key id and secret after a restart (see journal.py).
-- `MOTO_IAM_LOAD_MANAGED_POLICIES=true` (moto docs, "IAM"): AWS managed policies
-  (AdministratorAccess, AmazonEC2ContainerRegistryReadOnly...) exist to be attached.
+- `MOTO_IAM_LOAD_MANAGED_POLICIES=true` (moto docs, "IAM"; moto reads it when it first sees
+  an account): AWS managed policies (AdministratorAccess,
+  AmazonEC2ContainerRegistryReadOnly...) exist to be attached. moto copies all of them (about
+  1,300) into each account: about 2 s and 30 MB an account. A workshop room's learner
+  accounts are made with it off (`without_managed_policies`), so a room of 100 learners costs
+  seconds, not minutes and gigabytes. (moto's `/moto-api/config` endpoint does not take this
+  setting, so the variable it is.)
 
 Imported lazily (about one second): the lab starts without it (tests/unit/test_ecr_model_view.py
 forbids moto before the first request).
@@ -23,12 +28,15 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
 IAM_VERSION = "2010-05-08"
+MANAGED_POLICIES = "MOTO_IAM_LOAD_MANAGED_POLICIES"
+DEFAULT_ACCOUNT = "123456789012"  # moto's own default (any account serves to seed)
 STS_VERSION = "2011-06-15"
 PARTITION = "aws"
 
@@ -85,13 +93,29 @@ class MotoIam:
     # --- loading and the wire -------------------------------------------------------------
     def _load(self) -> dict[str, Any]:
         if self._apps is None:
-            os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+            self._managed_policies(True)
             from moto.server import create_backend_app
             from werkzeug.test import Client
 
             self._apps = {name: Client(create_backend_app(name))
                           for name in ("iam", "sts", "moto_api")}
         return self._apps
+
+    @staticmethod
+    def _managed_policies(load: bool) -> None:
+        """Whether an account moto sees for the first time gets AWS's managed policies."""
+        os.environ[MANAGED_POLICIES] = "true" if load else "false"
+
+    @contextmanager
+    def without_managed_policies(self) -> Iterator[None]:
+        """Accounts first seen inside this block have no AWS managed policies (a room's)."""
+        with self.lock:
+            self._load()
+            self._managed_policies(False)
+            try:
+                yield
+            finally:
+                self._managed_policies(True)
 
     @property
     def loaded(self) -> bool:
@@ -103,7 +127,7 @@ class MotoIam:
         with self.lock:
             apps = self._load()
             if seed is not None:
-                self.seed(seed)
+                self.seed(seed, account)
             body = urlencode(list(params.items()))
             host = f"{service}.amazonaws.com"
             r = apps[service].post("/", data=body, headers={
@@ -113,9 +137,14 @@ class MotoIam:
                        if k.lower() not in ("content-length", "server", "date")]
             return Answer(r.status_code, headers, r.get_data())
 
-    def seed(self, value: int) -> None:
+    def seed(self, value: int, account: str = DEFAULT_ACCOUNT) -> None:
+        """Seed moto's generator. The account header matters for speed, not for the seed: a
+        moto request naming no account makes moto look for its access key in every account and
+        partition, creating each partition's IAM backend on the way (with the managed policies:
+        0.1 s each, for every account the lab has)."""
         with self.lock:
-            r = self._load()["moto_api"].post(f"/moto-api/seed?a={int(value)}")
+            r = self._load()["moto_api"].post(f"/moto-api/seed?a={int(value)}",
+                                              headers={"x-moto-account-id": account})
             if r.status_code != 200:
                 raise RuntimeError(f"moto refused its seed: {r.status_code}")
 

@@ -11,7 +11,8 @@ make a browser send. Every request passes, in this order:
 2. a body is JSON, said so: `Content-Type: application/json` (else 415), at most 64 KiB (413);
 3. a signature with the home's secret (`labkit/lab/auth/admin.py`: fresh, used once, over the
    method, path, query and body), else 401; only `GET /_labkit/whoami` is open, its answer
-   being itself a proof made with the secret.
+   being itself a proof made with the secret, and `POST /_labkit/room/join`, which takes a
+   learner's join code instead (roomdoor.py).
 
 The instructor's board (`/_labkit/board...`) is its own app (board.py): it takes the same
 signature, or the session cookie a signed request's one-time ticket gives the instructor's
@@ -35,6 +36,9 @@ from ..auth.admin import SCHEME, AdminVerifier
 from ..auth.signing import Signer
 from ..process import whoami
 from ..process.identity import SHUTDOWN, WHOAMI
+from .roomdoor import JOIN as ROOM_JOIN
+from .roomdoor import LEARNERS as ROOM_LEARNERS
+from .roomdoor import RoomDoor
 
 if TYPE_CHECKING:
     from .app import LabApp
@@ -46,7 +50,7 @@ StartResponse = Callable[..., Any]
 PREFIX = "/_labkit/"
 BOARD = "/_labkit/board"  # the instructor's board: its own app (server/board.py)
 MAX_BODY = 1 << 16
-OPEN = frozenset({WHOAMI})  # answered without a signed request
+OPEN = frozenset({WHOAMI, ROOM_JOIN})  # answered without a signed request (join: a code)
 SAME_SITE = frozenset({"same-origin", "none"})  # Sec-Fetch-Site values of the lab's own pages
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 TOO_LARGE = ("413 Request Entity Too Large", {"error": f"send a JSON body of at most {MAX_BODY} "
@@ -59,9 +63,14 @@ class AdminRequest:
     path: str
     query: dict[str, list[str]]
     body: bytes
+    host: str = ""  # the Host header: the lab's address as the client reached it
 
     def arg(self, name: str, default: str = "") -> str:
         return (self.query.get(name) or [default])[0]
+
+    def json(self) -> Any:
+        """The body's JSON document ({} when empty); ValueError if it is not JSON."""
+        return json.loads(self.body or b"{}")
 
 
 @dataclass
@@ -125,10 +134,12 @@ class AdminApp:
         self.lab = lab
         self.verifier = AdminVerifier(secret)
         self.process = whoami.WhoamiRoutes(Signer(secret), lab.settings.home)
+        self.room = RoomDoor(lab)  # a workshop room's learners and their join codes
         self.routes: dict[str, Callable[[AdminRequest], Answer | None]] = {
             "/_labkit/status": self.status, "/_labkit/trace": self.trace,
             "/_labkit/operations": self.operations, "/_labkit/settings": self.settings,
-            "/_labkit/accounts": self.accounts, WHOAMI: self.whoami, SHUTDOWN: self.shutdown}
+            "/_labkit/accounts": self.accounts, WHOAMI: self.whoami, SHUTDOWN: self.shutdown,
+            ROOM_LEARNERS: self.room.learners, ROOM_JOIN: self.room.join}
         self._board: Any = None
         self._board_lock = threading.Lock()
 
@@ -182,7 +193,8 @@ class AdminApp:
             if refused:
                 return Answer("401 Unauthorized", {"error": refused},
                               [("WWW-Authenticate", f'{SCHEME} realm="labkit"')])
-        request = AdminRequest(method, path, parse_qs(query), body)
+        request = AdminRequest(method, path, parse_qs(query), body,
+                               environ.get("HTTP_HOST", ""))
         handler = self.routes.get(path, self.housekeeping)
         answer = handler(request)
         if answer is None:

@@ -169,6 +169,21 @@ def test_creating_an_account_twice_gives_the_same_account(lab: Lab, tmp_path: Pa
     assert f"An account named team-base exists ({first.account_id})" in gone.value.message
 
 
+def test_a_rooms_account_has_no_managed_policies_and_an_inline_administrator(lab: Lab) -> None:
+    """A workshop room's learner account: made without AWS's managed policies (moto would copy
+    1,300 into it), its administrator allowed everything by an inline policy instead."""
+    made = lab.control.create_account("room-learner", managed_policies=False)
+    iam = lab.client("iam", made.access_key_id, made.secret_access_key)
+    assert iam.list_policies(Scope="AWS")["Policies"] == []
+    assert iam.list_user_policies(UserName="admin")["PolicyNames"] == ["AdministratorAccess"]
+    iam.create_user(UserName="builder")  # allowed: the inline policy is an administrator's
+    assert "arn:aws:iam::aws:policy/AdministratorAccess" in {
+        p["Arn"] for p in lab.client("iam").list_policies(Scope="AWS", MaxItems=1000)[
+            "Policies"]}  # the lab's own account still has them
+    restarted = AccessControl(lab.home, Signer(b"k" * 32), "lab", account=lab.account)
+    assert restarted.create_account("room-learner").secret_access_key == made.secret_access_key
+
+
 def test_cross_account_pull_needs_the_repository_policy(lab: Lab) -> None:
     b = lab.control.create_account("consumer")
     ecr_b = lab.client("ecr", b.access_key_id, b.secret_access_key)
