@@ -1,4 +1,4 @@
-"""The `labkit` command: `lab up|down|status|env|clock|lifecycle`, `docker` (the built-in engine
+"""The `labkit` command: `lab up|down|status|env|trust|clock|lifecycle`, `docker` (the built-in engine
 as a docker CLI), `course run|open`, `doctor`, `explain`, `figures`, `sample build|path`, `trace`.
 
 One module per command group; this one assembles the parser and runs the command. `labkit lab
@@ -13,7 +13,7 @@ import os
 import sys
 
 from . import lab as lab_commands
-from . import lab_admin
+from . import lab_admin, lab_trust
 
 # The command groups besides `lab` and `docker`, each a module of this package, imported only
 # when asked for: a notebook runs `labkit lab env`, `labkit explain` and `labkit sample path`
@@ -32,6 +32,7 @@ def build_parser(optional: bool | str = True) -> argparse.ArgumentParser:
                                                                          required=True)
     lab_commands.register(lab)
     lab_admin.register(lab)
+    lab_trust.register(lab)
     docker.register(sub)
     if optional:
         register_course_commands(sub, only=optional if isinstance(optional, str) else None)
