@@ -202,3 +202,13 @@ def test_where_it_may_not_write_it_gives_the_sudo_command(tmp_path: Path) -> Non
     assert str(blocked / "docker" / "127.0.0.1:21001" / "ca.crt") in done.sudo
     # the containers tools' copy went to the user's own folder instead
     assert tmp_path / "user" / "127.0.0.1:21001" / "ca.crt" in done.done
+
+
+def test_labkit_lab_up_takes_tls_and_its_host_names() -> None:
+    from labkit.cli import build_parser
+
+    args = build_parser(False).parse_args(["lab", "up", "--tls", "--tls-host", "10.0.0.5",
+                                           "--tls-host", "lab.room.test"])
+    assert args.tls is True and args.tls_host == ["10.0.0.5", "lab.room.test"]
+    assert build_parser(False).parse_args(["lab", "up", "--no-tls"]).tls is False
+    assert build_parser(False).parse_args(["lab", "up"]).tls is None  # the home's choice
