@@ -22,6 +22,10 @@ from tests.conftest import forget_images_of, free_port, lab_environ, unique
 from tests.integration.lab.labs import aws, labkit
 
 OTHER = "eu-west-1"
+# ECR's documented "HTTPS only" repository policy: a TLS lab's requests are aws:SecureTransport
+HTTPS_ONLY = json.dumps({"Version": "2012-10-17", "Statement": [{
+    "Sid": "HttpsOnly", "Effect": "Deny", "Principal": "*", "Action": "ecr:*",
+    "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]})
 
 
 @pytest.fixture(scope="module")
@@ -118,6 +122,7 @@ def test_builtin_engine_pushes_and_pulls_to_every_door(
     monkeypatch.setenv("LABKIT_HOME", str(tls_lab.home))  # as `labkit lab env` sets it
     name = unique("tls/builtin")
     ecr(tls_lab).create_repository(repositoryName=name)
+    ecr(tls_lab).set_repository_policy(repositoryName=name, policyText=HTTPS_ONLY)
     other = ecr(tls_lab, OTHER).create_repository(repositoryName=name)["repository"][
         "repositoryUri"]
     other_registry = other.rsplit("/", 1)[0].split("/")[0]
@@ -137,6 +142,7 @@ def test_builtin_engine_pushes_and_pulls_to_every_door(
         assert pulled.digest == pushed.digest
         assert {x.status for x in pulled.layers if x.kind == "layer"} == {PULLED}
         assert any(s.status == 307 for s in pulled.steps)  # to https://.../_storage/, verified
+    assert ecr(tls_lab).describe_images(repositoryName=name)["imageDetails"]  # HTTPS_ONLY lets it
     region_door = curl("--cacert", str(tls_lab.ca_file), f"https://{other_registry}/v2/")
     assert region_door.stdout == "401", region_door.stderr
 
