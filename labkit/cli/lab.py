@@ -26,6 +26,11 @@ def lab_up(args: argparse.Namespace) -> int:
     if existing:
         print(f"a lab is already running for {home}: {existing.endpoint_url} "
               f"(pid {existing.pid})")
+        if args.tls is not None and args.tls != existing.tls:
+            print(f"labkit: it {'serves' if existing.tls else 'does not serve'} TLS; to change "
+                  f"that, `labkit lab down` then `labkit lab up {'--tls' if args.tls else '--no-tls'}`",
+                  file=sys.stderr)
+            return 1
         return 0
     if args.foreground:
         from ..lab.process import main as lab_main

@@ -49,6 +49,9 @@ def identify(home: Path, state_file: Path, timeout: float = 5.0) -> Finding:
         return Finding(Verdict.STALE, None, f"{state_file} is not a lab's state file")
     if not pids.alive(pid):
         return Finding(Verdict.STALE, state, f"pid {pid} named in lab.json is not running")
+    if ca is not None and not ca.is_file():  # a TLS lab cannot be asked without its CA
+        return Finding(Verdict.UNSURE, state, f"lab.json names a TLS lab whose CA, {ca}, is "
+                       f"missing: cannot ask pid {pid} whether it is this home's lab")
     # imported here, as http.client is: with no lab.json `labkit lab up` needs neither
     import hmac
     import secrets
