@@ -54,3 +54,8 @@ def region_of_port(port: int, lab_home: Path | None = None) -> str | None:
         except (OSError, ValueError, KeyError, TypeError):
             continue
     return None
+
+# A TLS lab's files (labkit/lab/tls): LABKIT_HOME/tls/ca.crt is the certificate authority's
+# certificate, the one file clients need (AWS_CA_BUNDLE, `--cert-dir LABKIT_HOME/tls`, certs.d).
+TLS_FOLDER = "tls"
+CA_FILE = "ca.crt"

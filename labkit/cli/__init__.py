@@ -1,10 +1,11 @@
-"""The `labkit` command: `lab up|down|status|env|clock|lifecycle|account|board`, `docker` (the built-in engine
-as a docker CLI), `classroom up|join|leave|status`, `course run|open`, `doctor`, `explain`,
-`figures`, `sample build|path`, `trace`.
+"""The `labkit` command: `lab up|down|status|env|trust|clock|lifecycle|account|board`, `docker`
+(the built-in engine as a docker CLI), `classroom up|join|leave|status`, `course run|open`,
+`doctor`, `explain`, `figures`, `sample build|path`, `trace`.
 
 One module per command group; this one assembles the parser and runs the command. `labkit lab
-...` is timed (the lab's start-up), so it loads only `lab`, `lab_admin` and `lab_board`: the course's
-commands (and matplotlib, boto3 behind them) are imported only when one of them is asked for.
+...` is timed (the lab's start-up), so it loads only `lab`, `lab_admin`, `lab_board` and
+`lab_trust`: the course's commands (and matplotlib, boto3 behind them) are imported only when
+one of them is asked for.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import os
 import sys
 
 from . import lab as lab_commands
-from . import lab_admin, lab_board
+from . import lab_admin, lab_board, lab_trust
 
 # The command groups besides `lab` and `docker`, each a module of this package, imported only
 # when asked for: a notebook runs `labkit lab env`, `labkit explain` and `labkit sample path`
@@ -34,6 +35,7 @@ def build_parser(optional: bool | str = True) -> argparse.ArgumentParser:
     lab_commands.register(lab)
     lab_admin.register(lab)
     lab_board.register(lab)
+    lab_trust.register(lab)
     docker.register(sub)
     if optional:
         register_course_commands(sub, only=optional if isinstance(optional, str) else None)

@@ -26,6 +26,11 @@ def lab_up(args: argparse.Namespace) -> int:
     if existing:
         print(f"a lab is already running for {home}: {existing.endpoint_url} "
               f"(pid {existing.pid})")
+        if args.tls is not None and args.tls != existing.tls:
+            print(f"labkit: it {'serves' if existing.tls else 'does not serve'} TLS; to change "
+                  f"that, `labkit lab down` then `labkit lab up {'--tls' if args.tls else '--no-tls'}`",
+                  file=sys.stderr)
+            return 1
         return 0
     if args.foreground:
         from ..lab.process import main as lab_main
@@ -35,15 +40,22 @@ def lab_up(args: argparse.Namespace) -> int:
             argv += ["--port", str(args.port)]
         if args.token_ttl is not None:
             argv += ["--token-ttl", str(args.token_ttl)]
+        if args.tls is not None:
+            argv.append("--tls" if args.tls else "--no-tls")
+        for name in args.tls_host or ():
+            argv += ["--tls-host", name]
         return lab_main.main(argv)
     try:
         lab = process.start(home, port=args.port, host=args.host, token_ttl=args.token_ttl,
-                            fork=True)
+                            fork=True, tls=args.tls, tls_hosts=args.tls_host)
     except process.LabError as e:
         print(f"labkit: {e}", file=sys.stderr)
         return 1
     print(f"lab running at {lab.endpoint_url} (registry {lab.registry}, pid {lab.pid}, "
           f"home {home})")
+    if lab.ca_file is not None:
+        print(f"TLS: its certificate authority is {lab.ca_file}; `labkit lab trust` puts it "
+              f"where docker and podman look")
     print(f"next: eval \"$(labkit lab env{' --home ' + shlex.quote(str(home)) if args.home else ''})\"")
     return 0
 
@@ -78,6 +90,8 @@ def lab_status(args: argparse.Namespace) -> int:
     print(f"lab running at {lab.endpoint_url}\n  registry  {lab.registry}\n  pid       {lab.pid}"
           f"\n  home      {home}\n  region    {st['region']}\n  account   {st['account_id']}"
           f"\n  token ttl {st['token_ttl']:.0f}s")
+    if lab.ca_file is not None:
+        print(f"  TLS       on: every door serves HTTPS; its CA is {lab.ca_file}")
     others = {name: host for name, host in (st.get("regions") or {}).items()
               if name != st["region"]}
     for name, host in sorted(others.items()):  # each other region's registry (regions.py)
@@ -158,6 +172,12 @@ def register(lab: argparse._SubParsersAction) -> None:
                     help="address to listen on (default 127.0.0.1; anything else is public)")
     up.add_argument("--token-ttl", type=float, default=None,
                     help="authorization token lifetime in seconds (default 43200 = 12 h)")
+    up.add_argument("--tls", action=argparse.BooleanOptionalAction, default=None,
+                    help="serve HTTPS with a certificate from this home's own CA (kept for the "
+                         "next start; --no-tls: plain HTTP again; default: plain)")
+    up.add_argument("--tls-host", action="append", default=None, metavar="NAME",
+                    help="a host name or address (besides 127.0.0.1 and localhost) the "
+                         "certificate must carry: a workshop room's address (repeatable)")
     up.add_argument("--foreground", action="store_true", help="run in this terminal")
     up.set_defaults(func=lab_up)
     for name, fn, text in (("down", lab_down, "stop the lab (its data stays)"),

@@ -60,22 +60,24 @@ class Target:
 
     def __init__(self, session: boto3.Session, kind: str, region: str,
                  endpoint_url: str | None = None, registry: str | None = None,
-                 client_config: Any = None):
+                 client_config: Any = None, verify: str | None = None):
         self.kind = kind  # "lab" or "aws"
         self.region = region
         self.endpoint_url = endpoint_url
         self.session = session
         self._registry = registry
         self.ecr = session.client("ecr", region_name=region, endpoint_url=endpoint_url,
-                                  config=client_config)
+                                  config=client_config, verify=verify)
 
     @classmethod
     def for_lab(cls, lab: LabLike) -> Target:
         env = lab.env() if hasattr(lab, "env") else {}
         session = lab_session(lab.region, env.get("AWS_ACCESS_KEY_ID", config.LAB_ACCESS_KEY),
                               env.get("AWS_SECRET_ACCESS_KEY", config.LAB_SECRET_KEY))
+        ca = getattr(lab, "ca_file", None)  # a TLS lab: verified against its own CA
         return cls(session, "lab", lab.region, endpoint_url=lab.endpoint_url,
-                   registry=lab.registry, client_config=LAB_CLIENT_CONFIG)
+                   registry=lab.registry, client_config=LAB_CLIENT_CONFIG,
+                   verify=str(ca) if ca is not None else None)
 
     @classmethod
     def for_aws(cls, profile: str | None = None, region: str | None = None) -> Target:

@@ -52,6 +52,7 @@ _RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("no-local-image", ("does not exist locally", "no such image", "reference does not exist",
                         "tag does not exist")),
     ("https", ("server gave http response to https client",)),
+    ("untrusted", ("certificate signed by unknown authority", "certificate verify failed")),
     ("unreachable", ("connection refused", "no such host", "i/o timeout", "cannot reach",
                      "connection reset")),
     ("denied", ("denied",)),
@@ -125,6 +126,10 @@ def hint(kind: str, repository: str = "", registry: str = "", action: str = "",
                                if registry and action == "push" else ""),
         "https": Hint(f"list {registry or 'the registry'} under insecure-registries in the "
                       "Docker Engine's daemon.json (127.0.0.0/8 is insecure by default)"),
+        "untrusted": Hint(f"{registry or 'the registry'} speaks TLS with a certificate "
+                          "authority this client does not trust: for a TLS lab, `labkit lab "
+                          "trust` (docker, podman, skopeo) and `eval \"$(labkit lab env)\"` "
+                          "(AWS_CA_BUNDLE for aws)", None, "labkit lab trust"),
         "unreachable": Hint("nothing answers at the registry: is the lab running? Start it", None,
                             "labkit lab up"),
         "denied": Hint("the registry denied the request: log in again, to this registry", "authenticate",

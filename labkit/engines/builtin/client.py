@@ -16,6 +16,7 @@ import requests
 from ..base import EngineError
 from ..hints import for_message
 from ..report import Step
+from ..trust import reach
 from .auth import Credentials, parse_challenge, registry_key
 from .refs import is_loopback
 
@@ -36,17 +37,17 @@ class RegistryClient:
 
     def __init__(self, registry: str, creds: Credentials | None = None,
                  steps: list[Step] | None = None, session: requests.Session | None = None):
-        scheme = "https"
-        if "://" in registry:
-            scheme = registry.split("://", 1)[0]
         self.registry = registry_key(registry)
-        if "://" not in registry and (is_loopback(self.registry) or self.registry in
-                                      config_insecure()):
-            scheme = "http"
+        how = reach(self.registry, is_loopback(self.registry) or
+                    self.registry in config_insecure())  # a TLS lab: HTTPS with its CA
+        scheme = registry.split("://", 1)[0] if "://" in registry else how.scheme
         self.base = f"{scheme}://{self.registry}"
         self.creds = creds
         self.steps: list[Step] = steps if steps is not None else []
         self.session = session or requests.Session()
+        # per request, not on the session: requests lets REQUESTS_CA_BUNDLE override a
+        # session's `verify`, and a TLS lab's CA is in no system bundle
+        self.verify = how.verify
         self.session.headers["User-Agent"] = "labkit-builtin/0.1"
         self._authorization: str | None = None
         self.last_step: Step | None = None
@@ -75,7 +76,12 @@ class RegistryClient:
             hdrs["Authorization"] = self._authorization
         try:
             return self.session.request(method, url, headers=hdrs, timeout=TIMEOUT,
-                                        allow_redirects=False, **kw)
+                                        allow_redirects=False, verify=self.verify, **kw)
+        except requests.exceptions.SSLError as e:
+            reason = _reason(e)
+            found = for_message(reason, registry=self.registry)
+            raise EngineError(f"Get \"{url}\": {reason}",
+                              hint=found.text if found else None) from None
         except requests.ConnectionError as e:
             raise EngineError(
                 f"cannot reach the registry at {self.registry}: "
@@ -132,7 +138,7 @@ class RegistryClient:
         url = params["realm"] + ("?" + urlencode(query) if query else "")
         hdrs = {"Authorization": self.creds.basic()} if self.creds else {}
         try:
-            r = self.session.get(url, headers=hdrs, timeout=TIMEOUT)
+            r = self.session.get(url, headers=hdrs, timeout=TIMEOUT, verify=self.verify)
         except requests.ConnectionError as e:
             raise EngineError(f"cannot reach the token service {params['realm']}: "
                               f"{_reason(e)}") from None
@@ -201,6 +207,8 @@ def config_insecure() -> set[str]:
 
 def _reason(e: Exception) -> str:
     text = str(e)
+    if "CERTIFICATE_VERIFY_FAILED" in text:  # docker's words for it
+        return "tls: failed to verify certificate: x509: certificate signed by unknown authority"
     if "refused" in text.lower():
         return "connection refused"
     if "reset" in text.lower() or "aborted" in text.lower():

@@ -13,20 +13,26 @@ import requests
 
 from ...oci import manifest as mf
 from ...oci import mediatypes as mt
+from ..trust import reach
 
 
-def scheme(registry: str) -> str:
+def _plain(registry: str) -> bool:
     """docker's rule: loopback registries speak plain HTTP, everything else HTTPS."""
     if registry.startswith("["):
         host = registry[1:registry.find("]")]
     else:
         host = registry.rsplit(":", 1)[0]
     if host == "localhost":
-        return "http"
+        return True
     try:
-        return "http" if ipaddress.ip_address(host).is_loopback else "https"
+        return ipaddress.ip_address(host).is_loopback
     except ValueError:
-        return "https"
+        return False
+
+
+def scheme(registry: str) -> str:
+    """docker's rule, unless the registry is a TLS lab or has a CA in certs.d (engines.trust)."""
+    return reach(registry, _plain(registry)).scheme
 
 
 def _bearer(challenge: str, auth: tuple[str, str] | None, timeout: float) -> str | None:
@@ -44,15 +50,16 @@ def _bearer(challenge: str, auth: tuple[str, str] | None, timeout: float) -> str
 def fetch(registry: str, repository: str, reference: str,
           auth: tuple[str, str] | None = None, timeout: float = 30) -> mf.Manifest:
     """GET /v2/<repository>/manifests/<reference>; an index resolves to linux/amd64."""
-    url = f"{scheme(registry)}://{registry}/v2/{repository}/manifests/{reference}"
+    how = reach(registry, _plain(registry))
+    url = f"{how.scheme}://{registry}/v2/{repository}/manifests/{reference}"
     headers = {"Accept": mt.ACCEPT_ALL}
-    r = requests.get(url, headers=headers, auth=auth, timeout=timeout)
+    r = requests.get(url, headers=headers, auth=auth, timeout=timeout, verify=how.verify)
     challenge = r.headers.get("WWW-Authenticate", "")
     if r.status_code == 401 and challenge.lower().startswith("bearer"):
         token = _bearer(challenge, auth, timeout)
         if token:
             r = requests.get(url, headers={**headers, "Authorization": f"Bearer {token}"},
-                             timeout=timeout)
+                             timeout=timeout, verify=how.verify)
     r.raise_for_status()
     manifest = mf.parse(r.content, r.headers.get("Content-Type"))
     if manifest.is_index:

@@ -264,11 +264,12 @@ class AccessControl:
                               m.json_status if protocol == "json" else m.query_status)
 
     def authorize_api(self, principal: Principal, operation: str, params: Mapping[str, Any], *,
-                      region: str, source_ip: str | None = None,
+                      region: str, source_ip: str | None = None, secure: bool = False,
                       repository_policy: Callable[[str, str], PolicyText] = lambda a, n: None,
                       resource_tags: Callable[[str, str], Tags] = lambda a, n: {}) -> None:
         """Authorize one ECR API call (every repository it names). `repository_policy(account,
-        name)` and `resource_tags(account, name)` read the store (None/{} if no such repo)."""
+        name)` and `resource_tags(account, name)` read the store (None/{} if no such repo);
+        `secure`: it came over HTTPS (aws:SecureTransport)."""
         request_tags = _request_tags(params)
         for target in A.api_targets(operation, params, caller_account=principal.account,
                                     region=region):
@@ -276,7 +277,7 @@ class AccessControl:
             ctx = RequestContext(
                 principal, region=region, source_ip=source_ip, now=self.clock(),
                 resource_tags=(lambda a=acct, n=name: resource_tags(a, n) if n else {}),
-                request_tags=request_tags)
+                request_tags=request_tags, secure=secure)
             text = repository_policy(acct, name) if name else None
             self.authorize(principal, target, repository_policy=text, context=ctx)
 
@@ -305,9 +306,10 @@ class AccessControl:
                            resource_tags: Callable[[], Tags] | Tags | None = None,
                            source_ip: str | None = None, has_body: bool = False,
                            mount_from: str | None = None,
-                           mount_policy: PolicyText = None) -> None:
+                           mount_policy: PolicyText = None, secure: bool = False) -> None:
         """RegistryRefusal 403 DENIED (`denied: User: ...` in docker) unless every action the
-        request is (actions.REGISTRY_ACTIONS) is allowed on the registry `account`'s repo."""
+        request is (actions.REGISTRY_ACTIONS) is allowed on the registry `account`'s repo.
+        `secure`: it came over HTTPS (aws:SecureTransport)."""
         fast = (principal.arn, principal.user_id, route, method, name, account, region,
                 has_body, mount_from, repository_policy, mount_policy, self.store.generation)
         if fast in self._allowed:  # allowed before, and no policy involved reads the context
@@ -319,7 +321,8 @@ class AccessControl:
         def context() -> RequestContext:  # one per request, built only if a policy reads it
             if not memo:
                 memo.append(RequestContext(principal, region=region, source_ip=source_ip,
-                                           now=self.clock(), resource_tags=resource_tags))
+                                           now=self.clock(), resource_tags=resource_tags,
+                                           secure=secure))
             return memo[0]
 
         reads_context = False

@@ -64,8 +64,10 @@ class EcrBackend:
     """ECR for one registry (one account, one region), on the registry's store."""
 
     def __init__(self, registry: EcrRegistry, signer: Signer, issuer: TokenSource,
-                 policies: PolicyChecks, token_ttl: Callable[[], float] = lambda: 12 * 3600.0):
+                 policies: PolicyChecks, token_ttl: Callable[[], float] = lambda: 12 * 3600.0,
+                 scheme: str = "http"):
         self.registry = registry
+        self.scheme = scheme  # "https" for a TLS lab (labkit/lab/tls)
         self.storage = registry.store
         self.registry_id = registry.registry_id
         self.region = registry.region
@@ -94,17 +96,18 @@ class EcrBackend:
     def open(cls, files: RegistryFiles, registry_id: str, region: str,
              registry_host: Callable[[], str], signer: Signer, issuer: TokenSource,
              policies: PolicyChecks, clock: Callable[[], float],
-             token_ttl: Callable[[], float] = lambda: 12 * 3600.0) -> EcrBackend:
+             token_ttl: Callable[[], float] = lambda: 12 * 3600.0,
+             scheme: str = "http") -> EcrBackend:
         """The backend of the registry kept in `files` (adopting a pre-one-store home once)."""
         registry = EcrRegistry.open(files, registry_id, region, registry_host, clock)
-        backend = cls(registry, signer, issuer, policies, token_ttl)
+        backend = cls(registry, signer, issuer, policies, token_ttl, scheme)
         backend.adopt_legacy(files)
         return backend
 
     def _endpoint(self) -> str:
         """The registry's URL (repository URIs, GetAuthorizationToken's proxyEndpoint, the
         pre-signed layer URLs)."""
-        return f"http://{self.registry.host()}"
+        return f"{self.scheme}://{self.registry.host()}"
 
     # ---- the one door -------------------------------------------------------------------------
     def handler(self, action: str) -> Handler | None:

@@ -14,11 +14,14 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ... import config
 from ..server.app import LabApp, LabSettings
 from ..server.frontdoor import FrontDoor
+
+if TYPE_CHECKING:
+    from ..tls.authority import Issued
 
 log = logging.getLogger("labkit.lab")
 
@@ -43,18 +46,19 @@ class Doors:
         self.main.stop()
 
 
-def serve(settings: LabSettings) -> Doors:
-    """Build the app and its front doors, bound to their ports (serving in the background)."""
+def serve(settings: LabSettings, certificate: tuple[Path, Path] | None = None) -> Doors:
+    """Build the app and its front doors, bound to their ports (serving in the background);
+    with `certificate` (a TLS lab) every door serves HTTPS with it."""
     others: list[FrontDoor] = []
 
     def open_door(port: int) -> int:
-        door = FrontDoor(app, settings.host, port)
+        door = FrontDoor(app, settings.host, port, certificate=certificate)
         door.prepare()
         others.append(door)
         return door.port
 
     app = LabApp(settings, open_door=open_door)
-    server = FrontDoor(app, settings.host, settings.port)
+    server = FrontDoor(app, settings.host, settings.port, certificate=certificate)
     server.prepare()
     settings.port = server.port
     app.housekeeping.start()  # garbage at start, lifecycle policies on their schedule
@@ -62,14 +66,35 @@ def serve(settings: LabSettings) -> Doors:
     return Doors(server, others)
 
 
-def write_state(settings: LabSettings) -> Path:
+def write_state(settings: LabSettings, issued: Issued | None = None) -> Path:
+    """`lab.json`: what clients need to reach the lab (a TLS lab's: `tls`, the CA to trust and
+    the names its certificate carries)."""
     path = settings.home / "lab.json"
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"pid": os.getpid(), "host": settings.host, "port": settings.port,
-                               "registry": settings.registry_host, "region": settings.region,
-                               "token_ttl": settings.token_ttl, "started": settings.started}))
+    state: dict[str, Any] = {
+        "pid": os.getpid(), "host": settings.host, "port": settings.port,
+        "registry": settings.registry_host, "region": settings.region,
+        "token_ttl": settings.token_ttl, "started": settings.started}
+    if settings.tls and issued is not None:
+        state.update(tls=True, ca=str(issued.ca), tls_hosts=list(issued.names))
+    tmp.write_text(json.dumps(state))
     os.replace(tmp, path)
     return path
+
+
+def _certificate(home: Path, args: argparse.Namespace, settings: LabSettings) -> Issued | None:
+    """The server certificate of a TLS lab (made or reused, labkit/lab/tls), None for a plain
+    one. The choice is the home's: asked now, or kept from its last start. ValueError for a
+    host name no certificate can carry."""
+    from ..tls.layout import resolve
+
+    choice = resolve(home, args.tls, args.tls_host, args.host)
+    settings.tls = choice.enabled
+    if not choice.enabled:
+        return None
+    from ..tls.authority import ensure  # cryptography: a TLS lab's start only
+
+    return ensure(home, choice.names)
 
 
 def _stop_with_owner(pid: int, server: Doors, every: float = 1.0) -> None:
@@ -92,6 +117,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--port", type=int, default=None)
     p.add_argument("--region", default=None)
     p.add_argument("--token-ttl", type=float, default=config.DEFAULT_TOKEN_TTL)
+    p.add_argument("--tls", action=argparse.BooleanOptionalAction, default=None,
+                   help="serve HTTPS with the home's own CA (default: what this home chose last)")
+    p.add_argument("--tls-host", action="append", default=None,
+                   help="another name or address the certificate must carry (repeatable)")
     p.add_argument("--owner-pid", type=int, default=None,
                    help="stop when this process ends (a private lab of a course run)")
     args = p.parse_args(argv)
@@ -108,14 +137,21 @@ def main(argv: list[str] | None = None) -> int:
                            region=args.region or config.region(), token_ttl=args.token_ttl)
     t0 = time.time()
     try:
-        server = serve(settings)
+        issued = _certificate(home, args, settings)
+    except ValueError as e:
+        log.error("TLS: %s", e)
+        return 2
+    try:
+        server = serve(settings, issued.pair if issued else None)
     except OSError as e:
         log.error("cannot listen on %s:%s: Address already in use or not available (%s)",
                   settings.host, settings.port, e)
         return 2
-    state = write_state(settings)
-    log.info("lab ready on http://%s (home %s, %.2fs)", settings.registry_host, home,
-             time.time() - t0)
+    state = write_state(settings, issued)
+    log.info("lab ready on %s://%s (home %s, %.2fs)", settings.scheme, settings.registry_host,
+             home, time.time() - t0)
+    if issued:
+        log.info("TLS: clients trust %s (AWS_CA_BUNDLE, `labkit lab trust`)", issued.ca)
 
     def stop(signum: int, frame: Any) -> None:
         threading.Thread(target=server.stop, daemon=True).start()

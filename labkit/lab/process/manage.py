@@ -45,22 +45,36 @@ class Lab:
     registry: str  # what docker pushes to: `127.0.0.1:PORT`
     region: str = config.DEFAULT_REGION
     account_id: str = config.LAB_ACCOUNT_ID
+    ca_file: Path | None = None  # a TLS lab's CA certificate (labkit/lab/tls); None: plain HTTP
 
     @classmethod
     def from_state(cls, home: Path, state: dict[str, Any]) -> Lab:
         """The lab its `lab.json` describes (the server writes it once it listens)."""
         return cls(home=home, host=state["host"], port=int(state["port"]),
                    pid=int(state["pid"]), registry=state["registry"],
-                   region=state.get("region", config.DEFAULT_REGION))
+                   region=state.get("region", config.DEFAULT_REGION),
+                   ca_file=Path(state["ca"]) if state.get("tls") and state.get("ca") else None)
+
+    @property
+    def tls(self) -> bool:
+        """Whether the lab serves HTTPS (every door: its port and its regions' ports)."""
+        return self.ca_file is not None
 
     @property
     def endpoint_url(self) -> str:
         """What the AWS CLI and boto3 use as --endpoint-url."""
-        return f"http://{self.registry}"
+        return f"{'https' if self.tls else 'http'}://{self.registry}"
+
+    @property
+    def verify(self) -> str | bool:
+        """What a requests/boto3 client verifies the lab's certificate with: its CA's file for a
+        TLS lab (no system change), the default otherwise."""
+        return str(self.ca_file) if self.ca_file is not None else True
 
     def env(self) -> dict[str, str]:
-        """The environment after which `aws ecr ...` and `docker ... REGISTRY` reach this lab."""
-        return {
+        """The environment after which `aws ecr ...` and `docker ... REGISTRY` reach this lab.
+        A TLS lab's adds AWS_CA_BUNDLE: the AWS CLI and boto3 then verify it against its CA."""
+        env = {
             "AWS_ENDPOINT_URL": self.endpoint_url,
             "AWS_ACCESS_KEY_ID": config.LAB_ACCESS_KEY,
             "AWS_SECRET_ACCESS_KEY": config.LAB_SECRET_KEY,
@@ -69,6 +83,9 @@ class Lab:
             "LABKIT_REGISTRY": self.registry,
             "LABKIT_HOME": str(self.home),
         }
+        if self.ca_file is not None:
+            env["AWS_CA_BUNDLE"] = str(self.ca_file)
+        return env
 
     def admin(self, method: str, path: str, doc: dict[str, Any] | None = None,
               params: dict[str, Any] | None = None, timeout: float = 10.0) -> Any:
@@ -93,7 +110,8 @@ class Lab:
         if doc is not None:
             headers["Content-Type"] = "application/json"
         url = f"{self.endpoint_url}{path}{'?' + query if query else ''}"
-        r = requests.request(method, url, data=body or None, headers=headers, timeout=timeout)
+        r = requests.request(method, url, data=body or None, headers=headers, timeout=timeout,
+                             verify=self.verify)
         try:
             answer = r.json()
         except ValueError:
@@ -239,8 +257,14 @@ OWNER_VAR = "LABKIT_LAB_OWNER"
 
 def start(home: Path | None = None, port: int | None = None, host: str = config.DEFAULT_HOST,
           token_ttl: float | None = None, region: str | None = None,
-          timeout: float = 30.0, fork: bool = False) -> Lab:
+          timeout: float = 30.0, fork: bool = False, tls: bool | None = None,
+          tls_hosts: list[str] | None = None) -> Lab:
     """Start a detached lab for `home` and wait until it listens (or say why it did not).
+
+    `tls=True` serves HTTPS on every door with a certificate from the home's own CA (`False`
+    plain HTTP; None what this home chose at its last start, plain at its first); `tls_hosts`
+    are the names or addresses, besides 127.0.0.1 and localhost, its certificate must carry
+    (labkit/lab/tls). Both are kept in the home for the next start.
 
     `fork=True` (the single-threaded `labkit lab up`) lets POSIX fork the CLI instead of
     starting a second interpreter; library callers such as notebook kernels have threads,
@@ -260,6 +284,10 @@ def start(home: Path | None = None, port: int | None = None, host: str = config.
         argv += ["--token-ttl", str(token_ttl)]
     if region:
         argv += ["--region", region]
+    if tls is not None:
+        argv.append("--tls" if tls else "--no-tls")
+    for name in tls_hosts or ():
+        argv += ["--tls-host", name]
     owner = os.environ.get(OWNER_VAR, "").strip()
     if owner.isdigit():  # a course run's private lab ends with the run (runner.isolated)
         argv += ["--owner-pid", owner]
@@ -305,7 +333,7 @@ def stop(home: Path | None = None, timeout: float = 15.0) -> Stopped:
         raise LabError(f"did not stop anything: {found.reason}. If that is a hung lab, stop it "
                        f"yourself and run `labkit lab down{_home_flag(home)}` again.")
     lab = Lab.from_state(home, found.state)
-    refused = probe.ask_to_stop(home, lab.registry, lab.pid)
+    refused = probe.ask_to_stop(home, lab.registry, lab.pid, ca=lab.ca_file)
     deadline = time.monotonic() + (0 if refused else timeout)
     _wait_exit(lab.pid, deadline)
     if pids.alive(lab.pid):

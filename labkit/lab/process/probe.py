@@ -44,10 +44,14 @@ def identify(home: Path, state_file: Path, timeout: float = 5.0) -> Finding:
     try:
         state = json.loads(raw)
         pid, address = int(state["pid"]), str(state["registry"])
+        ca = Path(state["ca"]) if state.get("tls") else None
     except (ValueError, KeyError, TypeError):
         return Finding(Verdict.STALE, None, f"{state_file} is not a lab's state file")
     if not pids.alive(pid):
         return Finding(Verdict.STALE, state, f"pid {pid} named in lab.json is not running")
+    if ca is not None and not ca.is_file():  # a TLS lab cannot be asked without its CA
+        return Finding(Verdict.UNSURE, state, f"lab.json names a TLS lab whose CA, {ca}, is "
+                       f"missing: cannot ask pid {pid} whether it is this home's lab")
     # imported here, as http.client is: with no lab.json `labkit lab up` needs neither
     import hmac
     import secrets
@@ -61,7 +65,8 @@ def identify(home: Path, state_file: Path, timeout: float = 5.0) -> Finding:
                        f"home is running (pid {pid} is some other process)")
     challenge = secrets.token_hex(16)
     try:
-        status, doc = _call(address, "GET", f"{WHOAMI}?challenge={challenge}", None, timeout)
+        status, doc = _call(address, "GET", f"{WHOAMI}?challenge={challenge}", None, timeout,
+                            ca=ca)
     except ConnectionRefusedError:
         return Finding(Verdict.STALE, state, f"pid {pid} named in lab.json is another "
                        f"process: nothing listens on {address}")
@@ -86,8 +91,10 @@ def identify(home: Path, state_file: Path, timeout: float = 5.0) -> Finding:
     return Finding(Verdict.PROVEN, state)
 
 
-def ask_to_stop(home: Path, address: str, pid: int, timeout: float = 5.0) -> str | None:
-    """POST the signed shutdown request; None once the lab accepted it, else why not."""
+def ask_to_stop(home: Path, address: str, pid: int, timeout: float = 5.0,
+                ca: Path | None = None) -> str | None:
+    """POST the signed shutdown request (over HTTPS, verified with `ca`, for a TLS lab); None
+    once the lab accepted it, else why not."""
     from ..auth.admin import authorization
 
     secret = read_secret(home)
@@ -97,7 +104,7 @@ def ask_to_stop(home: Path, address: str, pid: int, timeout: float = 5.0) -> str
     headers = {"Content-Type": "application/json",
                "Authorization": authorization(secret, "POST", SHUTDOWN, "", body)}
     try:
-        status, doc = _call(address, "POST", SHUTDOWN, body, timeout, headers)
+        status, doc = _call(address, "POST", SHUTDOWN, body, timeout, headers, ca=ca)
     except (OSError, _http_error(), ValueError) as e:
         return f"{address} did not take the shutdown request ({type(e).__name__}: {e})"
     if status != 202:
@@ -113,12 +120,21 @@ def _http_error() -> type[Exception]:
 
 
 def _call(address: str, method: str, path: str, body: bytes | None, timeout: float,
-          headers: dict[str, str] | None = None) -> tuple[int, Any]:
+          headers: dict[str, str] | None = None, ca: Path | None = None) -> tuple[int, Any]:
+    """One request to the lab; over HTTPS verified against `ca` (a TLS lab's CA) when given."""
     # imported here: `labkit lab up` with no lab.json never talks HTTP, and its start counts
     import http.client
 
     host, _, port = address.rpartition(":")
-    conn = http.client.HTTPConnection(host.strip("[]"), int(port), timeout=timeout)
+    conn: http.client.HTTPConnection
+    if ca is None:
+        conn = http.client.HTTPConnection(host.strip("[]"), int(port), timeout=timeout)
+    else:
+        import ssl
+
+        context = ssl.create_default_context(cafile=str(ca))
+        conn = http.client.HTTPSConnection(host.strip("[]"), int(port), timeout=timeout,
+                                           context=context)
     try:
         conn.request(method, path, body=body, headers=headers or {})
         resp = conn.getresponse()

@@ -52,6 +52,11 @@ class LabSettings:
     token_ttl: float = 12 * 3600
     account_id: str = LAB_ACCOUNT_ID
     started: float = field(default_factory=time.time)
+    tls: bool = False  # every door serves HTTPS (labkit/lab/tls; the process gives the certificate)
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls else "http"
 
     @property
     def registry_host(self) -> str:
@@ -132,14 +137,15 @@ class LabApp:
         control = EcrBackend.open(
             files, account, name, host, self.signer,
             CallerTokens(self.access, name), self.access,
-            clock=self.clock.now, token_ttl=lambda: self.settings.token_ttl)
+            clock=self.clock.now, token_ttl=lambda: self.settings.token_ttl,
+            scheme=settings.scheme)
         control.storage.cleanup_uploads(older_than_seconds=0)
         # The lifecycle schedule and garbage collection.
         housekeeping = Housekeeping(self.clock, control.storage, control.lifecycle)
         facts = RepositoryFacts(control.storage)
         gates: list[RegistryGate] = []
         registry = RegistryApp(control.storage, control, self.signer,
-                               public_url=lambda environ: f"http://{self._host(environ)}",
+                               public_url=lambda environ: f"{settings.scheme}://{self._host(environ)}",
                                clock=self.clock.now,
                                visible=lambda environ, repo: gates[0].visible(environ, repo))
         home = (account, name) == (settings.account_id, settings.region)
@@ -203,14 +209,15 @@ class LabApp:
 
     def _challenge(self, host: str | None = None) -> str:
         """ECR's challenge: Basic, the realm is the registry's root URL (which answers JSON)."""
-        return f'Basic realm="http://{host or self.settings.registry_host}/",service="{SERVICE}"'
+        realm = f"{self.settings.scheme}://{host or self.settings.registry_host}/"
+        return f'Basic realm="{realm}",service="{SERVICE}"'
 
     def status(self) -> dict[str, Any]:
         s = self.settings
         return {"labkit": __version__, "home": str(s.home), "pid": os.getpid(), "host": s.host,
                 "port": s.port, "registry": s.registry_host, "region": s.region,
                 "account_id": s.account_id, "token_ttl": s.token_ttl, "started": s.started,
-                "lab_id": self.lab_id, "regions": self.regions.hosts(),
+                "lab_id": self.lab_id, "tls": s.tls, "regions": self.regions.hosts(),
                 "accounts": self.regions.accounts()}
 
     def operations_answered(self) -> dict[str, int]:

@@ -125,7 +125,8 @@ class RegistryGate:
             resource_tags=lambda: facts.tags(name), source_ip=environ.get("REMOTE_ADDR"),
             has_body=match.route == "upload" and method == "PUT" and has_body(environ),
             mount_from=mount_from,
-            mount_policy=facts.policy(mount_from) if mount_from else None)
+            mount_policy=facts.policy(mount_from) if mount_from else None,
+            secure=environ.get("wsgi.url_scheme") == "https")
 
     def visible(self, environ: Environ, name: str) -> bool:
         """Whether the catalog lists `name` to the request's caller."""
@@ -186,6 +187,7 @@ class ApiAdmission:
         self.access.authorize_api(
             caller.principal, operation, params, region=caller.region,
             source_ip=environ.get("REMOTE_ADDR"),
+            secure=environ.get("wsgi.url_scheme") == "https",
             repository_policy=lambda account, name: facts.policy(name)
             if account == self.account else None,
             resource_tags=lambda account, name: facts.tags(name)

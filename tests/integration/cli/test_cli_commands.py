@@ -215,6 +215,8 @@ def test_lab_docker_sample_and_trace_commands(tmp_path: Path) -> None:
             fg.kill()
             fg.wait()
 
+    _tls_lab(ran, tmp_path / "tls-home")
+
     # `lab env --no-start` with no lab: exit 3, and nothing started
     r = ran("lab", "env", "--no-start", "--home", str(home), code=3)
     assert "no lab running" in r.stderr and not (home / "lab.json").exists()
@@ -231,6 +233,28 @@ def test_lab_docker_sample_and_trace_commands(tmp_path: Path) -> None:
     r = ran("lab", "status", code=3)  # LABKIT_HOME, not --home
     assert "no lab running" in r.stdout
     ran.covers("lab", "docker", "sample", "trace", "explain")
+
+
+def _tls_lab(ran: Ran, home: Path) -> None:
+    """`lab up --tls --tls-host`, `--no-tls` against it, `lab trust` and `--undo` (docs/tls.md;
+    tests/integration/lab/test_lab_tls.py has the clients)."""
+    port = free_port()
+    r = ran("lab", "up", "--home", str(home), "--port", str(port), "--tls",
+            "--tls-host", "lab.room.test")
+    assert f"lab running at https://127.0.0.1:{port}" in r.stdout
+    try:
+        ca = home / "tls" / "ca.crt"
+        assert f"its CA is {ca}" in ran("lab", "status", "--home", str(home)).stdout
+        r = ran("lab", "up", "--home", str(home), "--no-tls", code=1)
+        assert "labkit lab up --no-tls" in r.stderr
+        r = ran("lab", "trust", "--home", str(home), code=None)  # root writes, others get sudo
+        written = Path(f"/etc/docker/certs.d/lab.room.test:{port}/ca.crt")
+        assert (r.returncode, f"wrote {written}" in r.stdout) == (0, True) or (
+            r.returncode == 1 and "sudo sh -c" in r.stdout), r.stdout + r.stderr
+        r = ran("lab", "trust", "--undo", "--home", str(home))
+        assert not written.exists()
+    finally:
+        ran("lab", "down", "--home", str(home), code=None)
 
 
 def _walk_through(ran: Ran, env: dict[str, str], home: Path, port: int, tmp: Path) -> None:

@@ -127,6 +127,22 @@ def test_tokens_from_before_the_upgrade_act_as_the_default_learner(tmp_path: Pat
     assert "***" in repr(old) and base64.b64decode(old.authorization_token)
 
 
+def test_secure_transport_is_what_the_request_came_over(lab: Lab) -> None:
+    """ECR's documented "deny unless HTTPS" repository policy: a TLS lab's requests pass it."""
+    control = lab.control
+    learner = control.store.default_principal
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Sid": "HttpsOnly", "Effect": "Deny", "Principal": "*", "Action": "ecr:*",
+         "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]})
+    control.repository_policy(policy)
+    for _ in range(2):  # twice: the second time from the caches
+        control.authorize_registry(learner, "blob", "HEAD", REPO, account=lab.account,
+                                   region="us-east-1", repository_policy=policy, secure=True)
+        with pytest.raises(RegistryRefusal):
+            control.authorize_registry(learner, "blob", "HEAD", REPO, account=lab.account,
+                                       region="us-east-1", repository_policy=policy)
+
+
 def test_request_context_keys(lab: Lab) -> None:
     session_like = lab.control.store.default_principal
     ctx = RequestContext(session_like, region="eu-west-1", source_ip="127.0.0.1", now=0,
