@@ -35,13 +35,19 @@ def up(args: argparse.Namespace) -> int:
     if args.host not in LOOPBACK:
         print(f"WARNING: the room's lab listens on {args.host}: anyone who can reach this "
               "machine can reach it (learners' keys and tokens still apply)", file=sys.stderr)
-    lab = process.running(home) or process.start(home, port=args.port, host=args.host,
-                                                 **_tls_option(args))
+    address = args.address or (args.host if args.host not in ("0.0.0.0", "::") else None)
+    if address is None:
+        print("labkit: with --host 0.0.0.0, say which address learners reach this machine at "
+              "(--address, e.g. the LAN address): it goes in the join lines and the room's "
+              "certificate", file=sys.stderr)
+        return 2
+    lab = process.running(home) or process.start(
+        home, port=args.port, host=args.host, tls=args.tls,
+        tls_hosts=[address] if args.tls and address not in LOOPBACK else None)
     made = lab.admin("POST", "/_labkit/room/learners", {"names": names}, timeout=120)
-    address = args.address or (args.host if args.host not in ("0.0.0.0", "::") else
-                               "THIS-MACHINE'S-ADDRESS")
     scheme = urlsplit(lab.endpoint_url).scheme or "http"
-    pin = _ca_pin(home) if scheme == "https" else ""
+    pin = f"#ca={ca_pin(lab.ca_file.read_bytes())}" if scheme == "https" and lab.ca_file \
+        else ""
     lines = [f"{name}  labkit classroom join {scheme}://{address}:{lab.port}/{v['code']}{pin}"
              for name, v in made["learners"].items()]
     out = home / "room" / "join.txt"
@@ -56,12 +62,32 @@ def up(args: argparse.Namespace) -> int:
     return 0
 
 
-def _tls_option(args: argparse.Namespace) -> dict[str, bool]:
-    return {}
+def ca_pin(pem: bytes) -> str:
+    """The fingerprint a join line carries: the first 128 bits of the SHA-256 of the CA
+    certificate (DER), in hex. The join checks the CA it fetched against it before trusting."""
+    import hashlib
+    import ssl
+
+    der = ssl.PEM_cert_to_DER_cert(pem.decode())
+    return hashlib.sha256(der).hexdigest()[:32]
 
 
-def _ca_pin(home: Path) -> str:
-    return ""
+def _fetch_ca(base: str, pin: str) -> bytes:
+    """The room's CA, fetched without verification (it is what verification will need), kept
+    only if its fingerprint is the join line's."""
+    import warnings
+
+    import requests
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # urllib3's InsecureRequestWarning: checked below
+        r = requests.get(f"{base}/_labkit/room/ca", timeout=30, verify=False)
+    r.raise_for_status()
+    pem = str(r.json()["ca"]).encode()
+    if ca_pin(pem) != pin.lower():
+        raise ValueError("the room's CA is not the one your join line names (its fingerprint "
+                         "differs): check the line, or ask your instructor; nothing was sent")
+    return pem
 
 
 def join(args: argparse.Namespace) -> int:
@@ -81,26 +107,47 @@ def join(args: argparse.Namespace) -> int:
               "has it)", file=sys.stderr)
         return 2
     base = f"{url.scheme}://{url.netloc}"
+    pin = url.fragment.removeprefix("ca=") if url.fragment.startswith("ca=") else ""
+    if url.scheme == "https" and not pin:
+        print("labkit: an https join line ends with #ca=FINGERPRINT (the room's CA): copy the "
+              "whole line", file=sys.stderr)
+        return 2
+    ca_file = home / room.CA_FILE
     verify: bool | str = True
     try:
+        if url.scheme == "https":
+            pem = _fetch_ca(base, pin)
+            home.mkdir(parents=True, exist_ok=True)
+            ca_file.write_bytes(pem)
+            verify = str(ca_file)
         r = requests.post(f"{base}/_labkit/room/join", json={"code": code}, timeout=30,
                           verify=verify)
-    except requests.RequestException as e:
-        print(f"labkit: cannot reach the room at {base}: {e}", file=sys.stderr)
+    except (requests.RequestException, ValueError, KeyError) as e:
+        print(f"labkit: cannot join the room at {base}: {e}", file=sys.stderr)
+        ca_file.unlink(missing_ok=True)
         return 2
     if r.status_code != 200:
         error = r.json().get("error") if r.headers.get("Content-Type", "").startswith(
             "application/json") else r.text[:200]
         print(f"labkit: the room refused the join ({r.status_code}): {error}", file=sys.stderr)
+        ca_file.unlink(missing_ok=True)
         return 2
     doc = r.json()
     joined = room.Joined(doc["name"], doc["account_id"], doc["region"], doc["endpoint_url"],
-                         doc["registry"], None)
+                         doc["registry"], str(ca_file) if verify is not True else None)
     try:
         room.write_profile(joined, doc)
     except room.RoomError as e:
         print(f"labkit: {e}", file=sys.stderr)
+        ca_file.unlink(missing_ok=True)
         return 2
+    if joined.ca:
+        joined.written.append(joined.ca)
+        from ..lab.tls.install import install_ca
+
+        trusted = install_ca(ca_file, [joined.registry], home)
+        if trusted.sudo:
+            joined.sudo.append(trusted.sudo)
     room.save(home, joined)
     print(f"joined the room as {joined.name} (account {joined.account_id}); your registry is "
           f"{joined.registry}")
@@ -121,6 +168,11 @@ def leave(args: argparse.Namespace) -> int:
         return 2
     for line in room.undo(joined):
         print(line)
+    if joined.ca:
+        from ..lab.tls.install import uninstall
+
+        for line in uninstall(home).lines("removed"):
+            print(line)
     room.state_file(home).unlink()
     print(f"left the room ({joined.name}); `labkit lab env` uses a local lab again")
     return 0
@@ -151,7 +203,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="the address learners use in their join lines (default: --host)")
     p.add_argument("--port", type=int, default=None)
     p.add_argument("--home", default=None)
-    p.set_defaults(func=up)
+    p.add_argument("--no-tls", dest="tls", action="store_false",
+                   help="plain HTTP (docker then needs the room under insecure-registries)")
+    p.set_defaults(func=up, tls=True)
     p = rs.add_parser("join", help="(learner) join a room with the line your instructor gave")
     p.add_argument("line", help="https://HOST:PORT/CODE#ca=...")
     p.add_argument("--home", default=None)

@@ -7,8 +7,10 @@ against that CA with no system change (`verify=False` never), and must also hono
 `labkit lab trust`, or an administrator, put where docker and podman look. In order:
 1. this LABKIT_HOME's lab, if the registry is one of its doors (its port, or a region's port
    kept in a door.json): HTTPS verified with its `tls/ca.crt` for a TLS lab, else plain HTTP;
-2. a CA in a certs.d folder for `HOST:PORT` (docker's and podman's layout): HTTPS with it;
-3. docker's rule: loopback registries and LABKIT_INSECURE_REGISTRIES plain HTTP, any other
+2. a TLS room this home joined (`labkit classroom join`), for a registry on the room's host:
+   HTTPS verified with the room's CA (no system change needed);
+3. a CA in a certs.d folder for `HOST:PORT` (docker's and podman's layout): HTTPS with it;
+4. docker's rule: loopback registries and LABKIT_INSECURE_REGISTRIES plain HTTP, any other
    HTTPS verified by the system's store.
 """
 
@@ -42,6 +44,9 @@ def reach(registry: str, plain: bool, home: Path | None = None) -> Reach:
     lab = _lab_door(registry, home or config.home())
     if lab is not None:
         return lab
+    room = _room_door(registry, home or config.home())
+    if room is not None:
+        return room
     found = certs_d_ca(registry)
     if found is not None:
         return Reach("https", str(found))
@@ -59,6 +64,19 @@ def certs_d_ca(registry: str, dirs: tuple[Path, ...] = CERTS_DIRS) -> Path | Non
         if crts:
             return crts[0]
     return None
+
+
+def _room_door(registry: str, home: Path) -> Reach | None:
+    """A TLS room this home joined (`labkit classroom join`), if `registry` is on its host:
+    HTTPS verified with the room's CA, fetched and checked by the join."""
+    from ..room.joined import load
+
+    joined = load(home)
+    if joined is None or not joined.ca:
+        return None
+    if registry.rpartition(":")[0] != joined.registry.rpartition(":")[0]:
+        return None
+    return Reach("https", joined.ca)
 
 
 def _lab_door(registry: str, home: Path) -> Reach | None:

@@ -23,6 +23,7 @@ from typing import Any
 
 PROFILE = "labkit-room"
 FILE = "room.json"
+CA_FILE = "room-ca.crt"
 
 
 class RoomError(Exception):
@@ -125,7 +126,8 @@ def write_profile(joined: Joined, keys: dict[str, Any]) -> None:
 
 
 def undo(joined: Joined) -> list[str]:
-    """Remove what join made; the lines saying what was removed (and what needs sudo)."""
+    """Remove the profile and the files join made; the lines saying what was removed (the CA's
+    certs.d copies are labkit/lab/tls/install.py's to remove)."""
     said = []
     for path, section in joined.sections:
         if _edit(Path(path), section, None):
@@ -141,8 +143,4 @@ def undo(joined: Joined) -> list[str]:
             pass
         except OSError as e:
             said.append(f"could not remove {p} ({e.strerror}): sudo rm {p}")
-    for command in joined.sudo:
-        if command.startswith("sudo install"):
-            target = command.split()[-1]
-            said.append(f"if you ran `{command}`: sudo rm {target}")
     return said

@@ -11,8 +11,8 @@ make a browser send. Every request passes, in this order:
 2. a body is JSON, said so: `Content-Type: application/json` (else 415), at most 64 KiB (413);
 3. a signature with the home's secret (`labkit/lab/auth/admin.py`: fresh, used once, over the
    method, path, query and body), else 401; only `GET /_labkit/whoami` is open, its answer
-   being itself a proof made with the secret, and `POST /_labkit/room/join`, which takes a
-   learner's join code instead (roomdoor.py).
+   being itself a proof made with the secret, `POST /_labkit/room/join`, which takes a
+   learner's join code instead, and `GET /_labkit/room/ca`, a public certificate (roomdoor.py).
 
 The instructor's board (`/_labkit/board...`) is its own app (board.py): it takes the same
 signature, or the session cookie a signed request's one-time ticket gives the instructor's
@@ -36,6 +36,7 @@ from ..auth.admin import SCHEME, AdminVerifier
 from ..auth.signing import Signer
 from ..process import whoami
 from ..process.identity import SHUTDOWN, WHOAMI
+from .roomdoor import CA as ROOM_CA
 from .roomdoor import JOIN as ROOM_JOIN
 from .roomdoor import LEARNERS as ROOM_LEARNERS
 from .roomdoor import RoomDoor
@@ -50,7 +51,8 @@ StartResponse = Callable[..., Any]
 PREFIX = "/_labkit/"
 BOARD = "/_labkit/board"  # the instructor's board: its own app (server/board.py)
 MAX_BODY = 1 << 16
-OPEN = frozenset({WHOAMI, ROOM_JOIN})  # answered without a signed request (join: a code)
+OPEN = frozenset({WHOAMI, ROOM_JOIN, ROOM_CA})  # answered without a signed request (join
+# takes a learner's code; the CA is a public certificate)
 SAME_SITE = frozenset({"same-origin", "none"})  # Sec-Fetch-Site values of the lab's own pages
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 TOO_LARGE = ("413 Request Entity Too Large", {"error": f"send a JSON body of at most {MAX_BODY} "
@@ -139,7 +141,7 @@ class AdminApp:
             "/_labkit/status": self.status, "/_labkit/trace": self.trace,
             "/_labkit/operations": self.operations, "/_labkit/settings": self.settings,
             "/_labkit/accounts": self.accounts, WHOAMI: self.whoami, SHUTDOWN: self.shutdown,
-            ROOM_LEARNERS: self.room.learners, ROOM_JOIN: self.room.join}
+            ROOM_LEARNERS: self.room.learners, ROOM_JOIN: self.room.join, ROOM_CA: self.room.ca}
         self._board: Any = None
         self._board_lock = threading.Lock()
 

@@ -5,6 +5,9 @@
   same account) and a new join code for each. `GET`: the learners, without codes. A
   learner's account has no AWS managed policies (its administrator's power is an inline
   policy): moto would copy 1,300 of them into each, 2 s and 30 MB a learner.
+- `GET /_labkit/room/ca` (open): `{"ca": PEM}`, the certificate of the CA a TLS room's
+  certificate comes from. A learner fetches it before trusting the room, and checks it against
+  the fingerprint in the join line: the line, not the network, says which CA is the room's.
 - `POST /_labkit/room/join {"code": "..."}` (open: a learner has no secret yet): the learner's
   account, its administrator's keys, and where the room's API and the learner's registry are,
   as the learner reached the lab (its Host header's name, the registry's port). A wrong code
@@ -23,6 +26,7 @@ if TYPE_CHECKING:
 
 LEARNERS = "/_labkit/room/learners"
 JOIN = "/_labkit/room/join"
+CA = "/_labkit/room/ca"  # the room's CA certificate (public; a joiner checks its fingerprint)
 MAX_LEARNERS = 200
 
 
@@ -63,6 +67,17 @@ class RoomDoor:
         except IdentityError as e:
             return Answer("400 Bad Request", {"error": e.message})
         return Answer("201 Created", {"learners": issued})
+
+    def ca(self, request: AdminRequest) -> Answer:
+        from ..tls.layout import TlsFiles
+        from .admin import Answer
+
+        if request.method not in ("GET", "HEAD"):
+            return Answer("405 Method Not Allowed", {"error": f"GET {CA}"})
+        path = TlsFiles(self.lab.settings.home).ca_cert
+        if not getattr(self.lab.settings, "tls", False) or not path.is_file():
+            return Answer("404 Not Found", {"error": "this room serves plain HTTP: no CA"})
+        return Answer("200 OK", {"ca": path.read_text()})
 
     def join(self, request: AdminRequest) -> Answer:
         from .admin import Answer

@@ -59,16 +59,25 @@ def install(home: Path, docker: Path = DOCKER, containers: Path = CONTAINERS,
     """The home's CA as `ca.crt` for each of its lab's addresses, for docker and for the
     containers tools; the containers' copy goes to the user's folder when the system's is not
     writable (no sudo needed for them)."""
-    ca = TlsFiles(home).ca_cert.read_bytes()
+    return install_ca(TlsFiles(home).ca_cert, addresses(home), home, docker, containers,
+                      user_containers)
+
+
+def install_ca(ca_file: Path, where: list[str], home: Path, docker: Path = DOCKER,
+               containers: Path = CONTAINERS, user_containers: Path = USER_CONTAINERS
+               ) -> Outcome:
+    """`ca_file` as `ca.crt` for each `HOST:PORT` in `where` (a lab's doors, or a room's
+    registry for a learner who joined it), recorded in `home` for `uninstall`."""
+    ca = ca_file.read_bytes()
     outcome, record, refused = Outcome(), _read_record(home), []
-    for address in addresses(home):
+    for address in where:
         for roots in ((docker,), (containers, user_containers.expanduser())):
             target = _install_one(ca, roots, address, record, outcome)
             if target is not None:
                 refused.append(target)
     _write_record(home, record)
     if refused:
-        src = shlex.quote(str(TlsFiles(home).ca_cert))
+        src = shlex.quote(str(ca_file))
         outcome.sudo = "sudo sh -c " + shlex.quote(" && ".join(
             f"install -D -m 0644 {src} {shlex.quote(str(t))}" for t in refused))
     return outcome

@@ -1,9 +1,12 @@
 """A workshop room end to end, with the real commands (issue 20): the instructor's `labkit
-classroom up` makes a lab and a join line per learner; each learner's `labkit classroom join
-LINE` writes an AWS profile, and `eval "$(labkit lab env)"` then points the AWS CLI and the
-docker CLI (the real one where a Docker Engine answers, else the built-in one) at the room, as
-that learner. Learners are confined to their own accounts; a wrong code is refused, a guessing
-spree pauses joins; `labkit classroom leave` restores the learner's AWS files byte for byte."""
+classroom up` makes a TLS lab and a join line per learner (its code and the room CA's
+fingerprint); each learner's `labkit classroom join LINE` checks the CA against the line, writes
+an AWS profile and docker's certs.d trust, and `eval "$(labkit lab env)"` then points the AWS
+CLI (verifying the room with its CA) and the docker CLI (the real one where a Docker Engine
+answers; the built-in one, which trusts the room with no system change) at the room, as that
+learner. Learners are confined to their own accounts; a wrong code is refused, a forged
+fingerprint sends nothing, a guessing spree pauses joins; `labkit classroom leave` restores the
+learner's AWS files and removes the trust it added."""
 
 from __future__ import annotations
 
@@ -57,6 +60,8 @@ def room(tmp_path: Path, require_aws_cli: None) -> Any:
     lines = {ln.split()[0]: ln.split(None, 1)[1] for ln in up.stdout.splitlines()
              if not ln.startswith("#")}
     yield {"home": home, "port": port, "lines": lines, "stdout": up.stdout}
+    for state in tmp_path.glob("*/labkit/room.json"):  # a learner the test left in the room:
+        labkit({**env, "LABKIT_HOME": str(state.parent)}, "classroom", "leave")  # its trust goes
     from labkit.lab import process
 
     running = process.running(home)
@@ -73,9 +78,18 @@ def test_a_room_two_learners_confined_then_gone(room: dict[str, Any], tmp_path: 
     join_file = home / "room" / "join.txt"
     assert (join_file.stat().st_mode & 0o777) == 0o600
     assert join_file.read_text().splitlines() == [f"{n}  {ln}" for n, ln in lines.items()]
-    codes = {n: ln.split()[-1].rsplit("/", 1)[1] for n, ln in lines.items()}
+    assert all(ln.split()[-1].startswith("https://127.0.0.1:") and "#ca=" in ln
+               for ln in lines.values())  # TLS by default, the CA's fingerprint in the line
+    codes = {n: ln.split()[-1].split("#")[0].rsplit("/", 1)[1] for n, ln in lines.items()}
     roster = (home / "room" / "roster.json").read_text()
     assert not any(code in roster or code.replace("-", "") in roster for code in codes.values())
+
+    # a line whose fingerprint is not the room's CA: refused before the code is sent
+    url = lines["ada"].split()[-1]
+    forged = url[:-4] + ("0000" if not url.endswith("0000") else "1111")
+    tampered = labkit(learner(tmp_path, "mallory", "builtin"), "classroom", "join", forged,
+                      check=False)
+    assert tampered.returncode == 2 and "is not the one your join line names" in tampered.stderr
 
     engine = "docker" if subprocess.run(["docker", "info"], capture_output=True).returncode == 0 \
         else "builtin"
@@ -95,6 +109,13 @@ def test_a_room_two_learners_confined_then_gone(room: dict[str, Any], tmp_path: 
                  f"\"$({sys.executable} -m labkit sample path v1)\" >/dev/null && "
                  "docker push $REGISTRY/hello-app:v1 >/dev/null")
     ada_registry = in_room(ada, "echo $REGISTRY").stdout.strip()
+    certs_d = Path("/etc/docker/certs.d") / ada_registry / "ca.crt"
+    if os.access("/etc", os.W_OK):  # root (CI): join put the room's CA where docker looks
+        assert certs_d.read_bytes() == (Path(ada["LABKIT_HOME"]) / "room-ca.crt").read_bytes()
+    # the AWS CLI verifies the room: without the CA it refuses the certificate
+    unverified = in_room(ada, "aws ecr describe-repositories --ca-bundle "
+                              "/etc/ssl/certs/ca-certificates.crt", check=False)  # the system's
+    assert unverified.returncode != 0 and "CERTIFICATE_VERIFY_FAILED" in unverified.stderr
 
     # grace sees none of it, and ada's registry refuses grace's token
     assert in_room(grace, "aws ecr describe-repositories --query 'repositories[].repositoryName' "
@@ -110,12 +131,13 @@ def test_a_room_two_learners_confined_then_gone(room: dict[str, Any], tmp_path: 
 
     # a wrong code: 403 with a clear message; a guessing spree pauses every join (429)
     port = room["port"]
+    pin = lines["ada"].split("#", 1)[1]
     wrong = labkit(learner(tmp_path, "eve", "builtin"), "classroom", "join",
-                   f"http://127.0.0.1:{port}/AAAAA-AAAAA", check=False)
+                   f"https://127.0.0.1:{port}/AAAAA-AAAAA#{pin}", check=False)
     assert wrong.returncode == 2 and "(403)" in wrong.stderr and "join code" in wrong.stderr
     for i in range(10):
         labkit(learner(tmp_path, f"eve{i}", "builtin"), "classroom", "join",
-               f"http://127.0.0.1:{port}/BBBBB-BBBB{i}", check=False)
+               f"https://127.0.0.1:{port}/BBBBB-BBBB{i}#{pin}", check=False)
     paused = labkit(learner(tmp_path, "late", "builtin"), "classroom", *lines["ada"].split()[2:],
                     check=False)
     assert paused.returncode == 2 and "(429)" in paused.stderr, paused.stderr
@@ -125,6 +147,7 @@ def test_a_room_two_learners_confined_then_gone(room: dict[str, Any], tmp_path: 
     assert "left the room (ada)" in left.stdout
     assert Path(ada["AWS_CONFIG_FILE"]).read_text().split() == EXISTING_CONFIG.split()
     assert "labkit-room" not in Path(ada["AWS_SHARED_CREDENTIALS_FILE"]).read_text()
+    assert not certs_d.exists() and not (Path(ada["LABKIT_HOME"]) / "room-ca.crt").exists()
     status = labkit(ada, "classroom", "status").stdout
     assert status.startswith("no room")
     assert labkit(ada, "lab", "env", "--no-start", check=False).returncode == 3  # no local lab
