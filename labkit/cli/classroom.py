@@ -43,7 +43,8 @@ def up(args: argparse.Namespace) -> int:
         return 2
     lab = process.running(home) or process.start(
         home, port=args.port, host=args.host, tls=args.tls,
-        tls_hosts=[address] if args.tls and address not in LOOPBACK else None)
+        tls_hosts=[address] if args.tls and address not in LOOPBACK else None,
+        address=address if address != args.host else None)
     made = lab.admin("POST", "/_labkit/room/learners", {"names": names}, timeout=120)
     scheme = urlsplit(lab.endpoint_url).scheme or "http"
     pin = f"#ca={ca_pin(lab.ca_file.read_bytes())}" if scheme == "https" and lab.ca_file \

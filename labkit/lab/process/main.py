@@ -115,6 +115,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--home", type=Path, default=None)
     p.add_argument("--host", default=config.DEFAULT_HOST)
     p.add_argument("--port", type=int, default=None)
+    p.add_argument("--address", default=None,
+                   help="the address clients reach the lab by, when not --host (a room's LAN "
+                        "address while listening on 0.0.0.0): its repository URIs name it")
     p.add_argument("--region", default=None)
     p.add_argument("--token-ttl", type=float, default=config.DEFAULT_TOKEN_TTL)
     p.add_argument("--tls", action=argparse.BooleanOptionalAction, default=None,
@@ -134,7 +137,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"WARNING: the lab listens on {args.host}, not only on 127.0.0.1", file=sys.stderr)
     settings = LabSettings(home=home, host=args.host,
                            port=args.port if args.port is not None else config.port(),
-                           region=args.region or config.region(), token_ttl=args.token_ttl)
+                           region=args.region or config.region(), token_ttl=args.token_ttl,
+                           address=args.address)
     t0 = time.time()
     try:
         issued = _certificate(home, args, settings)

@@ -258,13 +258,15 @@ OWNER_VAR = "LABKIT_LAB_OWNER"
 def start(home: Path | None = None, port: int | None = None, host: str = config.DEFAULT_HOST,
           token_ttl: float | None = None, region: str | None = None,
           timeout: float = 30.0, fork: bool = False, tls: bool | None = None,
-          tls_hosts: list[str] | None = None) -> Lab:
+          tls_hosts: list[str] | None = None, address: str | None = None) -> Lab:
     """Start a detached lab for `home` and wait until it listens (or say why it did not).
 
     `tls=True` serves HTTPS on every door with a certificate from the home's own CA (`False`
     plain HTTP; None what this home chose at its last start, plain at its first); `tls_hosts`
     are the names or addresses, besides 127.0.0.1 and localhost, its certificate must carry
-    (labkit/lab/tls). Both are kept in the home for the next start.
+    (labkit/lab/tls). Both are kept in the home for the next start. `address`: the name the
+    lab's repository URIs and proxyEndpoint give when clients do not reach it by `host` (a
+    workshop room listening on 0.0.0.0, reached at its LAN address).
 
     `fork=True` (the single-threaded `labkit lab up`) lets POSIX fork the CLI instead of
     starting a second interpreter; library callers such as notebook kernels have threads,
@@ -288,6 +290,8 @@ def start(home: Path | None = None, port: int | None = None, host: str = config.
         argv.append("--tls" if tls else "--no-tls")
     for name in tls_hosts or ():
         argv += ["--tls-host", name]
+    if address:
+        argv += ["--address", address]
     owner = os.environ.get(OWNER_VAR, "").strip()
     if owner.isdigit():  # a course run's private lab ends with the run (runner.isolated)
         argv += ["--owner-pid", owner]

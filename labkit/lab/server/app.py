@@ -53,6 +53,8 @@ class LabSettings:
     account_id: str = LAB_ACCOUNT_ID
     started: float = field(default_factory=time.time)
     tls: bool = False  # every door serves HTTPS (labkit/lab/tls; the process gives the certificate)
+    address: str | None = None  # the name clients reach it by, when not `host` (a room's LAN
+    # address while it listens on 0.0.0.0): repository URIs and proxyEndpoint say it
 
     @property
     def scheme(self) -> str:
@@ -60,7 +62,7 @@ class LabSettings:
 
     @property
     def registry_host(self) -> str:
-        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
+        host = self.address or ("127.0.0.1" if self.host in ("0.0.0.0", "") else self.host)
         return f"{host}:{self.port}"
 
 

@@ -56,7 +56,7 @@ def room(tmp_path: Path, require_aws_cli: None) -> Any:
     home, port = tmp_path / "instructor", free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LABKIT_"))}
     up = labkit(env, "classroom", "up", "--names", "ada,grace", "--home", str(home),
-                "--port", str(port))
+                "--port", str(port), "--address", "localhost")  # a name, as a LAN's would be
     lines = {ln.split()[0]: ln.split(None, 1)[1] for ln in up.stdout.splitlines()
              if not ln.startswith("#")}
     yield {"home": home, "port": port, "lines": lines, "stdout": up.stdout}
@@ -78,7 +78,7 @@ def test_a_room_two_learners_confined_then_gone(room: dict[str, Any], tmp_path: 
     join_file = home / "room" / "join.txt"
     assert (join_file.stat().st_mode & 0o777) == 0o600
     assert join_file.read_text().splitlines() == [f"{n}  {ln}" for n, ln in lines.items()]
-    assert all(ln.split()[-1].startswith("https://127.0.0.1:") and "#ca=" in ln
+    assert all(ln.split()[-1].startswith("https://localhost:") and "#ca=" in ln
                for ln in lines.values())  # TLS by default, the CA's fingerprint in the line
     codes = {n: ln.split()[-1].split("#")[0].rsplit("/", 1)[1] for n, ln in lines.items()}
     roster = (home / "room" / "roster.json").read_text()
@@ -102,7 +102,10 @@ def test_a_room_two_learners_confined_then_gone(room: dict[str, Any], tmp_path: 
     # ada's terminal: the AWS CLI and docker reach the room as ada, in ada's own account
     me = in_room(ada, "aws sts get-caller-identity --query Arn --output text").stdout.strip()
     assert me.endswith(":user/admin") and ":123456789012:" not in me
-    in_room(ada, "aws ecr create-repository --repository-name hello-app >/dev/null")
+    uri = in_room(ada, "aws ecr create-repository --repository-name hello-app --query "
+                       "repository.repositoryUri --output text").stdout.strip()
+    assert uri == in_room(ada, "echo $REGISTRY/hello-app").stdout.strip()  # the room's name
+    assert uri.startswith("localhost:")
     in_room(ada, "aws ecr get-login-password | docker login --username AWS --password-stdin "
                  "$REGISTRY >/dev/null")
     in_room(ada, f"docker build -q -t $REGISTRY/hello-app:v1 "
@@ -133,11 +136,11 @@ def test_a_room_two_learners_confined_then_gone(room: dict[str, Any], tmp_path: 
     port = room["port"]
     pin = lines["ada"].split("#", 1)[1]
     wrong = labkit(learner(tmp_path, "eve", "builtin"), "classroom", "join",
-                   f"https://127.0.0.1:{port}/AAAAA-AAAAA#{pin}", check=False)
+                   f"https://localhost:{port}/AAAAA-AAAAA#{pin}", check=False)
     assert wrong.returncode == 2 and "(403)" in wrong.stderr and "join code" in wrong.stderr
     for i in range(10):
         labkit(learner(tmp_path, f"eve{i}", "builtin"), "classroom", "join",
-               f"https://127.0.0.1:{port}/BBBBB-BBBB{i}#{pin}", check=False)
+               f"https://localhost:{port}/BBBBB-BBBB{i}#{pin}", check=False)
     paused = labkit(learner(tmp_path, "late", "builtin"), "classroom", *lines["ada"].split()[2:],
                     check=False)
     assert paused.returncode == 2 and "(429)" in paused.stderr, paused.stderr
