@@ -184,8 +184,10 @@ def test_the_documents_name_commands_the_parser_has() -> None:
     assert (("trace",), "--last-pull") in named and (("course", "open"), "--no-browser") in named
     # a made-up option next to a real command is not taken for one of its options
     assert named_in("`labkit lab up --nonsense`") == {(("lab", "up"), None)}
+    # classroom's walk-through is tests/integration/room/test_classroom.py (it covers its group)
     assert {leaf[0] for leaf in TREE} == {"lab", "docker", "sample", "trace", "explain", "course",
-                                          "doctor", "figures"}, "a new command needs a test here"
+                                          "doctor", "figures", "classroom"}, \
+        "a new command needs a test here"
 
 
 def test_lab_docker_sample_and_trace_commands(tmp_path: Path) -> None:

@@ -19,18 +19,21 @@ from typing import Any
 import pytest
 
 from tests.conftest import forget_images_of, free_port
+from tests.integration.cli.test_cli_commands import Ran
 from tests.integration.lab.test_lab_seed_flow import sh
 
 EXISTING_CONFIG = "[default]\nregion = eu-west-1\n\n[profile work]\nregion = us-west-2\n"
 
 
+SEEN: set = set()  # every classroom command and option this module ran (Ran.covers)
+
+
 def labkit(env: dict[str, str], *args: str, check: bool = True
            ) -> subprocess.CompletedProcess[str]:
-    r = subprocess.run([sys.executable, "-m", "labkit", *args], env=env, capture_output=True,
-                       text=True, timeout=180)
-    if check:
-        assert r.returncode == 0, (args, r.stdout, r.stderr)
-    return r
+    """`labkit ARGS` as the learner or instructor types it, recorded for `covers`."""
+    ran = Ran(env, Path.cwd())
+    ran.seen = SEEN
+    return ran(*args, code=0 if check else None, timeout=180)
 
 
 def learner(tmp: Path, name: str, engine: str) -> dict[str, str]:
@@ -56,7 +59,8 @@ def room(tmp_path: Path, require_aws_cli: None) -> Any:
     home, port = tmp_path / "instructor", free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LABKIT_"))}
     up = labkit(env, "classroom", "up", "--names", "ada,grace", "--home", str(home),
-                "--port", str(port), "--address", "localhost")  # a name, as a LAN's would be
+                "--port", str(port), "--host", "127.0.0.1",
+                "--address", "localhost")  # a name, as a LAN's would be
     lines = {ln.split()[0]: ln.split(None, 1)[1] for ln in up.stdout.splitlines()
              if not ln.startswith("#")}
     yield {"home": home, "port": port, "lines": lines, "stdout": up.stdout}
@@ -153,4 +157,23 @@ def test_a_room_two_learners_confined_then_gone(room: dict[str, Any], tmp_path: 
     assert not certs_d.exists() and not (Path(ada["LABKIT_HOME"]) / "room-ca.crt").exists()
     status = labkit(ada, "classroom", "status").stdout
     assert status.startswith("no room")
+    assert labkit(grace, "classroom", "status").stdout.startswith("in a room as grace")
     assert labkit(ada, "lab", "env", "--no-start", check=False).returncode == 3  # no local lab
+
+    up_refuses_what_it_cannot_serve(tmp_path)
+    ran = Ran(ada, tmp_path)
+    ran.seen = SEEN
+    ran.covers("classroom")  # every classroom command and documented option ran above
+
+
+def up_refuses_what_it_cannot_serve(tmp_path: Path) -> None:
+    """Before anything starts: no learner named; all interfaces without the address learners
+    use (plain HTTP or not)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LABKIT_"))}
+    home = tmp_path / "nothing"
+    none = labkit(env, "classroom", "up", "--learners", "0", "--home", str(home), check=False)
+    assert none.returncode == 2 and "name at least one learner" in none.stderr
+    wide = labkit(env, "classroom", "up", "--learners", "3", "--host", "0.0.0.0", "--no-tls",
+                  "--home", str(home), check=False)
+    assert wide.returncode == 2 and "--address" in wide.stderr
+    assert not (home / "lab.json").exists()  # no lab was started
