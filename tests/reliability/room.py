@@ -44,6 +44,7 @@ class Learner:
     repository: str
     engine: Any
     ecr: Any
+    registry: str = ""  # where this learner pushes: the lab's, or their account's in a room
     refs: dict[str, str] = field(default_factory=dict)  # "1.0"/"2.0" -> registry ref
     digests: dict[str, str] = field(default_factory=dict)  # tag -> manifest digest built
     layer_sizes: dict[str, int] = field(default_factory=dict)  # tag -> sum of layer sizes
@@ -115,14 +116,35 @@ def proc_cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def prepare(lab: Any, workdir: Path, learners: int, layer_bytes: int, seed: int = 12
-            ) -> list[Learner]:
+def classroom(lab: Any, learners: int) -> list[dict[str, Any]]:
+    """A learner per account, as `labkit classroom up` and `join` make them: the instructor's
+    signed request makes the accounts and codes, each learner trades their code for keys."""
+    import requests
+
+    names = [f"learner-{i:03d}" for i in range(learners)]
+    made = lab.admin("POST", "/_labkit/room/learners", {"names": names}, timeout=300)
+    out = []
+    for name in names:
+        r = requests.post(f"{lab.endpoint_url}/_labkit/room/join",
+                          json={"code": made["learners"][name]["code"]}, timeout=60,
+                          verify=lab.verify)
+        r.raise_for_status()
+        out.append(r.json())
+    return out
+
+
+def prepare(lab: Any, workdir: Path, learners: int, layer_bytes: int, seed: int = 12,
+            accounts: bool = False) -> list[Learner]:
     """Build every learner's v1 and v2 locally (their own bytes, so every layer is new to the
-    lab) before the room starts: the lab sees the course's traffic, not the builds."""
+    lab) before the room starts: the lab sees the course's traffic, not the builds.
+    `accounts`: a room as `labkit classroom` makes it, each learner an account of the lab with
+    its own keys and registry, all pushing to a repository of the same name (`hello-app`);
+    otherwise every learner is the lab's default learner, each with a repository of their own."""
     import boto3
 
     from labkit.engines.builtin import BuiltinEngine
 
+    joined = classroom(lab, learners) if accounts else []
     out = []
     for i in range(learners):
         rnd = random.Random(seed * 100_003 + i)
@@ -134,14 +156,18 @@ def prepare(lab: Any, workdir: Path, learners: int, layer_bytes: int, seed: int 
             copies = "".join(f"COPY {name} /{name}\n" for name in files)
             (context / f"Dockerfile.{tag}").write_text(
                 f"FROM scratch\n{copies}CMD [\"/a\"]\n")
-        engine = BuiltinEngine(home=workdir / f"learner-{i}" / "engine")
-        session = boto3.session.Session(aws_access_key_id=config.LAB_ACCESS_KEY,
-                                        aws_secret_access_key=config.LAB_SECRET_KEY,
+        engine = BuiltinEngine(home=workdir / f"learner-{i}" / "engine", trust_home=lab.home,
+                               docker_config=workdir / f"learner-{i}" / "docker.json")
+        keys = (joined[i]["access_key_id"], joined[i]["secret_access_key"]) if joined else \
+            (config.LAB_ACCESS_KEY, config.LAB_SECRET_KEY)
+        session = boto3.session.Session(aws_access_key_id=keys[0], aws_secret_access_key=keys[1],
                                         region_name=lab.region)
-        learner = Learner(i, f"room/learner-{i:03d}", engine,
-                          session.client("ecr", endpoint_url=lab.endpoint_url))
+        learner = Learner(i, "hello-app" if joined else f"room/learner-{i:03d}", engine,
+                          session.client("ecr", endpoint_url=lab.endpoint_url,
+                                         verify=lab.verify),
+                          joined[i]["registry"] if joined else lab.registry)
         for tag in ("1.0", "2.0"):
-            ref = f"{lab.registry}/{learner.repository}:{tag}"
+            ref = f"{learner.registry}/{learner.repository}:{tag}"
             engine.build(context, ref, dockerfile=f"Dockerfile.{tag}")
             image = engine.store.resolve(ref)
             learner.refs[tag] = ref
@@ -169,12 +195,13 @@ def _steps(lab: Any, learner: Learner) -> dict[str, Callable[[], None]]:
 
     def create() -> None:
         repo = ecr.create_repository(repositoryName=learner.repository)["repository"]
-        _expect("repositoryUri", repo["repositoryUri"], f"{lab.registry}/{learner.repository}")
+        _expect("repositoryUri", repo["repositoryUri"],
+                f"{learner.registry}/{learner.repository}")
 
     def login() -> None:
         data = ecr.get_authorization_token()["authorizationData"][0]
         user, _, password = base64.b64decode(data["authorizationToken"]).decode().partition(":")
-        _expect("login", engine.login(lab.registry, user, password), "Login Succeeded")
+        _expect("login", engine.login(learner.registry, user, password), "Login Succeeded")
 
     def push(tag: str, pushed: int, existing: int) -> Callable[[], None]:
         def run() -> None:

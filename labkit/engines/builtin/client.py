@@ -8,6 +8,7 @@ tell a learner what to do next. It never puts the password into a message.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urljoin, urlsplit
 
@@ -36,10 +37,12 @@ class RegistryClient:
     """Requests to one registry, authenticated, recorded and with errors explained."""
 
     def __init__(self, registry: str, creds: Credentials | None = None,
-                 steps: list[Step] | None = None, session: requests.Session | None = None):
+                 steps: list[Step] | None = None, session: requests.Session | None = None,
+                 trust_home: Path | None = None):
         self.registry = registry_key(registry)
         how = reach(self.registry, is_loopback(self.registry) or
-                    self.registry in config_insecure())  # a TLS lab: HTTPS with its CA
+                    self.registry in config_insecure(),  # a TLS lab: HTTPS with its CA
+                    trust_home)
         scheme = registry.split("://", 1)[0] if "://" in registry else how.scheme
         self.base = f"{scheme}://{self.registry}"
         self.creds = creds

@@ -30,13 +30,16 @@ class BuiltinEngine(Engine):
     name = "builtin"
 
     def __init__(self, home: str | Path | None = None, chunk_size: int | None = None,
-                 docker_config: str | Path | None = None):
+                 docker_config: str | Path | None = None, trust_home: Path | None = None):
         """`docker_config`: the config.json holding logins (default: where the docker CLI
-        keeps them, $DOCKER_CONFIG/config.json or ~/.docker/config.json)."""
+        keeps them, $DOCKER_CONFIG/config.json or ~/.docker/config.json). `trust_home`: the
+        labkit home whose TLS lab (or joined room) this engine trusts (default LABKIT_HOME's;
+        labkit/engines/trust.py)."""
         self.store = Store(home)
         self.home = self.store.root
         self.credentials = DockerConfig(Path(docker_config) if docker_config else None)
         self.chunk_size = chunk_size  # None: push.CHUNK_SIZE
+        self.trust_home = trust_home
 
     def __repr__(self) -> str:
         return f"<BuiltinEngine engine='builtin' home={str(self.home)!r}>"
@@ -60,7 +63,7 @@ class BuiltinEngine(Engine):
         from .client import RegistryClient, guided
 
         creds = Credentials(username, password)
-        client = RegistryClient(registry, creds)
+        client = RegistryClient(registry, creds, trust_home=self.trust_home)
         client.action = "login"
         try:
             client.ping()
@@ -90,7 +93,8 @@ class BuiltinEngine(Engine):
                 f"{ref} names no registry, and the built-in engine never talks to Docker Hub",
                 hint=f"tag the image with the registry address first (notebook {taught_in('tag')})",
                 command=self.command("tag", str(ref), f"<registry>/{ref.repository}:{ref.tag}"))
-        return RegistryClient(ref.registry, self.credentials.get(ref.registry))
+        return RegistryClient(ref.registry, self.credentials.get(ref.registry),
+                              trust_home=self.trust_home)
 
     def push(self, ref: str, progress: bool = True, notify: _push.Notify | None = None
              ) -> TransferReport:

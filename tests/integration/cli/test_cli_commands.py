@@ -354,6 +354,13 @@ def _walk_through(ran: Ran, env: dict[str, str], home: Path, port: int, tmp: Pat
     assert ran("lab", "account", "create", "", "--home", str(home), code=2).stderr.startswith(
         "labkit: the lab refused POST /_labkit/accounts")
 
+    # the instructor's board: a one-time URL, and the table as CSV with the flags' thresholds
+    url = ran("lab", "board", "--home", str(home)).stdout.strip()
+    assert url.startswith(f"http://127.0.0.1:{port}/_labkit/board?ticket="), url
+    table = ran("lab", "board", "--csv", "--idle", "5", "--repeats", "2").stdout.splitlines()
+    assert table[0].startswith("account,name,repository created,logged in") and any(
+        row.startswith(f"{account},team-b,") for row in table[1:]), table
+
     # explain: the expired tag's failed pull, as the lab recorded it
     mark = ran("trace", "--mark").stdout.strip()
     assert "the lab refused nothing since mark" in ran("explain", "--since", mark).stdout
