@@ -20,10 +20,11 @@ from .lab import home_of
 
 def main(args: argparse.Namespace) -> int:
     from ..lab import running
+    from ..room.remote import room_lab
     from ..trace.explain import NOTHING_REFUSED
 
     home = home_of(args)
-    lab = running(home)
+    lab = room_lab(home) or running(home)  # a joined room's: this learner's own requests
     if lab is None:
         print(f"labkit explain: no lab running for {home} (start one with `labkit lab up`)",
               file=sys.stderr)

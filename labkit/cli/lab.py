@@ -134,10 +134,11 @@ def _room_env(home: Path, shell: str) -> bool:
     if joined is None:
         return False
     from ..ecr.login import login_command
-    from ..lab.process.env import docker_first, render
+    from ..lab.process.env import docker_first, render, variables
+    from ..room.remote import RoomLab
 
     print(f"# the room, as {joined.name} (`labkit classroom leave` goes back to a local lab)")
-    print(render(joined.env(), shell))
+    print(render(variables(RoomLab(joined, home)), shell))
     keys = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
     # the profile's keys, not a local lab's left in this shell
     print("\n".join(f"Remove-Item Env:{k} -ErrorAction SilentlyContinue" for k in keys)

@@ -18,9 +18,10 @@ from .lab import home_of
 
 def _lab(args: argparse.Namespace):  # noqa: ANN202 - a labkit.lab.Lab
     from ..lab import running
+    from ..room.remote import room_lab
 
     home = home_of(args)
-    lab = running(home)
+    lab = room_lab(home) or running(home)  # a joined room's: this learner's own requests
     if lab is None:
         print(f"labkit trace: no lab running for {home} (start one with `labkit lab up`)",
               file=sys.stderr)

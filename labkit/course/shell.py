@@ -35,9 +35,13 @@ def activate(lab: Any = None, engine: Any = None) -> dict[str, str]:
     on_aws = (os.environ.get("LABKIT_TARGET") or "lab").strip().lower() == "aws"
     if lab is None and not on_aws:
         from ..lab import ensure
+        from ..room.remote import room_lab
 
-        lab = ensure()
+        lab = room_lab() or ensure()
     env = variables(lab) if lab is not None else {}
+    if "AWS_PROFILE" in env:  # a room: its profile's keys, not a local lab's left here
+        for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+            os.environ.pop(key, None)
     os.environ.update(env)
     from .. import config
 

@@ -124,9 +124,12 @@ def connect() -> tuple[Any, Any, Any]:
     lab = None
     if (os.environ.get("LABKIT_TARGET") or "lab").strip().lower() != "aws":
         from ..lab import ensure
+        from ..room.remote import room_lab
 
-        lab = ensure()
-        _sane_ttl(lab)
+        lab = room_lab()  # a joined room's lab (labkit classroom join), else a local one
+        if lab is None:
+            lab = ensure()
+            _sane_ttl(lab)
     target = target_for(lab=lab) if lab is not None else target_for()
     return lab, target, select()
 

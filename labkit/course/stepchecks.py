@@ -43,8 +43,9 @@ def lab_ready(c: Any) -> Checked:
          f"REGISTRY is {registry!r} in this kernel, the lab's registry is {c.registry}: "
          "run the notebook's first cell again")
     endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
-    need(endpoint.endswith(c.registry), f"AWS_ENDPOINT_URL is {endpoint!r}, not the lab "
-         f"(http://{c.registry}): run the notebook's first cell again")
+    wanted = c.lab.endpoint_url if c.lab is not None else f"http://{c.registry}"
+    need(endpoint == wanted, f"AWS_ENDPOINT_URL is {endpoint!r}, not the lab ({wanted}): run "
+         "the notebook's first cell again")
     try:
         c.engine.images()
     except Exception as e:  # noqa: BLE001 - say what the engine answered

@@ -97,7 +97,7 @@ def rootfs_diff_ids(target: Any, repository: str, config_digest: str) -> list[st
 
     url = target.ecr.get_download_url_for_layer(repositoryName=repository,
                                                 layerDigest=config_digest)["downloadUrl"]
-    r = requests.get(url, timeout=30)
+    r = requests.get(url, timeout=30, verify=getattr(target, "verify", None) or True)
     r.raise_for_status()
     try:
         doc = json.loads(r.content)

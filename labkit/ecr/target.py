@@ -66,14 +66,19 @@ class Target:
         self.endpoint_url = endpoint_url
         self.session = session
         self._registry = registry
+        self.verify = verify  # a TLS lab's or room's CA file (None: the system's store)
         self.ecr = session.client("ecr", region_name=region, endpoint_url=endpoint_url,
                                   config=client_config, verify=verify)
 
     @classmethod
     def for_lab(cls, lab: LabLike) -> Target:
         env = lab.env() if hasattr(lab, "env") else {}
-        session = lab_session(lab.region, env.get("AWS_ACCESS_KEY_ID", config.LAB_ACCESS_KEY),
-                              env.get("AWS_SECRET_ACCESS_KEY", config.LAB_SECRET_KEY))
+        if hasattr(lab, "session"):  # a joined room: the learner's own keys (its profile)
+            session = lab.session()
+        else:
+            session = lab_session(lab.region, env.get("AWS_ACCESS_KEY_ID",
+                                                      config.LAB_ACCESS_KEY),
+                                  env.get("AWS_SECRET_ACCESS_KEY", config.LAB_SECRET_KEY))
         ca = getattr(lab, "ca_file", None)  # a TLS lab: verified against its own CA
         return cls(session, "lab", lab.region, endpoint_url=lab.endpoint_url,
                    registry=lab.registry, client_config=LAB_CLIENT_CONFIG,

@@ -53,34 +53,49 @@ def account_of(arn: str | None) -> str | None:
 
 
 def partition(records: Iterable[TraceRecord], home_account: str,
-              owners: Mapping[str, str] | None = None) -> dict[str, list[TraceRecord]]:
+              owners: Mapping[str, str] | None = None, storage: bool = False
+              ) -> dict[str, list[TraceRecord]]:
     """Each account's records, in the order they were made.
 
     A record names its caller (`principal`) once the lab knows who it is. One that does not
     (the challenge a client meets before it sends credentials, a signature the lab could not
-    verify) goes to the account whose registry refused it, when the refusal names that
-    registry (`registry_host`, looked up in `owners`: address -> account), else to the next
-    caller of the same client (User-Agent) within CLAIM_WINDOW seconds, else to the lab's own
-    account (`home_account`). Pre-signed storage downloads carry no caller and make no step;
-    they are left out."""
+    verify) goes to the next caller of the same client (User-Agent) within CLAIM_WINDOW
+    seconds (the login that follows a challenge, even at another learner's registry), else to
+    the account whose registry refused it, when the refusal names that registry
+    (`registry_host`, looked up in `owners`: address -> account: a learner who never logged
+    in), else to the lab's own account (`home_account`). Pre-signed storage downloads carry
+    no caller and make no step: left out, unless `storage` (a learner's own trace, whose pull
+    diagram shows them): then they go with the same client's last caller within CLAIM_WINDOW
+    seconds (the download follows the blob GET that redirected to it)."""
     owners = owners or {}
     out: dict[str, list[TraceRecord]] = {}
     waiting: dict[str, list[TraceRecord]] = {}  # client -> records without a caller, in order
+
+    def unclaimed(w: TraceRecord) -> str:
+        """Whose a record no caller of its client claimed is: the registry's that refused it,
+        else the lab's own learner's."""
+        host = str(w.reason.facts.get(rec.REGISTRY_HOST) or "") if w.reason else ""
+        return owners.get(host, home_account)
+
+    last: dict[str, tuple[str, float]] = {}  # client -> (its last caller's account, when)
     for r in reader.ordered(records):
         if r.kind == rec.STORAGE:
+            seen = last.get(r.client)
+            if storage and seen is not None and r.time - seen[1] <= CLAIM_WINDOW:
+                out.setdefault(seen[0], []).append(r)
             continue
         account = account_of(r.principal)
-        if account is None and r.reason is not None:
-            account = owners.get(str(r.reason.facts.get(rec.REGISTRY_HOST) or ""))
         if account is None:
             waiting.setdefault(r.client, []).append(r)
             continue
         for w in waiting.pop(r.client, []):
-            owner = account if r.time - w.time <= CLAIM_WINDOW else home_account
+            owner = account if r.time - w.time <= CLAIM_WINDOW else unclaimed(w)
             out.setdefault(owner, []).append(w)
         out.setdefault(account, []).append(r)
+        last[r.client] = (account, r.time)
     for left in waiting.values():
-        out.setdefault(home_account, []).extend(left)
+        for w in left:
+            out.setdefault(unclaimed(w), []).append(w)
     return {a: reader.ordered(rs) for a, rs in out.items()}
 
 

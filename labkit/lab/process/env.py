@@ -16,9 +16,15 @@ class LabLike(Protocol):
 
 def variables(lab: LabLike) -> dict[str, str]:
     """AWS_ENDPOINT_URL, dummy credentials, region, LABKIT_REGISTRY, LABKIT_HOME, and REGISTRY
-    (the short name the course's commands use: `docker push $REGISTRY/hello-app:v1`)."""
+    (the short name the course's commands use: `docker push $REGISTRY/hello-app:v1`), and
+    REGISTRY_URL, its URL for curl: https for a TLS lab or a room, whose CA then goes in
+    CURL_CA_BUNDLE (as AWS_CA_BUNDLE for the AWS CLI), http for a plain one."""
     env = dict(lab.env())
     env["REGISTRY"] = env["LABKIT_REGISTRY"]
+    tls = env.get("AWS_ENDPOINT_URL", "").startswith("https://")
+    env["REGISTRY_URL"] = f"{'https' if tls else 'http'}://{env['REGISTRY']}"
+    if env.get("AWS_CA_BUNDLE"):
+        env["CURL_CA_BUNDLE"] = env["AWS_CA_BUNDLE"]
     return env
 
 

@@ -12,7 +12,8 @@ make a browser send. Every request passes, in this order:
 3. a signature with the home's secret (`labkit/lab/auth/admin.py`: fresh, used once, over the
    method, path, query and body), else 401; only `GET /_labkit/whoami` is open, its answer
    being itself a proof made with the secret, `POST /_labkit/room/join`, which takes a
-   learner's join code instead, and `GET /_labkit/room/ca`, a public certificate (roomdoor.py).
+   learner's join code instead, `GET /_labkit/room/ca`, a public certificate, and `GET
+   /_labkit/room/trace`, a learner's own requests, signed with the learner's keys (roomdoor.py).
 
 The instructor's board (`/_labkit/board...`) is its own app (board.py): it takes the same
 signature, or the session cookie a signed request's one-time ticket gives the instructor's
@@ -39,6 +40,7 @@ from ..process.identity import SHUTDOWN, WHOAMI
 from .roomdoor import CA as ROOM_CA
 from .roomdoor import JOIN as ROOM_JOIN
 from .roomdoor import LEARNERS as ROOM_LEARNERS
+from .roomdoor import TRACE as ROOM_TRACE
 from .roomdoor import RoomDoor
 
 if TYPE_CHECKING:
@@ -51,8 +53,9 @@ StartResponse = Callable[..., Any]
 PREFIX = "/_labkit/"
 BOARD = "/_labkit/board"  # the instructor's board: its own app (server/board.py)
 MAX_BODY = 1 << 16
-OPEN = frozenset({WHOAMI, ROOM_JOIN, ROOM_CA})  # answered without a signed request (join
-# takes a learner's code; the CA is a public certificate)
+OPEN = frozenset({WHOAMI, ROOM_JOIN, ROOM_CA, ROOM_TRACE})  # answered without the lab's
+# signature: join takes a learner's code, the CA is a public certificate, and a learner's own
+# trace takes the learner's SigV4 signature
 SAME_SITE = frozenset({"same-origin", "none"})  # Sec-Fetch-Site values of the lab's own pages
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 TOO_LARGE = ("413 Request Entity Too Large", {"error": f"send a JSON body of at most {MAX_BODY} "
@@ -66,6 +69,7 @@ class AdminRequest:
     query: dict[str, list[str]]
     body: bytes
     host: str = ""  # the Host header: the lab's address as the client reached it
+    environ: dict[str, Any] | None = None  # for a handler that verifies the caller itself
 
     def arg(self, name: str, default: str = "") -> str:
         return (self.query.get(name) or [default])[0]
@@ -141,7 +145,8 @@ class AdminApp:
             "/_labkit/status": self.status, "/_labkit/trace": self.trace,
             "/_labkit/operations": self.operations, "/_labkit/settings": self.settings,
             "/_labkit/accounts": self.accounts, WHOAMI: self.whoami, SHUTDOWN: self.shutdown,
-            ROOM_LEARNERS: self.room.learners, ROOM_JOIN: self.room.join, ROOM_CA: self.room.ca}
+            ROOM_LEARNERS: self.room.learners, ROOM_JOIN: self.room.join, ROOM_CA: self.room.ca,
+            ROOM_TRACE: self.room.trace}
         self._board: Any = None
         self._board_lock = threading.Lock()
 
@@ -196,7 +201,7 @@ class AdminApp:
                 return Answer("401 Unauthorized", {"error": refused},
                               [("WWW-Authenticate", f'{SCHEME} realm="labkit"')])
         request = AdminRequest(method, path, parse_qs(query), body,
-                               environ.get("HTTP_HOST", ""))
+                               environ.get("HTTP_HOST", ""), environ)
         handler = self.routes.get(path, self.housekeeping)
         answer = handler(request)
         if answer is None:

@@ -12,6 +12,11 @@
   account, its administrator's keys, and where the room's API and the learner's registry are,
   as the learner reached the lab (its Host header's name, the registry's port). A wrong code
   gets 403; ten wrong codes in a minute pause every join for the rest of it (429).
+- `GET /_labkit/room/trace?since=N` (signed with SigV4 by a learner's keys, as an ECR call
+  is): the trace records that are the caller's account's (the board's partition: by the
+  caller ARN the lab recorded, else by whose registry refused, else by the client's next
+  caller), so `labkit explain`, `labkit trace` and the notebooks' diagrams work in a room
+  without the lab's secret, and show a learner nobody else's requests.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ if TYPE_CHECKING:
 LEARNERS = "/_labkit/room/learners"
 JOIN = "/_labkit/room/join"
 CA = "/_labkit/room/ca"  # the room's CA certificate (public; a joiner checks its fingerprint)
+TRACE = "/_labkit/room/trace"  # a learner's own requests (SigV4 with the learner's keys)
 MAX_LEARNERS = 200
 
 
@@ -78,6 +84,30 @@ class RoomDoor:
         if not getattr(self.lab.settings, "tls", False) or not path.is_file():
             return Answer("404 Not Found", {"error": "this room serves plain HTTP: no CA"})
         return Answer("200 OK", {"ca": path.read_text()})
+
+    def trace(self, request: AdminRequest) -> Answer:
+        from ...room.board import partition
+        from ...trace import record as rec
+        from ..access import AccessError
+        from .admin import Answer
+
+        if request.method not in ("GET", "HEAD"):
+            return Answer("405 Method Not Allowed", {"error": f"GET {TRACE}"})
+        try:
+            verified = self.lab.access.authenticate(request.environ or {}, request.body)
+        except AccessError as e:
+            return Answer("403 Forbidden", {"error": f"{e.code}: {e.message}"})
+        try:
+            since = int(request.arg("since", "0") or 0)
+        except ValueError:
+            return Answer("400 Bad Request", {"error": "since must be a whole number"})
+        owners = {host: account for account, hosts in self.lab.regions.accounts().items()
+                  for host in hosts.values()}
+        trace = self.lab.trace
+        mine = partition(trace.since(since), self.lab.settings.account_id, owners,
+                         storage=True).get(verified.principal.account, [])
+        return Answer("200 OK", {"schema": rec.SCHEMA, "last": trace.last_seq(),
+                                 "requests": [r.to_dict() for r in mine]})
 
     def join(self, request: AdminRequest) -> Answer:
         from .admin import Answer

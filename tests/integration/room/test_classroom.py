@@ -10,6 +10,7 @@ learner's AWS files and removes the trust it added."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -135,6 +136,13 @@ def test_a_room_two_learners_confined_then_gone(room: dict[str, Any], tmp_path: 
     assert denied.returncode != 0
     assert "because no resource-based policy allows the ecr:BatchGetImage action" in \
         denied.stdout + denied.stderr, denied.stderr
+
+    # `labkit explain` in a room reads the learner's own requests (signed with their keys):
+    # grace's refusal is hers to see, and ada's explain has nothing of it
+    told = json.loads(in_room(grace, f"{sys.executable} -m labkit explain --json").stdout)
+    assert told["case"] == "cross-account-denied", told
+    assert json.loads(in_room(ada, f"{sys.executable} -m labkit explain --json").stdout) == {
+        "refused": False}
 
     # a wrong code: 403 with a clear message; a guessing spree pauses every join (429)
     port = room["port"]
