@@ -157,6 +157,7 @@ def traced(app: Callable[..., Iterable[bytes]], trace: Trace, kind: Callable[[En
                 method=environ.get("REQUEST_METHOD", ""), path=environ.get("PATH_INFO", ""),
                 status=answer.get("status", 0), bytes_in=counting.n, bytes_out=n_out,
                 client=(environ.get("HTTP_USER_AGENT") or "")[:AGENT_LIMIT],
+                door=f"{environ.get('SERVER_NAME', '')}:{environ.get('SERVER_PORT', '')}",
                 auth=auth_kind(environ), location=answer.get("location"),
                 challenge=answer.get("challenge"),
                 content_digest=answer.get("content_digest"), **draft))

@@ -52,6 +52,10 @@ def account_of(arn: str | None) -> str | None:
     return parts[4] if len(parts) > 5 and parts[0] == "arn" and parts[4].isdigit() else None
 
 
+def _port(address: str) -> str:
+    return address.rpartition(":")[2]
+
+
 def partition(records: Iterable[TraceRecord], home_account: str,
               owners: Mapping[str, str] | None = None, storage: bool = False
               ) -> dict[str, list[TraceRecord]]:
@@ -59,40 +63,45 @@ def partition(records: Iterable[TraceRecord], home_account: str,
 
     A record names its caller (`principal`) once the lab knows who it is. One that does not
     (the challenge a client meets before it sends credentials, a signature the lab could not
-    verify) goes to the next caller of the same client (User-Agent) within CLAIM_WINDOW
-    seconds (the login that follows a challenge, even at another learner's registry), else to
-    the account whose registry refused it, when the refusal names that registry
-    (`registry_host`, looked up in `owners`: address -> account: a learner who never logged
-    in), else to the lab's own account (`home_account`). Pre-signed storage downloads carry
-    no caller and make no step: left out, unless `storage` (a learner's own trace, whose pull
-    diagram shows them): then they go with the same client's last caller within CLAIM_WINDOW
-    seconds (the download follows the blob GET that redirected to it)."""
+    verify) goes to the next caller of the same client (User-Agent) at the same door (the
+    lab's port it came to: which learner's registry) within CLAIM_WINDOW seconds: the login
+    that follows a challenge, even another learner's at your registry; learners' tools share
+    one User-Agent in a room of identical laptops, but not a door. Else it goes to the
+    account whose door it is (`owners`: address -> account), or whose registry the refusal
+    names (`registry_host`), else to the lab's own account (`home_account`). Pre-signed
+    storage downloads carry no caller and make no step: left out, unless `storage` (a
+    learner's own trace, whose pull diagram shows them): then they go with the same client's
+    last caller at that door within CLAIM_WINDOW seconds (the download follows the blob GET
+    that redirected to it)."""
     owners = owners or {}
+    by_port = {_port(address): account for address, account in owners.items()}
     out: dict[str, list[TraceRecord]] = {}
-    waiting: dict[str, list[TraceRecord]] = {}  # client -> records without a caller, in order
+    waiting: dict[tuple[str, str], list[TraceRecord]] = {}  # (client, door) -> no caller yet
 
     def unclaimed(w: TraceRecord) -> str:
-        """Whose a record no caller of its client claimed is: the registry's that refused it,
-        else the lab's own learner's."""
+        """Whose a record no caller claimed is: its door's owner, else the registry's that
+        refused it, else the lab's own learner's."""
         host = str(w.reason.facts.get(rec.REGISTRY_HOST) or "") if w.reason else ""
-        return owners.get(host, home_account)
+        return by_port.get(_port(w.door)) if w.door and _port(w.door) in by_port else \
+            owners.get(host, home_account)
 
-    last: dict[str, tuple[str, float]] = {}  # client -> (its last caller's account, when)
+    last: dict[tuple[str, str], tuple[str, float]] = {}  # (client, door) -> caller, when
     for r in reader.ordered(records):
+        key = (r.client, _port(r.door))
         if r.kind == rec.STORAGE:
-            seen = last.get(r.client)
+            seen = last.get(key)
             if storage and seen is not None and r.time - seen[1] <= CLAIM_WINDOW:
                 out.setdefault(seen[0], []).append(r)
             continue
         account = account_of(r.principal)
         if account is None:
-            waiting.setdefault(r.client, []).append(r)
+            waiting.setdefault(key, []).append(r)
             continue
-        for w in waiting.pop(r.client, []):
+        for w in waiting.pop(key, []):
             owner = account if r.time - w.time <= CLAIM_WINDOW else unclaimed(w)
             out.setdefault(owner, []).append(w)
         out.setdefault(account, []).append(r)
-        last[r.client] = (account, r.time)
+        last[key] = (account, r.time)
     for left in waiting.values():
         for w in left:
             out.setdefault(unclaimed(w), []).append(w)

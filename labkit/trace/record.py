@@ -86,6 +86,7 @@ class TraceRecord:
     bytes_in: int = 0
     bytes_out: int = 0
     client: str = ""  # the User-Agent, as sent (clipped)
+    door: str = ""  # the lab's address:port it came to (which region's or account's registry)
     auth: str = NO_AUTH
     principal: str | None = None  # the caller's ARN, once the lab knows identities
     route: str | None = None  # registry: the router's name; api: the operation

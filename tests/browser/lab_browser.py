@@ -44,18 +44,34 @@ def jupyterlab_env(root: Path) -> dict[str, str]:
             "JUPYTERLAB_WORKSPACES_DIR": str(root / "workspaces")}
 
 
-def chromium(profile: Path) -> Any:
+def chromium(profile: Path, flags: tuple[str, ...] = ()) -> Any:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in FLAGS:
+    for flag in (*FLAGS, *flags):
         options.add_argument(flag)
     options.add_argument(f"--user-data-dir={profile}")
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
     driver.set_script_timeout(30)
     return driver
+
+
+def trusting(certificate: Path) -> tuple[str, ...]:
+    """Chromium's flag that accepts exactly this server certificate's key (its SPKI's SHA-256),
+    as a browser that trusts the room's CA would accept it, and nothing else."""
+    import base64
+    import hashlib
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    cert = x509.load_pem_x509_certificate(certificate.read_bytes())
+    spki = cert.public_key().public_bytes(serialization.Encoding.DER,
+                                          serialization.PublicFormat.SubjectPublicKeyInfo)
+    return (f"--ignore-certificate-errors-spki-list="
+            f"{base64.b64encode(hashlib.sha256(spki).digest()).decode()}",)
 
 
 def wait_for(driver: Any, js: str, timeout: float, what: str) -> Any:

@@ -5,6 +5,7 @@ CSV link downloads the table with the board's session."""
 from __future__ import annotations
 
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -66,3 +67,77 @@ def test_the_board_shows_a_push_without_a_reload(private_lab: Any, tmp_path: Pat
             lines[1].startswith(lab.account_id), text
     finally:
         driver.quit()
+
+
+def test_the_board_follows_a_tls_room_of_thirty_live(tmp_path: Path, require_docker: None,
+                                                    require_aws_cli: None) -> None:
+    """The room over TLS (the lab's own CA; Chromium accepts exactly the lab's certificate):
+    30 learners, each an account, do the course's flow at once with the built-in engine, two
+    more with the real docker CLI, and five of the thirty push before creating their
+    repository. The page, opened before they start and never reloaded, ends with a row per
+    learner, every step they did done, and the five's failure shown as got past."""
+    need(not lab_browser.missing(), lab_browser.missing())
+    from labkit.engines.base import EngineError
+    from labkit.lab import process
+    from labkit.lab.tls.layout import TlsFiles
+    from tests.conftest import free_port
+    from tests.reliability import room
+
+    home = tmp_path / "lab-home"
+    lab = process.start(home, port=free_port(), tls=True)
+    driver = None
+    try:
+        learners = room.prepare(lab, tmp_path / "room", 32, layer_bytes=16 << 10,
+                                accounts=True)
+        by_docker, builtin = learners[:2], learners[2:]
+        hasty = builtin[::6][:5]
+        driver = lab_browser.chromium(tmp_path / "profile",
+                                      lab_browser.trusting(TlsFiles(home).server_cert))
+        driver.get(lab.board_url())
+        lab_browser.wait_for(driver, "document.querySelectorAll('tr[data-account]').length "
+                             ">= 33", 30, "a row per learner (and the lab's own)")
+        driver.execute_script("window.notReloaded = true")
+        for x in hasty:
+            x.engine.login(x.registry, *room.support.registry_credentials(x.ecr))
+            with pytest.raises(EngineError, match="name unknown"):
+                x.engine.push(x.refs["1.0"], progress=False)
+
+        def docker_flow(x: room.Learner) -> None:
+            env = dict(lab_environ(lab, tmp_path / f"docker-{x.index}"),
+                       AWS_ACCESS_KEY_ID=x.keys[0], AWS_SECRET_ACCESS_KEY=x.keys[1])
+            ref = f"{x.registry}/hello-app:v1"
+            sh("aws ecr create-repository --repository-name hello-app >/dev/null && "
+               f"aws ecr get-login-password | docker login --username AWS --password-stdin "
+               f"{x.registry} >/dev/null && docker build -q -t {ref} "
+               f"\"$({sys.executable} -m labkit sample path v1)\" >/dev/null && "
+               f"docker push {ref} >/dev/null && docker rmi {ref} >/dev/null && "
+               f"docker pull {ref} >/dev/null", env)
+
+        threads = [threading.Thread(target=docker_flow, args=(x,)) for x in by_docker]
+        for t in threads:
+            t.start()
+        result = room.run(lab, builtin, timeout=420)
+        for t in threads:
+            t.join(timeout=300)
+        assert not result.lost, "\n".join(result.lost)
+
+        rows = {r["name"]: r for r in lab.board()["rows"]}
+        for x in learners:
+            acct = rows[f"learner-{x.index:03d}"]["account"]
+            want = ("created", "logged_in", "pushed", "pulled") + \
+                (() if x in by_docker else ("reused",))
+            for step in want:
+                lab_browser.wait_for(driver, f"{cell(acct, step)}.dataset.done === '1'", 30,
+                                     f"learner {x.index}'s {step} on the page")
+            failure = driver.execute_script(
+                f"const td = document.querySelector('tr[data-account=\"{acct}\"] td.failure');"
+                "return [td.className, td.textContent]")
+            if x in hasty:
+                assert "resolved" in failure[0] and "hello-app" in failure[1], failure
+            else:
+                assert failure[1] == "", (x.index, failure)
+        assert driver.execute_script("return window.notReloaded") is True
+    finally:
+        if driver is not None:
+            driver.quit()
+        process.stop(home)

@@ -45,6 +45,7 @@ class Learner:
     engine: Any
     ecr: Any
     registry: str = ""  # where this learner pushes: the lab's, or their account's in a room
+    keys: tuple[str, str] = ("", "")  # their access key and secret (the AWS CLI's, in a room)
     refs: dict[str, str] = field(default_factory=dict)  # "1.0"/"2.0" -> registry ref
     digests: dict[str, str] = field(default_factory=dict)  # tag -> manifest digest built
     layer_sizes: dict[str, int] = field(default_factory=dict)  # tag -> sum of layer sizes
@@ -165,7 +166,7 @@ def prepare(lab: Any, workdir: Path, learners: int, layer_bytes: int, seed: int 
         learner = Learner(i, "hello-app" if joined else f"room/learner-{i:03d}", engine,
                           session.client("ecr", endpoint_url=lab.endpoint_url,
                                          verify=lab.verify),
-                          joined[i]["registry"] if joined else lab.registry)
+                          joined[i]["registry"] if joined else lab.registry, keys)
         for tag in ("1.0", "2.0"):
             ref = f"{learner.registry}/{learner.repository}:{tag}"
             engine.build(context, ref, dockerfile=f"Dockerfile.{tag}")

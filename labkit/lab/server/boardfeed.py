@@ -59,7 +59,9 @@ class BoardFeed:
         home = lab.settings.account_id
         owners = {host: account for account in accounts
                   for host in lab.regions.hosts(account).values()}
-        parts = board.partition(lab.trace.since(0), home, owners)
+        everything = lab.trace.since(0)
+        oldest = everything[0].seq if everything else 0  # older records were dropped
+        parts = board.partition(everything, home, owners)
         order = [home, *(a for a in accounts if a != home),
                  *sorted(a for a in parts if a not in accounts and a != home)]
         progress = dict(self._snapshot.progress)
@@ -68,7 +70,7 @@ class BoardFeed:
             seen = (len(records), records[-1].seq if records else 0)
             if account in self._rows and self._seen.get(account) == seen:
                 continue
-            p = _sticky(board.progress(records), progress.get(account))
+            p = _sticky(board.progress(records), progress.get(account), oldest)
             explained = explain(p.failure, self.lookups(account)) if p.failure else None
             self._rows[account] = table.row(account, accounts.get(account, ""), p, explained)
             self._seen[account] = seen
@@ -102,14 +104,18 @@ class BoardFeed:
         return Lookups(host, region, repositories, tags, None, lifecycle)
 
 
-def _sticky(new: board.Progress, old: board.Progress | None) -> board.Progress:
-    """`new`, keeping what `old` saw that the trace has since dropped (its oldest records)."""
+def _sticky(new: board.Progress, old: board.Progress | None, oldest: int = 0
+            ) -> board.Progress:
+    """`new`, keeping what `old` saw that the trace has since dropped (records older than
+    `oldest`). A failure `old` showed whose record is still in the trace is not kept: the
+    trace now says what it was (a 401 challenge seen before its authenticated retry was
+    recorded is no failure once the retry is)."""
     if old is None:
         return new
     steps = dict(new.steps)
     for key, when in old.steps.items():
         steps[key] = min(when, steps.get(key, when))
     last = max(t for t in (new.last_activity, old.last_activity, 0.0) if t is not None) or None
-    if new.failure is None and old.failure is not None:
+    if new.failure is None and old.failure is not None and old.failure.seq < oldest:
         new = replace(new, failure=old.failure, attempts=old.attempts, resolved=old.resolved)
     return replace(new, steps=steps, last_activity=last)

@@ -162,3 +162,44 @@ def test_the_boards_explanation_of_a_missing_login_claims_nothing_about_the_lear
     assert "docker holds no login for 127.0.0.1:5400" in ex.why[0]
     assert "config" not in ex.why[0]
     assert ex.fix.endswith("docker login --username AWS --password-stdin 127.0.0.1:5400")
+
+
+def _ping(seq: int, t: float, door: str, principal: str | None = None) -> TraceRecord:
+    """A /v2/ ping by the built-in engine (one User-Agent for the whole room) at `door`: the
+    401 challenge without credentials, or the retry with them."""
+    from labkit.trace.record import BASE, BASIC, REGISTRY, Reason
+
+    return TraceRecord(seq=seq, time=t, kind=REGISTRY, method="GET", path="/v2/", route=BASE,
+                       status=200 if principal else 401, client="labkit-builtin/0.1",
+                       auth=BASIC if principal else NO_AUTH, principal=principal, door=door,
+                       reason=None if principal else Reason("UNAUTHORIZED", "Not Authorized"))
+
+
+def test_challenges_go_to_whoever_logged_in_at_that_door() -> None:
+    """Thirty identical laptops share a User-Agent, not a door: each challenge goes to the
+    caller who next logged in at the same door (even another learner's), whoever logged in
+    in between elsewhere; one nobody claimed is the door's owner's."""
+    a_door, b_door = "127.0.0.1:5501", "127.0.0.1:5502"
+    records = [_ping(1, 0.0, a_door), _ping(2, 0.1, b_door), _ping(3, 0.2, b_door, BOB),
+               _ping(4, 0.3, a_door, ADA),
+               _ping(5, 1.0, a_door), _ping(6, 1.1, a_door, BOB),  # bob at ada's registry
+               _ping(7, 2.0, b_door)]  # never followed: the door's owner's
+    parts = board.partition(records, HOME, {a_door: HOME, b_door: OTHER})
+    assert [r.seq for r in parts[HOME]] == [1, 4]
+    assert [r.seq for r in parts[OTHER]] == [2, 3, 5, 6, 7]
+
+
+def test_a_failure_seen_mid_handshake_goes_once_its_retry_is_recorded() -> None:
+    """The board polled between a 401 challenge and its authenticated retry saw a failure;
+    once the retry is in the trace, the failure is gone (it is kept only if its record was
+    dropped from the trace)."""
+    from labkit.lab.server.boardfeed import _sticky
+
+    door = "127.0.0.1:5501"
+    challenge = [_ping(1, 0.0, door)]
+    before = board.progress(challenge)
+    assert before.failure is not None and before.failure.seq == 1
+    after = board.progress([*challenge, _ping(2, 0.1, door, ADA)])
+    assert after.failure is None
+    assert _sticky(after, before, oldest=1).failure is None  # its record is still there
+    assert _sticky(after, before, oldest=2).failure is before.failure  # dropped: kept
