@@ -4,6 +4,10 @@ CSV link downloads the table with the board's session."""
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -141,3 +145,110 @@ def test_the_board_follows_a_tls_room_of_thirty_live(tmp_path: Path, require_doc
         if driver is not None:
             driver.quit()
         process.stop(home)
+
+
+FIREFOX = Path("/usr/bin/firefox-esr")
+NODE_MODULES = Path(os.environ.get("LABKIT_TEST_NODE_MODULES", "/opt/labkit-test-node/node_modules"))
+
+
+def test_the_board_in_firefox_shows_a_push_without_a_reload(private_lab: Any, tmp_path: Path,
+                                                            require_aws_cli: None) -> None:
+    """The same page in headless Firefox (WebDriver BiDi through puppeteer-core; .ci/run
+    installs firefox-esr and puppeteer-core): the one-time URL opens it, and a learner's push
+    appears without a reload."""
+    need(FIREFOX.exists() and (NODE_MODULES / "puppeteer-core").is_dir() and shutil.which("node"),
+         "Firefox ESR, node and puppeteer-core (installed by .ci/run)")
+    lab = private_lab
+    env = dict(lab_environ(lab, tmp_path / "docker-config"), LABKIT_ENGINE="builtin",
+               LABKIT_ENGINE_HOME=str(tmp_path / "engine"))
+    pushed = cell(lab.account_id, "pushed")
+    node = subprocess.Popen(
+        ["node", str(Path(__file__).with_name("firefox_board.cjs")), lab.board_url(),
+         f"{pushed} && {pushed}.dataset.done === '1'"],
+        env={**os.environ, "NODE_PATH": str(NODE_MODULES), "HOME": str(tmp_path)},
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert node.stdout is not None and node.stdin is not None
+        assert node.stdout.readline().strip() == "ready", node.stderr.read() if node.stderr else ""
+        aws(env, "ecr", "create-repository", "--repository-name", "hello-app")
+        ref = f"{lab.registry}/hello-app:v1"
+        sh(f"aws ecr get-login-password | {DOCKER} login --username AWS --password-stdin "
+           f"{lab.registry} && {DOCKER} build -q -t {ref} "
+           f"\"$({sys.executable} -m labkit sample path v1)\" >/dev/null && {DOCKER} push {ref}",
+           env)
+        out, err = node.communicate("go\n", timeout=90)
+        assert node.returncode == 0, err
+        seen = json.loads(out.strip().splitlines()[-1])
+        assert seen["notReloaded"] and seen["url"] == f"{lab.endpoint_url}/_labkit/board"
+        assert seen["status"].startswith("live") and "Firefox/" in seen["ua"], seen
+    finally:
+        if node.poll() is None:
+            node.kill()
+
+
+MINIBROWSER = next(iter(sorted(Path("/usr/lib").glob("*/webkit2gtk-4.*/MiniBrowser"))), None)
+
+
+def _xvfb(tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """An X server of the test's own (WebKitGTK's MiniBrowser needs a display), on the first
+    free display number."""
+    for n in range(90, 200):
+        if Path(f"/tmp/.X{n}-lock").exists() or Path(f"/tmp/.X11-unix/X{n}").exists():
+            continue
+        proc = subprocess.Popen(["Xvfb", f":{n}", "-screen", "0", "1280x1024x24", "-nolisten",
+                                 "tcp"], stdout=subprocess.DEVNULL,
+                                stderr=(tmp / "xvfb.log").open("wb"))
+        for _ in range(50):
+            if Path(f"/tmp/.X11-unix/X{n}").exists():
+                return proc, f":{n}"
+            if proc.poll() is not None:
+                break
+            threading.Event().wait(0.1)
+        proc.kill()
+    raise AssertionError("no X display could be started")
+
+
+def test_the_board_in_webkit_shows_a_push_without_a_reload(private_lab: Any, tmp_path: Path,
+                                                           require_aws_cli: None,
+                                                           monkeypatch: pytest.MonkeyPatch
+                                                           ) -> None:
+    """The same page in WebKit, Safari's engine (WebKitGTK's MiniBrowser and WebKitWebDriver,
+    Debian's webkit2gtk-driver, on an Xvfb display; .ci/run installs them): the one-time URL
+    opens it, and a learner's push appears without a reload."""
+    need(MINIBROWSER is not None and shutil.which("WebKitWebDriver") and shutil.which("Xvfb"),
+         "WebKitGTK's MiniBrowser and WebKitWebDriver, and Xvfb (installed by .ci/run)")
+    from selenium import webdriver
+    from selenium.webdriver.webkitgtk.service import Service
+
+    lab = private_lab
+    env = dict(lab_environ(lab, tmp_path / "docker-config"), LABKIT_ENGINE="builtin",
+               LABKIT_ENGINE_HOME=str(tmp_path / "engine"))
+    xvfb, display = _xvfb(tmp_path)
+    monkeypatch.setenv("DISPLAY", display)
+    driver = None
+    try:
+        options = webdriver.WebKitGTKOptions()
+        options.binary_location = str(MINIBROWSER)
+        options.add_argument("--automation")
+        driver = webdriver.WebKitGTK(options=options, service=Service(
+            executable_path=shutil.which("WebKitWebDriver")))
+        driver.get(lab.board_url())
+        pushed = cell(lab.account_id, "pushed")
+        lab_browser.wait_for(driver, f"{pushed} && {pushed}.dataset.done === '0'", 30,
+                             "the board's row of the lab's learner")
+        driver.execute_script("window.notReloaded = true")
+        aws(env, "ecr", "create-repository", "--repository-name", "hello-app")
+        ref = f"{lab.registry}/hello-app:v1"
+        sh(f"aws ecr get-login-password | {DOCKER} login --username AWS --password-stdin "
+           f"{lab.registry} && {DOCKER} build -q -t {ref} "
+           f"\"$({sys.executable} -m labkit sample path v1)\" >/dev/null && {DOCKER} push {ref}",
+           env)
+        lab_browser.wait_for(driver, f"{pushed}.dataset.done === '1'", 30, "the push on the board")
+        assert driver.execute_script("return window.notReloaded") is True
+        assert "AppleWebKit/" in driver.execute_script("return navigator.userAgent")
+        assert driver.current_url == f"{lab.endpoint_url}/_labkit/board"
+    finally:
+        if driver is not None:
+            driver.quit()
+        xvfb.kill()
+        xvfb.wait(timeout=10)
