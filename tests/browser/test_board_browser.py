@@ -114,8 +114,7 @@ def test_the_board_follows_a_tls_room_of_thirty_live(tmp_path: Path, require_doc
                f"aws ecr get-login-password | docker login --username AWS --password-stdin "
                f"{x.registry} >/dev/null && docker build -q -t {ref} "
                f"\"$({sys.executable} -m labkit sample path v1)\" >/dev/null && "
-               f"docker push {ref} >/dev/null && docker rmi {ref} >/dev/null && "
-               f"docker pull {ref} >/dev/null", env)
+               f"docker push {ref} >/dev/null && docker pull {ref} >/dev/null", env)
 
         threads = [threading.Thread(target=docker_flow, args=(x,)) for x in by_docker]
         for t in threads:
