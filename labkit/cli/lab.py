@@ -8,6 +8,7 @@ import os
 import shlex
 import sys
 from pathlib import Path
+from typing import Any
 
 from .. import config
 
@@ -16,6 +17,17 @@ def home_of(args: argparse.Namespace) -> Path:
     """The lab home a command works on: --home, else LABKIT_HOME, else the default."""
     home = getattr(args, "home", None)
     return (Path(home).expanduser() if home else config.home()).resolve()
+
+
+def running_lab(args: argparse.Namespace) -> Any:
+    """The running lab of the command's home (a `labkit.lab.Lab`), or None once it has said
+    there is none (the command then exits 2)."""
+    from ..lab.process import running
+
+    lab = running(home_of(args))
+    if lab is None:
+        print("labkit: no lab running (start one with `labkit lab up`)", file=sys.stderr)
+    return lab
 
 
 def lab_up(args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@ import argparse
 import sys
 
 from .lab import home_of as _home
+from .lab import running_lab
 
 
 def clock_cmd(args: argparse.Namespace) -> int:
@@ -31,11 +32,10 @@ def clock_cmd(args: argparse.Namespace) -> int:
 
 
 def lifecycle_cmd(args: argparse.Namespace) -> int:
-    from ..lab.process import LabError, running
+    from ..lab.process import LabError
 
-    lab = running(_home(args))
+    lab = running_lab(args)
     if lab is None:
-        print("labkit: no lab running (start one with `labkit lab up`)", file=sys.stderr)
         return 2
     try:
         results = lab.run_lifecycle(args.repository)
@@ -61,11 +61,10 @@ def account_cmd(args: argparse.Namespace) -> int:
     terminal to act as that account). `list`: the accounts and their registries."""
     import shlex
 
-    from ..lab.process import LabError, running
+    from ..lab.process import LabError
 
-    lab = running(_home(args))
+    lab = running_lab(args)
     if lab is None:
-        print("labkit: no lab running (start one with `labkit lab up`)", file=sys.stderr)
         return 2
     try:
         if args.account_cmd == "list":

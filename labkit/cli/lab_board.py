@@ -15,15 +15,14 @@ import argparse
 import sys
 from urllib.parse import urlencode
 
-from .lab import home_of
+from .lab import running_lab
 
 
 def board_cmd(args: argparse.Namespace) -> int:
-    from ..lab.process import LabError, running
+    from ..lab.process import LabError
 
-    lab = running(home_of(args))
+    lab = running_lab(args)
     if lab is None:
-        print("labkit: no lab running (start one with `labkit lab up`)", file=sys.stderr)
         return 2
     try:
         if args.csv:

@@ -9,7 +9,7 @@ token lifetime, its lifecycle runs): those notebooks' sections need a lab of one
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ class RoomLab:
 
     joined: Joined
     home: Path
+    _session: Any = field(default=None, repr=False, compare=False)
 
     @property
     def registry(self) -> str:
@@ -57,10 +58,14 @@ class RoomLab:
         return {**self.joined.env(), "LABKIT_HOME": str(self.home)}
 
     def session(self) -> Any:
-        """A boto3 session with the room's profile (the learner's keys, its region)."""
-        import boto3
+        """A boto3 session with the room's profile (the learner's keys, its region): made once,
+        as a notebook reads its trace around every command cell."""
+        if self._session is None:
+            import boto3
 
-        return boto3.Session(profile_name=self.joined.profile, region_name=self.region)
+            self._session = boto3.Session(profile_name=self.joined.profile,
+                                          region_name=self.region)
+        return self._session
 
     def _get(self, path: str, params: dict[str, Any]) -> dict[str, Any]:
         """A GET signed as an ECR call by the learner's keys (the room verifies it)."""

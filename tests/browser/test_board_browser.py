@@ -25,6 +25,24 @@ pytestmark = pytest.mark.browser
 DOCKER = f"{sys.executable} -m labkit docker"
 
 
+def learner_env(lab: Any, tmp: Path) -> dict[str, str]:
+    """The learner's shell: the lab's exports and the built-in engine, with its own store and
+    docker config."""
+    return dict(lab_environ(lab, tmp / "docker-config"), LABKIT_ENGINE="builtin",
+                LABKIT_ENGINE_HOME=str(tmp / "engine"))
+
+
+def learner_pushes(lab: Any, env: dict[str, str]) -> None:
+    """What each browser must see arrive: the learner creates hello-app, logs in, builds v1
+    and pushes it, as the course's commands do."""
+    aws(env, "ecr", "create-repository", "--repository-name", "hello-app")
+    ref = f"{lab.registry}/hello-app:v1"
+    sh(f"aws ecr get-login-password | {DOCKER} login --username AWS --password-stdin "
+       f"{lab.registry} && {DOCKER} build -q -t {ref} "
+       f"\"$({sys.executable} -m labkit sample path v1)\" >/dev/null && {DOCKER} push {ref}",
+       env)
+
+
 def cell(account: str, step: str) -> str:
     return (f"document.querySelector('tr[data-account=\"{account}\"] "
             f"td[data-step=\"{step}\"]')")
@@ -34,8 +52,7 @@ def test_the_board_shows_a_push_without_a_reload(private_lab: Any, tmp_path: Pat
                                                   require_aws_cli: None) -> None:
     need(not lab_browser.missing(), lab_browser.missing())
     lab = private_lab
-    env = dict(lab_environ(lab, tmp_path / "docker-config"), LABKIT_ENGINE="builtin",
-               LABKIT_ENGINE_HOME=str(tmp_path / "engine"))
+    env = learner_env(lab, tmp_path)
     url = lab.board_url()  # what `labkit lab board` prints
     driver = lab_browser.chromium(tmp_path / "profile")
     try:
@@ -46,12 +63,7 @@ def test_the_board_shows_a_push_without_a_reload(private_lab: Any, tmp_path: Pat
         assert driver.current_url == f"{lab.endpoint_url}/_labkit/board"  # the ticket is gone
         driver.execute_script("window.notReloaded = true")
 
-        aws(env, "ecr", "create-repository", "--repository-name", "hello-app")
-        ref = f"{lab.registry}/hello-app:v1"
-        sh(f"aws ecr get-login-password | {DOCKER} login --username AWS --password-stdin "
-           f"{lab.registry} && {DOCKER} build -q -t {ref} "
-           f"\"$({sys.executable} -m labkit sample path v1)\" >/dev/null && {DOCKER} push {ref}",
-           env)
+        learner_pushes(lab, env)
 
         lab_browser.wait_for(driver, f"{pushed}.dataset.done === '1'", 20,
                              "the push on the board")
@@ -158,8 +170,7 @@ def test_the_board_in_firefox_shows_a_push_without_a_reload(private_lab: Any, tm
     need(FIREFOX.exists() and (NODE_MODULES / "puppeteer-core").is_dir() and shutil.which("node"),
          "Firefox ESR, node and puppeteer-core (installed by .ci/run)")
     lab = private_lab
-    env = dict(lab_environ(lab, tmp_path / "docker-config"), LABKIT_ENGINE="builtin",
-               LABKIT_ENGINE_HOME=str(tmp_path / "engine"))
+    env = learner_env(lab, tmp_path)
     pushed = cell(lab.account_id, "pushed")
     node = subprocess.Popen(
         ["node", str(Path(__file__).with_name("firefox_board.cjs")), lab.board_url(),
@@ -169,12 +180,7 @@ def test_the_board_in_firefox_shows_a_push_without_a_reload(private_lab: Any, tm
     try:
         assert node.stdout is not None and node.stdin is not None
         assert node.stdout.readline().strip() == "ready", node.stderr.read() if node.stderr else ""
-        aws(env, "ecr", "create-repository", "--repository-name", "hello-app")
-        ref = f"{lab.registry}/hello-app:v1"
-        sh(f"aws ecr get-login-password | {DOCKER} login --username AWS --password-stdin "
-           f"{lab.registry} && {DOCKER} build -q -t {ref} "
-           f"\"$({sys.executable} -m labkit sample path v1)\" >/dev/null && {DOCKER} push {ref}",
-           env)
+        learner_pushes(lab, env)
         out, err = node.communicate("go\n", timeout=90)
         assert node.returncode == 0, err
         seen = json.loads(out.strip().splitlines()[-1])
@@ -220,8 +226,7 @@ def test_the_board_in_webkit_shows_a_push_without_a_reload(private_lab: Any, tmp
     from selenium.webdriver.webkitgtk.service import Service
 
     lab = private_lab
-    env = dict(lab_environ(lab, tmp_path / "docker-config"), LABKIT_ENGINE="builtin",
-               LABKIT_ENGINE_HOME=str(tmp_path / "engine"))
+    env = learner_env(lab, tmp_path)
     xvfb, display = _xvfb(tmp_path)
     monkeypatch.setenv("DISPLAY", display)
     driver = None
@@ -236,12 +241,7 @@ def test_the_board_in_webkit_shows_a_push_without_a_reload(private_lab: Any, tmp
         lab_browser.wait_for(driver, f"{pushed} && {pushed}.dataset.done === '0'", 30,
                              "the board's row of the lab's learner")
         driver.execute_script("window.notReloaded = true")
-        aws(env, "ecr", "create-repository", "--repository-name", "hello-app")
-        ref = f"{lab.registry}/hello-app:v1"
-        sh(f"aws ecr get-login-password | {DOCKER} login --username AWS --password-stdin "
-           f"{lab.registry} && {DOCKER} build -q -t {ref} "
-           f"\"$({sys.executable} -m labkit sample path v1)\" >/dev/null && {DOCKER} push {ref}",
-           env)
+        learner_pushes(lab, env)
         lab_browser.wait_for(driver, f"{pushed}.dataset.done === '1'", 30, "the push on the board")
         assert driver.execute_script("return window.notReloaded") is True
         assert "AppleWebKit/" in driver.execute_script("return navigator.userAgent")

@@ -289,12 +289,12 @@ class AdminApp:
             status = "400 Bad Request" if e.status == 400 else "500 Internal Server Error"
             return Answer(status, {"error": e.message})
         # its registry in the lab's region, opened now so the answer can say where it is
-        registry = self.lab.regions.open(made.account_id, self.lab.regions.home.name)
+        registry = self.lab.regions.open_home(made.account_id)
         return Answer("201 Created" if made.created else "200 OK",
                       {"account_id": made.account_id, "name": made.name, "user": made.user,
                        "access_key_id": made.access_key_id,
                        "secret_access_key": made.secret_access_key, "created": made.created,
-                       "registry": self.lab.regions.hosts(made.account_id)[registry.name]})
+                       "registry": self.lab.regions.address(registry)})
 
     def whoami(self, request: AdminRequest) -> Answer:
         return self._only(request, "GET") or Answer(*self.process.whoami(request.arg("challenge")))

@@ -57,11 +57,9 @@ class BoardFeed:
     def _refresh(self, last: int, accounts: dict[str, str]) -> Snapshot:
         lab = self.lab
         home = lab.settings.account_id
-        owners = {host: account for account in accounts
-                  for host in lab.regions.hosts(account).values()}
         everything = lab.trace.since(0)
         oldest = everything[0].seq if everything else 0  # older records were dropped
-        parts = board.partition(everything, home, owners)
+        parts = board.partition(everything, home, lab.regions.owners())
         order = [home, *(a for a in accounts if a != home),
                  *sorted(a for a in parts if a not in accounts and a != home)]
         progress = dict(self._snapshot.progress)

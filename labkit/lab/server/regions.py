@@ -218,6 +218,20 @@ class Regions:
         account = account or self.home.account
         return {r.name: self._host(r.port) for r in self.all() if r.account == account}
 
+    def open_home(self, account: str) -> Region:
+        """`account`'s registry in the lab's region, made if it is new (a new account's, at
+        once, so whoever made it can be told where it is)."""
+        return self.open(account, self.home.name)
+
+    def address(self, region: Region) -> str:
+        """The `host:port` a region's registry is reached at."""
+        return self._host(region.port)
+
+    def owners(self) -> dict[str, str]:
+        """Every registry's address -> its account: whose door a request came to (the board's
+        and a learner's trace tell learners apart by it)."""
+        return {self._host(r.port): r.account for r in self.all()}
+
     def accounts(self) -> dict[str, dict[str, str]]:
         """The other accounts' registries: {account: {region: address}} (the lab's status)."""
         return {a: self.hosts(a) for a in sorted({r.account for r in self.all()})

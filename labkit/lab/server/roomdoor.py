@@ -43,7 +43,7 @@ class RoomDoor:
 
     def _account(self, name: str) -> dict[str, Any]:
         made = self.lab.access.create_account(name, managed_policies=False)
-        region = self.lab.regions.open(made.account_id, self.lab.regions.home.name)
+        region = self.lab.regions.open_home(made.account_id)
         return {"account_id": made.account_id, "name": made.name,
                 "access_key_id": made.access_key_id,
                 "secret_access_key": made.secret_access_key, "port": region.port}
@@ -101,10 +101,9 @@ class RoomDoor:
             since = int(request.arg("since", "0") or 0)
         except ValueError:
             return Answer("400 Bad Request", {"error": "since must be a whole number"})
-        owners = {host: account for account, hosts in self.lab.regions.accounts().items()
-                  for host in hosts.values()}
         trace = self.lab.trace
-        mine = partition(trace.since(since), self.lab.settings.account_id, owners,
+        mine = partition(trace.since(since), self.lab.settings.account_id,
+                         self.lab.regions.owners(),
                          storage=True).get(verified.principal.account, [])
         return Answer("200 OK", {"schema": rec.SCHEMA, "last": trace.last_seq(),
                                  "requests": [r.to_dict() for r in mine]})
