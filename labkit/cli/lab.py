@@ -113,12 +113,12 @@ def lab_status(args: argparse.Namespace) -> int:
 
 def lab_env(args: argparse.Namespace) -> int:
     from ..lab import process
+    from ..room.remote import room_lab
 
     home = home_of(args)
     shell = "powershell" if args.format == "powershell" else "bash"
-    if _room_env(home, shell):
-        return 0
-    lab = process.running(home)
+    room = room_lab(home)  # a joined room (`labkit classroom join`) instead of a local lab
+    lab = room or process.running(home)
     if not lab:
         if args.no_start:
             print(f"labkit: no lab running for {home}", file=sys.stderr)
@@ -127,8 +127,14 @@ def lab_env(args: argparse.Namespace) -> int:
     from ..ecr.login import login_command
     from ..lab.process.env import docker_first, render, variables
 
-    env = variables(lab)
-    print(render(env, shell))
+    if room is not None:
+        print(f"# the room, as {room.joined.name} (`labkit classroom leave` goes back to a "
+              "local lab)")
+    print(render(variables(lab), shell))
+    if room is not None:  # the room profile's keys, not a local lab's left in this shell
+        keys = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+        print("\n".join(f"Remove-Item Env:{k} -ErrorAction SilentlyContinue" for k in keys)
+              if shell == "powershell" else f"unset {' '.join(keys)}")
     shim = _builtin_docker(home)
     if shim is not None:
         forced = (os.environ.get("LABKIT_ENGINE") or "").strip().lower() == "builtin"
@@ -136,30 +142,6 @@ def lab_env(args: argparse.Namespace) -> int:
                            else "no Docker Engine answers"))
     print(f"# then: {login_command(lab.region, lab.registry, shell)}")
     return 0
-
-
-def _room_env(home: Path, shell: str) -> bool:
-    """In a room (`labkit classroom join`): its exports instead of a local lab's; whether so."""
-    from ..room.joined import load
-
-    joined = load(home)
-    if joined is None:
-        return False
-    from ..ecr.login import login_command
-    from ..lab.process.env import docker_first, render, variables
-    from ..room.remote import RoomLab
-
-    print(f"# the room, as {joined.name} (`labkit classroom leave` goes back to a local lab)")
-    print(render(variables(RoomLab(joined, home)), shell))
-    keys = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
-    # the profile's keys, not a local lab's left in this shell
-    print("\n".join(f"Remove-Item Env:{k} -ErrorAction SilentlyContinue" for k in keys)
-          if shell == "powershell" else f"unset {' '.join(keys)}")
-    shim = _builtin_docker(home)
-    if shim is not None:
-        print(docker_first(str(shim), shell))
-    print(f"# then: {login_command(joined.region, joined.registry, shell)}")
-    return True
 
 
 def _builtin_docker(home: Path) -> Path | None:
