@@ -41,6 +41,10 @@ def up(args: argparse.Namespace) -> int:
               "(--address, e.g. the LAN address): it goes in the join lines and the room's "
               "certificate", file=sys.stderr)
         return 2
+    from ..lab.auth import labkeys
+
+    if process.running(home) is None:
+        labkeys.make_private(home)  # the lab's own account: not the kit's published keys
     lab = process.running(home) or process.start(
         home, port=args.port, host=args.host, tls=args.tls,
         tls_hosts=[address] if args.tls and address not in LOOPBACK else None,

@@ -5,41 +5,61 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from .lab import home_of as _home
 from .lab import running_lab
 
 
-def clock_cmd(args: argparse.Namespace) -> int:
-    from ..lab.housekeeping.clock import FILE, TOKEN_FILE, ClockError, LabClock, describe, parse_duration
+def _lab_or_room(args: argparse.Namespace) -> Any:
+    """The joined room's lab (this learner's account in it), else the home's running lab."""
+    from ..room.remote import room_lab
 
-    # the file a running lab re-reads: no request needed
-    clock = LabClock(_home(args), file=TOKEN_FILE if args.tokens else FILE)
-    try:
-        if args.clock_cmd == "advance":
-            clock.advance(parse_duration(args.duration))
-        elif args.clock_cmd == "reset":
-            clock.reset()
-    except ClockError as e:
-        print(f"labkit: {e}", file=sys.stderr)
-        return 2
+    return room_lab(_home(args)) or running_lab(args)
+
+
+def clock_cmd(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
-    when = datetime.fromtimestamp(clock.now(), UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    from ..lab.housekeeping.clock import FILE, TOKEN_FILE, ClockError, LabClock, describe, parse_duration
+    from ..room.remote import RoomOnly, room_lab
+
     which = "token clock" if args.tokens else "lab clock"
-    print(f"{which}: {when} ({describe(clock.offset)} ahead of the wall clock)")
+    room = room_lab(_home(args))
+    try:
+        seconds = parse_duration(args.duration) if args.clock_cmd == "advance" else None
+        if room is not None:  # a room: this learner's account's clock, nobody else's
+            which = f"your {which} in the room"
+            if args.clock_cmd == "show":
+                state = room.clock(args.tokens)
+            else:
+                state = room.move_clock(seconds, tokens=args.tokens)
+            now, offset = float(state["now"]), float(state["offset"])
+        else:  # the file a running lab re-reads: no request needed
+            clock = LabClock(_home(args), file=TOKEN_FILE if args.tokens else FILE)
+            if seconds is not None:
+                clock.advance(seconds)
+            elif args.clock_cmd == "reset":
+                clock.reset()
+            now, offset = clock.now(), clock.offset
+    except (ClockError, RoomOnly) as e:
+        print(f"labkit: {e}", file=sys.stderr)
+        return 2
+    when = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    print(f"{which}: {when} ({describe(offset)} ahead of the wall clock)")
     return 0
 
 
 def lifecycle_cmd(args: argparse.Namespace) -> int:
     from ..lab.process import LabError
+    from ..room.remote import RoomOnly
 
-    lab = running_lab(args)
+    lab = _lab_or_room(args)
     if lab is None:
         return 2
     try:
         results = lab.run_lifecycle(args.repository)
-    except LabError as e:
+    except (LabError, RoomOnly) as e:
         print(f"labkit: {e}", file=sys.stderr)
         return 2
     if not results:
@@ -62,12 +82,16 @@ def account_cmd(args: argparse.Namespace) -> int:
     import shlex
 
     from ..lab.process import LabError
+    from ..room.remote import RoomOnly
 
-    lab = running_lab(args)
+    lab = _lab_or_room(args)
     if lab is None:
         return 2
     try:
         if args.account_cmd == "list":
+            if not hasattr(lab, "admin"):
+                raise RoomOnly("in a room, the list of accounts is the instructor's (`labkit "
+                               "lab account create NAME` prints one of yours again)")
             doc = lab.admin("GET", "/_labkit/accounts")
             for account, name in sorted(doc["accounts"].items()):
                 registries = doc["registries"].get(account, {})
@@ -75,7 +99,7 @@ def account_cmd(args: argparse.Namespace) -> int:
                 print(f"{account}  {name or '-':<16} {where}".rstrip())
             return 0
         made = lab.create_account(args.name)
-    except LabError as e:
+    except (LabError, RoomOnly) as e:
         print(f"labkit: {e}", file=sys.stderr)
         return 2
     already = "" if made.get("created", True) else " (already there: the keys it was made with)"

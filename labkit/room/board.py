@@ -57,8 +57,8 @@ def _port(address: str) -> str:
 
 
 def partition(records: Iterable[TraceRecord], home_account: str,
-              owners: Mapping[str, str] | None = None, storage: bool = False
-              ) -> dict[str, list[TraceRecord]]:
+              owners: Mapping[str, str] | None = None, storage: bool = False,
+              aliases: Mapping[str, str] | None = None) -> dict[str, list[TraceRecord]]:
     """Each account's records, in the order they were made.
 
     A record names its caller (`principal`) once the lab knows who it is. One that does not
@@ -72,8 +72,10 @@ def partition(records: Iterable[TraceRecord], home_account: str,
     storage downloads carry no caller and make no step: left out, unless `storage` (a
     learner's own trace, whose pull diagram shows them): then they go with the same client's
     last caller at that door within CLAIM_WINDOW seconds (the download follows the blob GET
-    that redirected to it)."""
-    owners = owners or {}
+    that redirected to it). `aliases` folds an account into another: a learner's second
+    account (08's platform team) into the learner's."""
+    aliases = aliases or {}
+    owners = {address: aliases.get(a, a) for address, a in (owners or {}).items()}
     by_port = {_port(address): account for address, account in owners.items()}
     out: dict[str, list[TraceRecord]] = {}
     waiting: dict[tuple[str, str], list[TraceRecord]] = {}  # (client, door) -> no caller yet
@@ -94,6 +96,7 @@ def partition(records: Iterable[TraceRecord], home_account: str,
                 out.setdefault(seen[0], []).append(r)
             continue
         account = account_of(r.principal)
+        account = aliases.get(account, account) if account is not None else None
         if account is None:
             waiting.setdefault(key, []).append(r)
             continue

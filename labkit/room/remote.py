@@ -1,10 +1,11 @@
 """The room's lab, as a learner's machine sees it: `labkit lab env`, the notebooks, `labkit
 explain` and `labkit trace` use it in place of a local lab once the home joined a room.
 
-It is not the instructor's lab object: the learner holds no secret of the lab. It reads the
-learner's own trace (`GET /_labkit/room/trace`, signed with SigV4 by the learner's keys, as an
-ECR call is) and refuses what only the instructor may do to the room's lab (its clock, its
-token lifetime, its lifecycle runs): those notebooks' sections need a lab of one's own.
+It is not the instructor's lab object: the learner holds no secret of the lab. What it asks of
+the room is signed with SigV4 by the learner's keys, as an ECR call is, and is about the
+learner's own account only: its trace (`/_labkit/room/trace`), and the clock, token lifetime,
+lifecycle runs and second accounts that notebooks 02, 05b and 08 use
+(labkit/lab/server/roomself.py). Moving the clock in a room moves the learner's, nobody else's.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from .joined import Joined, load
 
 
 class RoomOnly(Exception):
-    """What a learner in a room cannot do to the room's lab, and what to do instead."""
+    """What the room refused this learner (another account's clock, a fourth second account,
+    a bad duration), in the room's words."""
 
 
 @dataclass
@@ -67,22 +69,34 @@ class RoomLab:
                                           region_name=self.region)
         return self._session
 
-    def _get(self, path: str, params: dict[str, Any]) -> dict[str, Any]:
-        """A GET signed as an ECR call by the learner's keys (the room verifies it)."""
+    def _call(self, method: str, path: str, params: dict[str, Any] | None = None,
+              doc: dict[str, Any] | None = None) -> dict[str, Any]:
+        """A request signed as an ECR call by the learner's keys (the room verifies it)."""
+        import json
         from urllib.parse import urlencode
 
         import requests
         from botocore.auth import SigV4Auth
         from botocore.awsrequest import AWSRequest
 
-        url = f"{self.endpoint_url}{path}?{urlencode(params)}"
-        request = AWSRequest(method="GET", url=url)
+        url = f"{self.endpoint_url}{path}" + (f"?{urlencode(params)}" if params else "")
+        body = json.dumps(doc).encode() if doc is not None else b""
+        headers = {"Content-Type": "application/json"} if doc is not None else {}
+        request = AWSRequest(method=method, url=url, data=body, headers=headers)
         credentials = self.session().get_credentials()
         SigV4Auth(credentials.get_frozen_credentials(), "ecr", self.region).add_auth(request)
-        r = requests.get(url, headers=dict(request.headers), timeout=30, verify=self.verify)
-        if r.status_code != 200:
-            raise RoomOnly(f"the room refused {path} ({r.status_code}): {r.text[:200]}")
+        r = requests.request(method, url, data=body, headers=dict(request.headers), timeout=60,
+                             verify=self.verify)
+        if not 200 <= r.status_code < 300:
+            try:
+                why = r.json().get("error") or r.text
+            except ValueError:
+                why = r.text
+            raise RoomOnly(f"the room refused {method} {path} ({r.status_code}): {why[:300]}")
         return dict(r.json())
+
+    def _get(self, path: str, params: dict[str, Any]) -> dict[str, Any]:
+        return self._call("GET", path, params)
 
     def trace(self, since: int = 0) -> list[TraceRecord]:
         """This learner's requests the room recorded after `since`."""
@@ -94,22 +108,38 @@ class RoomLab:
         return int(self._get("/_labkit/room/trace", {"since": 1 << 62})["last"])
 
     def status(self, timeout: float = 2.0) -> dict[str, Any]:
-        return {"token_ttl": config.DEFAULT_TOKEN_TTL, "registry": self.registry,
-                "region": self.region, "room": self.joined.name}
-
-    def _instructors(self, what: str) -> RoomOnly:
-        return RoomOnly(f"{what} is the room's lab's, and only the instructor changes it: "
-                        "this section needs a lab of your own (`labkit classroom leave`, then "
-                        "run the notebook again)")
+        """What the course reads of a lab's status: this learner's token lifetime."""
+        ttl = self._call("GET", "/_labkit/room/settings")["token_ttl"]
+        return {"token_ttl": ttl, "registry": self.registry, "region": self.region,
+                "room": self.joined.name, "account_id": self.account_id}
 
     def set_token_ttl(self, seconds: float) -> None:
-        raise self._instructors("the token lifetime")
+        """Make this learner's new tokens expire after `seconds` (02's exercise)."""
+        self._call("POST", "/_labkit/room/settings", doc={"token_ttl": seconds})
+
+    def move_clock(self, advance: float | None = None, tokens: bool = False) -> dict[str, Any]:
+        """Move this learner's clock forward by `advance` seconds, or back to the room's when
+        None (`tokens`: the clock their tokens are issued and judged by)."""
+        doc: dict[str, Any] = {"reset": True} if advance is None else {"advance": advance}
+        return self._call("POST", "/_labkit/room/clock", doc={**doc, "tokens": tokens})
+
+    def clock(self, tokens: bool = False) -> dict[str, Any]:
+        return self._call("GET", "/_labkit/room/clock", {"tokens": "1"} if tokens else None)
 
     def advance_clock(self, days: float = 0, hours: float = 0) -> dict[str, Any]:
-        raise self._instructors("the clock")
+        return self.move_clock(days * 86400 + hours * 3600)
+
+    def reset_clock(self) -> dict[str, Any]:
+        return self.move_clock(None)
 
     def run_lifecycle(self, repository: str | None = None) -> list[dict[str, Any]]:
-        raise self._instructors("running lifecycle policies")
+        """Apply this learner's lifecycle policies now."""
+        params = {"repository": repository} if repository else None
+        return list(self._call("POST", "/_labkit/room/lifecycle/run", params)["results"])
+
+    def create_account(self, name: str) -> dict[str, Any]:
+        """A second account of this learner's (the same name: the same account)."""
+        return self._call("POST", "/_labkit/room/accounts", doc={"name": name})
 
     def __str__(self) -> str:
         return f"room at {self.endpoint_url} as {self.joined.name} (home {self.home})"

@@ -19,11 +19,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud, typed from a slide
 CODE_LENGTH = 10  # 50 bits; with the failure limit below, not guessable in a workshop's day
 FAILURES_PER_MINUTE = 10  # bad codes the whole room may send a minute before joins pause
 FILE = Path("room") / "roster.json"
+MAX_COMPANIONS = 3  # accounts a learner may make for a section that needs a second one (08)
 
 
 @dataclass(frozen=True)
@@ -51,20 +53,59 @@ class Roster:
         self._failures: list[float] = []
         self._now = now
 
-    def _load(self) -> dict[str, dict[str, str]]:
+    def _doc(self) -> dict[str, Any]:
         try:
             doc = json.loads(self.path.read_text())
         except (OSError, ValueError):
             return {}
-        return {str(k): dict(v) for k, v in doc.get("learners", {}).items()}
+        return doc if isinstance(doc, dict) else {}
 
-    def _save(self, learners: dict[str, dict[str, str]]) -> None:
+    def _load(self) -> dict[str, dict[str, str]]:
+        return {str(k): dict(v) for k, v in self._doc().get("learners", {}).items()}
+
+    def _save(self, learners: dict[str, dict[str, str]],
+              companions: dict[str, dict[str, str]] | None = None) -> None:
+        if companions is None:
+            companions = self._doc().get("companions", {})
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
-            json.dump({"learners": learners}, f, indent=1)
+            json.dump({"learners": learners, "companions": companions}, f, indent=1)
         os.replace(tmp, self.path)
+
+    # ---- a learner's second accounts (notebook 08's platform team) ----
+    def companions(self) -> dict[str, str]:
+        """{companion account: the account of the learner who made it}: the board and a
+        learner's trace count a companion's requests as its learner's."""
+        with self._lock:
+            return {a: v["owner"] for a, v in self._doc().get("companions", {}).items()}
+
+    def learner_of(self, account_id: str) -> Learner | None:
+        """The learner whose account (or companion account) this is, or None."""
+        with self._lock:
+            doc = self._doc()
+            owner = doc.get("companions", {}).get(account_id, {}).get("owner", account_id)
+            for name, v in doc.get("learners", {}).items():
+                if v.get("account_id") == owner:
+                    return Learner(name, owner)
+        return None
+
+    def may_add_companion(self, owner: str, name: str) -> bool:
+        """Whether learner account `owner` may have a companion called `name`: one it has
+        already, or a new one within MAX_COMPANIONS."""
+        with self._lock:
+            mine = [v for v in self._doc().get("companions", {}).values()
+                    if v.get("owner") == owner]
+        return any(v.get("name") == name for v in mine) or len(mine) < MAX_COMPANIONS
+
+    def add_companion(self, owner: str, name: str, account_id: str) -> None:
+        with self._lock:
+            doc = self._doc()
+            companions = dict(doc.get("companions", {}))
+            companions[account_id] = {"owner": owner, "name": name}
+            self._save({str(k): dict(v) for k, v in doc.get("learners", {}).items()},
+                       companions)
 
     def issue(self, name: str, account_id: str) -> str:
         """A (new) join code for learner `name`, whose account is `account_id`."""

@@ -174,16 +174,18 @@ class AccessControl:
                  valid_region: Callable[[str], bool] | None = None,
                  access_key: str = LAB_ACCESS_KEY, secret_key: str = LAB_SECRET_KEY,
                  clock: Callable[[], float] = time.time, store: IdentityStore | None = None,
-                 token_clock: Callable[[], float] | None = None):
+                 token_clock: Callable[[str], float] | None = None):
         """`clock` judges signatures (signed by the caller's wall clock), sessions and policy
-        times; `token_clock` issues and judges registry passwords (default: `clock`)."""
+        times; `token_clock(account)` issues and judges an account's registry passwords
+        (default: `clock`)."""
         self.account, self.region = account, region
         self.valid_region = valid_region
         self.clock = clock
         self.store = store or IdentityStore(home, account, access_key=access_key,
                                             secret_key=secret_key, clock=clock)
         self.tokens = RegistryTokens(signer, lab_id, default=self.store.default_principal,
-                                     default_region=region, clock=token_clock or clock)
+                                     default_region=region,
+                                     clock=token_clock or (lambda _account: clock()))
         self._decisions: dict[tuple[Any, ...], Decision] = {}
         self._allowed: set[tuple[Any, ...]] = set()  # registry requests allowed context-free
         self._iam_sts: Any = None

@@ -24,6 +24,7 @@ import binascii
 import json
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from enum import Enum
 from typing import Any
@@ -57,11 +58,22 @@ class Claims:
         return f"Claims({self.principal.arn}, {self.region}, expires_at={self.expires_at})"
 
 
+AccountTime = Callable[[str], float]  # an account's token clock: its now
+
+
+def wall_clock(_account: str) -> float:
+    return time.time()
+
+
 class RegistryTokens:
-    """Issues and checks registry passwords for one lab (its signer and id)."""
+    """Issues and checks registry passwords for one lab (its signer and id).
+
+    Tokens are issued and judged by the token clock of the account whose principal they name
+    (`clock(account)`): in a room, a learner who makes the next morning come for their own
+    tokens (notebook 08) expires nobody else's login."""
 
     def __init__(self, signer: Signer, lab_id: str, *, default: Principal, default_region: str,
-                 clock: Any = time.time):
+                 clock: AccountTime = wall_clock):
         self._signer = signer
         self.lab_id = lab_id
         self._default = default
@@ -70,13 +82,14 @@ class RegistryTokens:
         self._clock = clock
         self._verified: dict[str, Claims] = {}
 
-    def now(self) -> float:
-        """The time tokens are issued and judged at: the lab's token clock."""
-        return float(self._clock())
+    def now(self, account: str | None = None) -> float:
+        """The time `account`'s tokens are issued and judged at (default: the lab's own
+        account's): the lab's token clock, plus the account's own offset."""
+        return float(self._clock(account or self._default.account))
 
     def issue(self, principal: Principal, region: str, ttl: float) -> Token:
         """GetAuthorizationToken's token for `principal` at `region`'s endpoint."""
-        now = self._clock()
+        now = self._clock(principal.account)
         expires = int(now + ttl)  # whole seconds, never longer than ttl (auth.py)
         nonce = secrets.token_urlsafe(12)
         claims = {"lab": self.lab_id, "expiration": expires, "datakey": nonce, "region": region,
@@ -126,7 +139,7 @@ class RegistryTokens:
             if len(self._verified) >= VERIFIED_LIMIT:
                 self._verified.clear()
             self._verified[header] = claims
-        if claims.expires_at <= (self._clock() if now is None else now):
+        if claims.expires_at <= (self.now(claims.principal.account) if now is None else now):
             return Verdict.EXPIRED, claims
         if claims.region != region:
             return Verdict.WRONG_REGION, claims

@@ -22,7 +22,8 @@ from ..control.lifecycle_runner import (
     interval_from_env,
 )
 from ..registry.storage import Storage
-from .clock import ClockError, LabClock, parse_duration
+from .account_clocks import AccountClock
+from .clock import ClockError, parse_duration
 
 log = logging.getLogger("labkit.lab.housekeeping")
 DELETING_ACTIONS = {"BatchDeleteImage", "DeleteRepository"}
@@ -40,7 +41,7 @@ class Housekeeping:
     """Runs the lifecycle schedule (over the ECR backend's lifecycle operations) and the
     garbage collector (over the registry's store), by the lab's clock."""
 
-    def __init__(self, clock: LabClock, storage: Storage, lifecycle: LifecycleBackend):
+    def __init__(self, clock: AccountClock, storage: Storage, lifecycle: LifecycleBackend):
         self.storage = storage
         self.clock = clock
         self.runner = LifecycleRunner(lifecycle, self.clock.now, interval=interval_from_env(),

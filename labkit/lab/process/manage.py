@@ -74,10 +74,13 @@ class Lab:
     def env(self) -> dict[str, str]:
         """The environment after which `aws ecr ...` and `docker ... REGISTRY` reach this lab.
         A TLS lab's adds AWS_CA_BUNDLE: the AWS CLI and boto3 then verify it against its CA."""
+        from ..auth import labkeys
+
+        key_id, secret = labkeys.load(self.home)  # a room's lab has keys of its own
         env = {
             "AWS_ENDPOINT_URL": self.endpoint_url,
-            "AWS_ACCESS_KEY_ID": config.LAB_ACCESS_KEY,
-            "AWS_SECRET_ACCESS_KEY": config.LAB_SECRET_KEY,
+            "AWS_ACCESS_KEY_ID": key_id,
+            "AWS_SECRET_ACCESS_KEY": secret,
             "AWS_DEFAULT_REGION": self.region,
             "AWS_REGION": self.region,
             "LABKIT_REGISTRY": self.registry,

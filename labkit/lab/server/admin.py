@@ -13,7 +13,9 @@ make a browser send. Every request passes, in this order:
    method, path, query and body), else 401; only `GET /_labkit/whoami` is open, its answer
    being itself a proof made with the secret, `POST /_labkit/room/join`, which takes a
    learner's join code instead, `GET /_labkit/room/ca`, a public certificate, and `GET
-   /_labkit/room/trace`, a learner's own requests, signed with the learner's keys (roomdoor.py).
+   /_labkit/room/trace`, a learner's own requests, signed with the learner's keys (roomdoor.py),
+   and what a learner may do to their own account's clock, token lifetime, lifecycle runs and
+   second accounts, signed the same way (roomself.py).
 
 The instructor's board (`/_labkit/board...`) is its own app (board.py): it takes the same
 signature, or the session cookie a signed request's one-time ticket gives the instructor's
@@ -42,6 +44,8 @@ from .roomdoor import JOIN as ROOM_JOIN
 from .roomdoor import LEARNERS as ROOM_LEARNERS
 from .roomdoor import TRACE as ROOM_TRACE
 from .roomdoor import RoomDoor
+from .roomself import PATHS as LEARNER_SELF
+from .roomself import LearnerSelf
 
 if TYPE_CHECKING:
     from .app import LabApp
@@ -53,9 +57,10 @@ StartResponse = Callable[..., Any]
 PREFIX = "/_labkit/"
 BOARD = "/_labkit/board"  # the instructor's board: its own app (server/board.py)
 MAX_BODY = 1 << 16
-OPEN = frozenset({WHOAMI, ROOM_JOIN, ROOM_CA, ROOM_TRACE})  # answered without the lab's
-# signature: join takes a learner's code, the CA is a public certificate, and a learner's own
-# trace takes the learner's SigV4 signature
+OPEN = frozenset({WHOAMI, ROOM_JOIN, ROOM_CA, ROOM_TRACE, *LEARNER_SELF})  # answered without
+# the lab's signature: join takes a learner's code, the CA is a public certificate, and a
+# learner's own trace, clock, token lifetime, lifecycle runs and second accounts take the
+# learner's SigV4 signature (roomself.py)
 SAME_SITE = frozenset({"same-origin", "none"})  # Sec-Fetch-Site values of the lab's own pages
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 TOO_LARGE = ("413 Request Entity Too Large", {"error": f"send a JSON body of at most {MAX_BODY} "
@@ -141,12 +146,14 @@ class AdminApp:
         self.verifier = AdminVerifier(secret)
         self.process = whoami.WhoamiRoutes(Signer(secret), lab.settings.home)
         self.room = RoomDoor(lab)  # a workshop room's learners and their join codes
+        self.learner_self = LearnerSelf(lab, self.room.roster)  # what a learner may do
         self.routes: dict[str, Callable[[AdminRequest], Answer | None]] = {
             "/_labkit/status": self.status, "/_labkit/trace": self.trace,
             "/_labkit/operations": self.operations, "/_labkit/settings": self.settings,
             "/_labkit/accounts": self.accounts, WHOAMI: self.whoami, SHUTDOWN: self.shutdown,
             ROOM_LEARNERS: self.room.learners, ROOM_JOIN: self.room.join, ROOM_CA: self.room.ca,
-            ROOM_TRACE: self.room.trace}
+            ROOM_TRACE: self.room.trace,
+            **dict.fromkeys(LEARNER_SELF, self.learner_self.route)}
         self._board: Any = None
         self._board_lock = threading.Lock()
 

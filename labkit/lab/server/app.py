@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from ... import __version__
 from ...config import LAB_ACCOUNT_ID
 from ...trace import record as rec
+from ..auth import labkeys
 from ..auth.signing import Signer, load_secret
 from ..auth.tokens import SERVICE, Token
 from ..control.caller import current as current_caller
@@ -71,13 +72,16 @@ class CallerTokens:
     the request was signed for (control/caller.py); the lab's own calls get the default
     learner's, in the lab's region."""
 
-    def __init__(self, access: AccessControl, region: str):
+    def __init__(self, access: AccessControl, region: str,
+                 lifetimes: dict[str, float] | None = None):
         self.access, self.region = access, region
+        self.lifetimes = lifetimes if lifetimes is not None else {}  # an account's own TTL
 
     def issue(self, ttl: float) -> Token:
         caller = current_caller()
         if caller is None:
             return self.access.issue_token(self.access.store.default_principal, self.region, ttl)
+        ttl = self.lifetimes.get(caller.principal.account, ttl)
         return self.access.issue_token(caller.principal, caller.region, ttl)
 
 
@@ -93,7 +97,8 @@ class LabApp:
         from ..access.iamsts import is_iam_sts
         from ..access.tokens import Verdict as TokenVerdict
         from ..control.services import OtherServices
-        from ..housekeeping.clock import TOKEN_FILE, LabClock
+        from ..housekeeping.account_clocks import AccountClocks
+        from ..housekeeping.clock import TOKEN_FILE
 
         self.settings = settings
         home = settings.home
@@ -102,14 +107,23 @@ class LabApp:
         self.signer = Signer(secret)
         self.lab_id = self.signer.sign("lab-id")[:16]
         self.admin = AdminApp(self, secret)
-        self.clock = LabClock(home)
+        # Each account's clocks (housekeeping/account_clocks.py): the lab's, plus the
+        # account's own offset, which a learner in a room moves for their account only.
+        self.clocks = AccountClocks(home, settings.account_id)
+        self.token_clocks = AccountClocks(home, settings.account_id, TOKEN_FILE)
+        self.clock = self.clocks.lab
+        # A token lifetime an account set for its own tokens (a learner in a room: 02's
+        # exercise); the others' is the lab's (settings.token_ttl).
+        self.token_lifetimes: dict[str, float] = {}
         # Who may do what: signatures, identities, policies, registry tokens. Signatures are
         # judged by the wall clock (the caller signs with its own), registry passwords by the
         # token clock (`labkit lab clock advance --tokens`, or a test, moves it); neither is the
         # lab clock 05b advances: a login must not expire because image ages jumped.
+        access_key, secret_key = labkeys.load(home)  # a room's are its own (auth/labkeys.py)
         self.access = AccessControl(home, self.signer, self.lab_id, account=settings.account_id,
                                     region=settings.region, clock=time.time,
-                                    token_clock=LabClock(home, file=TOKEN_FILE).now)
+                                    token_clock=self.token_clocks.now,
+                                    access_key=access_key, secret_key=secret_key)
         self.trace = Trace()
         self.operations: Counter[str] = Counter()  # AWS API operations answered (X-Amz-Target)
         self.regions = Regions(self, self._region, open_door)
@@ -136,19 +150,20 @@ class LabApp:
         from ..registry.handlers import RegistryApp
 
         settings = self.settings
+        clock = self.clocks.of(account)  # image ages and lifecycle rules: the account's clock
         control = EcrBackend.open(
             files, account, name, host, self.signer,
-            CallerTokens(self.access, name), self.access,
-            clock=self.clock.now, token_ttl=lambda: self.settings.token_ttl,
+            CallerTokens(self.access, name, self.token_lifetimes), self.access,
+            clock=clock.now, token_ttl=lambda: self.settings.token_ttl,
             scheme=settings.scheme)
         control.storage.cleanup_uploads(older_than_seconds=0)
         # The lifecycle schedule and garbage collection.
-        housekeeping = Housekeeping(self.clock, control.storage, control.lifecycle)
+        housekeeping = Housekeeping(clock, control.storage, control.lifecycle)
         facts = RepositoryFacts(control.storage)
         gates: list[RegistryGate] = []
         registry = RegistryApp(control.storage, control, self.signer,
                                public_url=lambda environ: f"{settings.scheme}://{self._host(environ)}",
-                               clock=self.clock.now,
+                               clock=clock.now,
                                visible=lambda environ, repo: gates[0].visible(environ, repo))
         home = (account, name) == (settings.account_id, settings.region)
         gate = RegistryGate(self.access, facts, registry, account=account,

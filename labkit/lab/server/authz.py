@@ -150,7 +150,7 @@ class RegistryGate:
             facts[rec.TOKEN_REGION] = claims.region
         if claims is not None and verdict is Verdict.EXPIRED:
             facts[rec.TOKEN_EXPIRES] = claims.expires_at
-            facts[rec.TOKEN_CHECKED] = int(self.access.tokens.now())
+            facts[rec.TOKEN_CHECKED] = int(self.access.tokens.now(claims.principal.account))
             if claims.issued_at is not None:
                 facts[rec.TOKEN_ISSUED] = claims.issued_at
                 facts[rec.TOKEN_LIFETIME] = claims.expires_at - claims.issued_at

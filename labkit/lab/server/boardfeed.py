@@ -46,7 +46,9 @@ class BoardFeed:
         self._rows: dict[str, dict[str, Any]] = {}
 
     def snapshot(self) -> Snapshot:
-        accounts = self.lab.access.store.accounts()
+        companions = self.lab.admin.room.roster.companions()  # a learner's second accounts
+        accounts = {a: n for a, n in self.lab.access.store.accounts().items()
+                    if a not in companions}
         last = self.lab.trace.last_seq()
         with self._lock:
             current = self._snapshot
@@ -59,7 +61,8 @@ class BoardFeed:
         home = lab.settings.account_id
         everything = lab.trace.since(0)
         oldest = everything[0].seq if everything else 0  # older records were dropped
-        parts = board.partition(everything, home, lab.regions.owners())
+        parts = board.partition(everything, home, lab.regions.owners(),
+                                aliases=lab.admin.room.roster.companions())
         order = [home, *(a for a in accounts if a != home),
                  *sorted(a for a in parts if a not in accounts and a != home)]
         progress = dict(self._snapshot.progress)

@@ -104,9 +104,14 @@ class RoomDoor:
         trace = self.lab.trace
         mine = partition(trace.since(since), self.lab.settings.account_id,
                          self.lab.regions.owners(),
-                         storage=True).get(verified.principal.account, [])
+                         storage=True, aliases=self.roster.companions()
+                         ).get(self._owner(verified.principal.account), [])
         return Answer("200 OK", {"schema": rec.SCHEMA, "last": trace.last_seq(),
                                  "requests": [r.to_dict() for r in mine]})
+
+    def _owner(self, account: str) -> str:
+        """The learner's account a (companion) account's requests count as."""
+        return self.roster.companions().get(account, account)
 
     def join(self, request: AdminRequest) -> Answer:
         from .admin import Answer

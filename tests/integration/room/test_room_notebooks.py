@@ -2,7 +2,12 @@
 a notebook of the course, at the same time, with the built-in engine (as a hosted room's
 kernels would: no Docker on their side). Each notebook's first cell finds the joined room
 instead of starting a local lab, its commands and checks run as that learner in that
-learner's account, and the instructor's board shows each learner's steps."""
+learner's account, and the instructor's board shows each learner's steps.
+
+The three notebooks are the ones that need most of the room: 04 (push), 05b (lifecycle runs
+and immutability: the learner's own lifecycle run) and 08 (failures: the learner's own token
+clock moves to the next morning while the others' logins stay valid, an IAM user and a second
+account of the learner's own, a token from another region)."""
 
 from __future__ import annotations
 
@@ -19,15 +24,23 @@ from tests.conftest import free_port
 from tests.integration.room.test_classroom import labkit, learner
 
 ROOT = Path(__file__).resolve().parents[3]
-NOTEBOOK = "04-push"
-NAMES = ("ada", "grace", "linus")
+NOTEBOOKS = {"ada": "04-push", "grace": "05b-lifecycle-and-immutability",
+             "linus": "08-when-things-go-wrong"}
+NAMES = tuple(NOTEBOOKS)
+SAID = {  # what each notebook's check says once it passed (a failed check stops the run)
+    "ada": "v1 is in the registry: 3 new layers pushed, then its manifest under the tag v1",
+    "grace": "v1 expired by the lifecycle policy; v2, v3 and the moving latest kept",
+    "linus": "met 8 errors (no basic auth credentials, an expired token, name unknown, tag "
+             "invalid, manifest unknown, not authorized, a token from another region, another "
+             "account's repository), each explained by the lab and fixed"}
 
 
-def _execute(env: dict[str, str], out: Path) -> subprocess.CompletedProcess[str]:
+def _execute(env: dict[str, str], notebook: str, out: Path
+             ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute",
          "--ExecutePreprocessor.timeout=300", "--output", str(out),
-         str(ROOT / "notebooks" / f"{NOTEBOOK}.ipynb")],
+         str(ROOT / "notebooks" / f"{notebook}.ipynb")],
         env=env, capture_output=True, text=True, timeout=600)
 
 
@@ -48,7 +61,8 @@ def test_three_learners_run_a_notebook_in_one_room(tmp_path: Path,
             labkit(learners[name], "classroom", "join", lines[name])
         with ThreadPoolExecutor(len(NAMES)) as pool:
             runs = dict(zip(NAMES, pool.map(
-                lambda n: _execute(learners[n], tmp_path / f"{n}.ipynb"), NAMES), strict=True))
+                lambda n: _execute(learners[n], NOTEBOOKS[n], tmp_path / f"{n}.ipynb"), NAMES),
+                strict=True))
         for name, run in runs.items():
             assert run.returncode == 0, (name, run.stderr[-3000:])
             cells = json.loads((tmp_path / f"{name}.ipynb").read_text())["cells"]
@@ -56,13 +70,20 @@ def test_three_learners_run_a_notebook_in_one_room(tmp_path: Path,
                             for o in cells[1]["outputs"])
             assert "target: lab at 127.0.0.1:" in first and f"{lines[name].split('/')[2]}" \
                 not in first, first  # the learner's own registry, not the room's API port
+            said = "".join("".join(o.get("text") or o.get("data", {}).get("text/plain", ""))
+                           for c in cells if c["cell_type"] == "code" for o in c["outputs"])
+            assert SAID[name] in said, (name, said[-3000:])
 
-        rows = {r["name"]: r for r in process.running(home).board()["rows"]}
+        instructor = process.running(home)
+        rows = {r["name"]: r for r in instructor.board()["rows"]}
+        assert set(rows) == {"lab", *NAMES}  # linus's platform account is on linus's row
         for name in NAMES:
             # the repository is the notebook's set-up's (labkit's own calls do no step)
             assert {"logged_in", "pushed"} <= set(rows[name]["steps"]), rows[name]
-            assert rows[name]["failure"] is None, rows[name]["failure"]
+        assert rows["ada"]["failure"] is None, rows["ada"]["failure"]
+        assert rows["linus"]["failure"] is not None  # 08 fails on purpose, section by section
         assert not rows["lab"]["steps"]  # nobody worked in the lab's own account
+        assert instructor.clock()["offset"] == 0  # linus moved his own token clock only
     finally:
         for learner_env in learners.values():
             if (Path(learner_env["LABKIT_HOME"]) / "room.json").exists():
