@@ -322,7 +322,7 @@ def _walk_through(ran: Ran, env: dict[str, str], home: Path, port: int, tmp: Pat
     # the lab's clock, and lifecycle policies applied now
     assert "ahead of the wall clock" in ran("lab", "clock", "show", "--home", str(home)).stdout
     assert "(15d 0h ahead" in ran("lab", "clock", "advance", "15d", "--home", str(home)).stdout
-    assert "(0s ahead" in ran("lab", "clock", "reset").stdout
+    assert "(0s ahead" in ran("lab", "clock", "reset", "--home", str(home)).stdout
     # the tokens' clock (notebook 08's next morning): its own, the lab clock stays
     assert ran("lab", "clock", "advance", "13h", "--tokens").stdout.startswith("token clock: ")
     assert "(13h 0m ahead" in ran("lab", "clock", "show", "--tokens", "--home", str(home)).stdout
@@ -346,7 +346,7 @@ def _walk_through(ran: Ran, env: dict[str, str], home: Path, port: int, tmp: Pat
                                "--output", "text"], env={**env, **keys},
                               capture_output=True, text=True, timeout=60)
     assert identity.stdout.strip() == account, identity.stderr
-    listed = ran("lab", "account", "list").stdout
+    listed = ran("lab", "account", "list", "--home", str(home)).stdout
     assert any(ln.startswith(account) and "team-b" in ln for ln in listed.splitlines()), listed
     again = ran("lab", "account", "create", "team-b", "--home", str(home)).stdout
     assert again.split()[2] == account and "(already there" in again.splitlines()[0]

@@ -4,7 +4,13 @@ configurable-http-proxy, the dummy authenticator, one server per user), configur
 start their servers through the hub's REST API; in each server's own kernel, reached through
 the hub's proxy, every cell of notebook 04 runs as that user would run it. Each kernel is that
 learner of the room (their account, their registry, the built-in engine), and the instructor's
-board shows the three learners' pushes."""
+board shows the three learners' pushes.
+
+Twice: with `SimpleLocalProcessSpawner` (every server as the hub's user), and with JupyterHub's
+default `LocalProcessSpawner` and a Unix user per learner (made for the test, removed after),
+as docs/workshop.md says to run a real room: each server then runs as its learner, the hook
+gave each learner's home (keys included) to that user, and one learner's kernel cannot read
+another's keys."""
 
 from __future__ import annotations
 
@@ -34,7 +40,6 @@ TOKEN = uuid.uuid4().hex
 pytestmark = pytest.mark.slow
 
 CONFIG = """
-import sys
 from labkit.room.hub import configure
 
 c.JupyterHub.bind_url = "http://127.0.0.1:{port}"
@@ -44,17 +49,44 @@ c.ConfigurableHTTPProxy.pid_file = "{tmp}/proxy.pid"
 c.JupyterHub.db_url = "sqlite:///{tmp}/hub.sqlite"
 c.JupyterHub.cookie_secret_file = "{tmp}/cookie_secret"
 c.JupyterHub.authenticator_class = "dummy"
-c.JupyterHub.spawner_class = "simple"
-c.Spawner.cmd = [sys.executable, "-m", "jupyterhub.singleuser"]
-c.Spawner.args = ["--allow-root"]  # CI runs as root (a real room: a Unix user per learner)
+c.Spawner.cmd = ["{python}", "-m", "jupyterhub.singleuser"]
 c.Spawner.start_timeout = 120
 c.Spawner.http_timeout = 120
-c.SimpleLocalProcessSpawner.home_dir_template = "{tmp}/servers/{{username}}"
+{spawner}
 c.JupyterHub.services = [{{"name": "labkit-test", "api_token": "{token}"}}]
 c.JupyterHub.load_roles = [{{"name": "labkit-test", "services": ["labkit-test"],
     "scopes": ["admin:users", "admin:servers", "access:servers", "read:users"]}}]
-configure(c, join_file="{join_file}", homes="{tmp}/learners")
+configure(c, join_file="{join_file}", homes="{homes}")
 """
+SIMPLE = """c.JupyterHub.spawner_class = "simple"
+c.Spawner.args = ["--allow-root"]  # CI runs as root: every server as the hub's user
+c.SimpleLocalProcessSpawner.home_dir_template = "{tmp}/servers/{{username}}"
+"""
+LOCAL = """c.JupyterHub.spawner_class = "localprocess"  # JupyterHub's default: a Unix user each
+"""
+
+
+def _servers_python(root: Path) -> Path:
+    """A Python the learners' Unix users may run, for their servers and kernels: a venv on the
+    system's interpreter (this session's may live where only root can read, as pyenv's does)
+    with the checkout (editable), the Jupyter server, the kernel and the AWS CLI at this
+    session's versions (uv, from its warm cache: about 5 s)."""
+    import importlib.metadata
+
+    uv = shutil.which("uv") or str(Path(sys.executable).parent / "uv")
+    if not Path(uv).exists():
+        pytest.fail("uv is not installed (the README's test command installs it)")
+    unreadable = [p for p in (ROOT, *ROOT.parents) if not p.stat().st_mode & 0o005]
+    if unreadable:
+        pytest.fail(f"the learners' users cannot reach the checkout ({unreadable[0]} is not "
+                    "readable by others): run the suite from a checkout they can read")
+    venv = root / "venv"
+    subprocess.run([uv, "venv", "-q", "--python", "/usr/bin/python3", str(venv)], check=True)
+    pins = [f"{p}=={importlib.metadata.version(p)}"
+            for p in ("jupyterhub", "jupyter_server", "ipykernel", "awscli")]
+    subprocess.run([uv, "pip", "install", "-q", "--python", str(venv / "bin" / "python"),
+                    "-e", str(ROOT), *pins], check=True, capture_output=True, timeout=600)
+    return venv / "bin" / "python"
 
 
 def _wait(check: Any, what: str, timeout: float = 90) -> Any:
@@ -116,39 +148,60 @@ async def _run_cells(base: str, cells: list[str]) -> list[dict[str, Any]]:
     return out
 
 
-@pytest.fixture()
-def hub(tmp_path: Path) -> Any:
+@pytest.fixture(params=["simple", "local"])
+def hub(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
     if shutil.which("configurable-http-proxy") is None:
         pytest.fail("npm's configurable-http-proxy is not installed (.ci/run installs it: "
                     "npm install -g configurable-http-proxy)")
+    local = request.param == "local"
+    if local and os.geteuid() != 0:
+        pytest.fail("LocalProcessSpawner needs the hub to run as root (CI does)")
+    # learner names the machine has no user of: the local spawner's Unix users are made for them
+    names = tuple(f"lk{n}{uuid.uuid4().hex[:5]}" for n in NAMES) if local else NAMES
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LABKIT_"))}
     home = tmp_path / "instructor"
-    labkit(env, "classroom", "up", "--names", ",".join(NAMES), "--home", str(home),
-           "--port", str(free_port()))
-    port, hub_port, proxy_port = free_port(), free_port(), free_port()
-    config = tmp_path / "jupyterhub_config.py"
-    config.write_text(CONFIG.format(port=port, hub_port=hub_port, proxy_port=proxy_port,
-                                    tmp=tmp_path, token=TOKEN,
-                                    join_file=home / "room" / "join.txt"))
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
-    log = (tmp_path / "hub.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "jupyterhub", "-f", str(config)],
-                            cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    api = f"http://127.0.0.1:{port}/hub/api"
+    # the local spawner's learners' homes and their servers' Python: where their own users can
+    # reach them (pytest's tmp is root's only)
+    shared = Path(f"/tmp/labkit-hub-{uuid.uuid4().hex[:8]}") if local else tmp_path
+    homes = shared / "learners"
+    users: list[str] = []
+    proc, log = None, None
     try:
+        homes.mkdir(mode=0o755, parents=True)
+        shared.chmod(0o755)
+        python = _servers_python(shared) if local else Path(sys.executable)
+        for name in names if local else ():
+            subprocess.run(["useradd", "--create-home", "--shell", "/bin/bash", name],
+                           check=True)
+            users.append(name)
+        labkit(env, "classroom", "up", "--names", ",".join(names), "--home", str(home),
+               "--port", str(free_port()))
+        port, hub_port, proxy_port = free_port(), free_port(), free_port()
+        config = tmp_path / "jupyterhub_config.py"
+        config.write_text(CONFIG.format(
+            port=port, hub_port=hub_port, proxy_port=proxy_port, tmp=tmp_path, token=TOKEN,
+            homes=homes, python=python, join_file=home / "room" / "join.txt",
+            spawner=(LOCAL if local else SIMPLE).format(tmp=tmp_path)))
+        env["PATH"] = f"{python.parent}{os.pathsep}{env['PATH']}"  # the servers' aws, labkit
+        log = (tmp_path / "hub.log").open("w")
+        proc = subprocess.Popen([sys.executable, "-m", "jupyterhub", "-f", str(config)],
+                                cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        api = f"http://127.0.0.1:{port}/hub/api"
         _wait(lambda: requests.get(api, timeout=5).status_code == 200, "the hub to answer")
         yield {"url": f"http://127.0.0.1:{port}", "api": api, "home": home, "tmp": tmp_path,
-               "log": tmp_path / "hub.log"}
+               "log": tmp_path / "hub.log", "names": names, "homes": homes, "local": local}
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)  # the hub, its proxy and the users' servers
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-        log.close()
-        for name in NAMES:
-            learner = tmp_path / "learners" / name
+        if proc is not None:
+            os.killpg(proc.pid, signal.SIGTERM)  # the hub, its proxy and the users' servers
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+        if log is not None:
+            log.close()
+        for name in names:
+            learner = homes / name
             if (learner / "labkit" / "room.json").exists():
                 labkit({**env, "LABKIT_HOME": str(learner / "labkit"),
                         "AWS_CONFIG_FILE": str(learner / "aws" / "config"),
@@ -157,36 +210,54 @@ def hub(tmp_path: Path) -> Any:
         from labkit.lab import process
 
         process.stop(home)
+        for name in users:  # the Unix users the test made, their homes and their processes
+            subprocess.run(["pkill", "-KILL", "-u", name], check=False)
+            subprocess.run(["userdel", "--remove", name], check=False, capture_output=True)
+        if local:
+            shutil.rmtree(shared, ignore_errors=True)
 
 
 def test_three_hub_users_each_run_a_notebook_as_their_learner(hub: dict[str, Any]) -> None:
-    api, headers = hub["api"], {"Authorization": f"token {TOKEN}"}
-    for name in NAMES:  # the hub made the users (the room's learners are its allowed users)
+    api, headers, names = hub["api"], {"Authorization": f"token {TOKEN}"}, hub["names"]
+    for name in names:  # the hub made the users (the room's learners are its allowed users)
         assert requests.get(f"{api}/users/{name}", headers=headers, timeout=30).ok
         r = requests.post(f"{api}/users/{name}/server", headers=headers, timeout=120)
         assert r.status_code in (201, 202), (r.status_code, r.text)
-    for name in NAMES:
+    for name in names:
         _wait(lambda n=name: requests.get(f"{api}/users/{n}", headers=headers, timeout=10)
               .json()["servers"].get("", {}).get("ready"), f"{name}'s server", timeout=120)
     nb = json.loads((ROOT / "notebooks" / f"{NOTEBOOK}.ipynb").read_text())
     cells = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
+    # who the kernel runs as, and whether it can read the next learner's keys
+    whoami = "%%bash\nid -un\ncat {keys} >/dev/null 2>&1 && echo READ-ANOTHERS-KEYS || true"
+
+    def theirs(i: int) -> list[str]:
+        other = hub["homes"] / names[(i + 1) % len(names)] / "aws" / "credentials"
+        return [*cells, whoami.format(keys=other)]
 
     async def everyone() -> list[list[dict[str, Any]]]:
-        return await asyncio.gather(*(_run_cells(f"{hub['url']}/user/{n}", cells)
-                                      for n in NAMES))
+        return await asyncio.gather(*(_run_cells(f"{hub['url']}/user/{n}", theirs(i))
+                                      for i, n in enumerate(names)))
 
-    results = dict(zip(NAMES, asyncio.run(everyone()), strict=True))
+    results = dict(zip(names, asyncio.run(everyone()), strict=True))
     for name, ran in results.items():
         failed = [r for r in ran if r["status"] != "ok"]
-        assert not failed and len(ran) == len(cells), (name, failed[-1:] or ran[-1:],
-                                                       hub["log"].read_text()[-2000:])
+        assert not failed and len(ran) == len(cells) + 1, (name, failed[-1:] or ran[-1:],
+                                                           hub["log"].read_text()[-2000:])
         first = ran[0]["text"]
         assert f"ready for {NOTEBOOK}" in first and "target: lab at 127.0.0.1:" in first, first
+        user, *read = ran[-1]["text"].split()
+        if hub["local"]:  # the learner's own Unix user, owning a home nobody else reads
+            assert user == name and not read, ran[-1]
+            keys = hub["homes"] / name / "aws" / "credentials"
+            assert keys.owner() == name and (keys.parent.parent.stat().st_mode & 0o077) == 0
+        else:  # every server is the hub's user: this spawner does not keep learners apart
+            assert user == "root" and read == ["READ-ANOTHERS-KEYS"], ran[-1]
 
     from labkit.lab import process
 
     rows = {r["name"]: r for r in process.running(hub["home"]).board()["rows"]}
-    for name in NAMES:
+    for name in names:
         assert {"logged_in", "pushed"} <= set(rows[name]["steps"]), rows[name]
-        learner = hub["tmp"] / "learners" / name / "labkit" / "room.json"
+        learner = hub["homes"] / name / "labkit" / "room.json"
         assert json.loads(learner.read_text())["name"] == name  # joined by the hub's hook
