@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import re
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from ... import config
@@ -52,9 +54,10 @@ class AccountClock:
 class AccountClocks:
     """The clocks of a lab's accounts, one file each (see the module doc)."""
 
-    def __init__(self, home: Path, lab_account: str, file: str = FILE):
+    def __init__(self, home: Path, lab_account: str, file: str = FILE,
+                 wall: Callable[[], float] = time.time):
         self.home, self.file = Path(home), file
-        self.lab = LabClock(home, file=file)
+        self.lab = LabClock(home, wall=wall, file=file)
         self.lab_account = lab_account
         self._of: dict[str, AccountClock] = {lab_account: AccountClock(self.lab)}
         self._lock = threading.Lock()

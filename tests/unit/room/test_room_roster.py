@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from labkit.room import joined as room
-from labkit.room.roster import ALPHABET, FAILURES_PER_MINUTE, Roster
+from labkit.room.roster import ALPHABET, FAILURES_PER_MINUTE, MAX_COMPANIONS, Roster
 
 
 def test_codes_are_readable_kept_hashed_and_replaced_when_issued_again(tmp_path: Path) -> None:
@@ -24,6 +24,24 @@ def test_codes_are_readable_kept_hashed_and_replaced_when_issued_again(tmp_path:
     again = roster.issue("ada", "111111111111")
     assert roster.redeem(code) is None and roster.redeem(again).account_id == "111111111111"
     assert [x.name for x in Roster(tmp_path).learners()] == ["ada"]  # read back from disk
+
+
+def test_a_learners_second_accounts_are_theirs_and_survive_a_new_code(tmp_path: Path) -> None:
+    roster = Roster(tmp_path)
+    roster.issue("ada", "111111111111")
+    roster.issue("grace", "222222222222")
+    assert roster.learner_of("333333333333") is None  # nobody's (the lab's own, a stranger)
+    names = [f"team{i}" for i in range(MAX_COMPANIONS)]
+    for i, name in enumerate(names):
+        assert roster.may_add_companion("111111111111", name)
+        roster.add_companion("111111111111", name, f"90000000000{i}")
+    assert not roster.may_add_companion("111111111111", "one-more")
+    assert roster.may_add_companion("111111111111", names[0])  # the same one again: allowed
+    assert roster.may_add_companion("222222222222", "one-more")  # grace has her own three
+    assert roster.learner_of("900000000001").name == "ada"
+    roster.issue("ada", "111111111111")  # a new code keeps the companions
+    assert Roster(tmp_path).companions() == {f"90000000000{i}": "111111111111"
+                                             for i in range(MAX_COMPANIONS)}
 
 
 def test_a_guessing_spree_pauses_joins_for_a_minute(tmp_path: Path) -> None:
