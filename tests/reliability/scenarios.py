@@ -557,7 +557,7 @@ def docker_push_pull(lab: Any, workdir: Path, env: dict[str, str], images: int =
             api = support.described(lab, repo)
             if list(api) != [m.group(1)]:
                 out.lost.append(f"push {ref}: docker says {m.group(1)}, DescribeImages {list(api)}")
-        _docker("rmi", "--no-prune", *refs, env=env)
+        _docker("rmi", *refs, env=env)
         pulled = _parallel(["pull", "-q"], refs, env)
         for ref, (rc, text) in pulled.items():
             out.tried += 1
@@ -572,7 +572,7 @@ def docker_push_pull(lab: Any, workdir: Path, env: dict[str, str], images: int =
                                 f"digests {repo_digests}")
     finally:
         if refs:
-            _docker("rmi", "-f", "--no-prune", *refs, env=env)
+            _docker("rmi", "-f", *refs, env=env)
     out.seconds = time.monotonic() - t0
     return out
 
@@ -637,7 +637,7 @@ def docker_push_on_full_disk(mount: Path, port_factory: Any, workdir: Path,
         finally:
             process.stop(home)
             if ref:
-                _docker("rmi", "-f", "--no-prune", ref, env=os.environ.copy())
+                _docker("rmi", "-f", ref, env=os.environ.copy())
     finally:
         subprocess.run(["umount", "-l", str(mount)], check=False)
     out.seconds = time.monotonic() - t0

@@ -49,7 +49,7 @@ def test_the_terminal_figure_is_as_complete_as_the_notebooks(lab, tmp_path, engi
        f"{docker} push {R}/{name}:v1", env)
     try:
         if engine == "docker":  # the base layers stay: docker says "Already exists"
-            sh(f"docker image rm --no-prune {R}/{name}:v1", env)
+            sh(f"docker image rm {R}/{name}:v1", env)
         else:  # the built-in engine pulls into a store of its own: every blob travels
             env["LABKIT_ENGINE_HOME"] = str(tmp_path / "pull-engine")
         mark = lab.trace_mark()
@@ -73,4 +73,4 @@ def test_the_terminal_figure_is_as_complete_as_the_notebooks(lab, tmp_path, engi
         assert not pull.pull.fetched and "pull of " + name in out
     finally:
         if engine == "docker":
-            subprocess.run(f"docker image rm -f --no-prune {R}/{name}:v1", shell=True, capture_output=True)
+            subprocess.run(f"docker image rm -f {R}/{name}:v1", shell=True, capture_output=True)

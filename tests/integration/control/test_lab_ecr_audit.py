@@ -460,7 +460,7 @@ def test_blob_mounting_is_an_account_setting(own_lab: Any, own_ecr: Any, tmp_pat
             in outputs[2]
     finally:
         own_ecr.put_account_setting(name="BLOB_MOUNTING", value="DISABLED")
-        docker(env, "rmi", "-f", "--no-prune", local, *refs)
+        docker(env, "rmi", "-f", local, *refs)
 
 
 def test_an_unknown_account_setting_prints_no_python_dict(own_ecr: Any) -> None:

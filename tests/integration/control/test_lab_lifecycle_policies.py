@@ -79,12 +79,12 @@ def test_keep_the_last_two_images(private_lab, tmp_path, require_docker, require
     out = labkit("lab", "lifecycle", "run", "--repository", name, env=env)
     assert f"{name}: expired 2 image(s)" in out and "v1" in out and "v2" in out
     assert tags_of(env, name) == ["v3", "v4"]
-    sh(f"docker rmi -f --no-prune {lab.registry}/{name}:v1", env, check=False)
+    sh(f"docker rmi -f {lab.registry}/{name}:v1", env, check=False)
     pull = sh(f"docker pull {lab.registry}/{name}:v1", env, check=False)
     assert pull.returncode != 0 and "not found" in (pull.stderr + pull.stdout).lower()
     sh(f"docker pull {lab.registry}/{name}:v4", env)
     for i in range(1, 5):
-        sh(f"docker rmi -f --no-prune {lab.registry}/{name}:v{i}", env, check=False)
+        sh(f"docker rmi -f {lab.registry}/{name}:v{i}", env, check=False)
 
 
 def test_the_lab_clock_makes_since_image_pushed_expire_and_survives_a_restart(
@@ -112,7 +112,7 @@ def test_the_lab_clock_makes_since_image_pushed_expire_and_survives_a_restart(
     assert clock["offset"] == pytest.approx(15 * 86400)
     again.reset_clock()
     for tag in ("v1", "v2"):
-        sh(f"docker rmi -f --no-prune {lab.registry}/{name}:{tag}", env, check=False)
+        sh(f"docker rmi -f {lab.registry}/{name}:{tag}", env, check=False)
 
 
 def test_a_creation_template_makes_a_push_create_the_repository(
@@ -155,7 +155,7 @@ def test_a_creation_template_makes_a_push_create_the_repository(
               check=False)
     assert gone.returncode != 0 and "TemplateNotFoundException" in gone.stderr
     for ref in (f"{name}:1.0", f"{outside}:1"):
-        sh(f"docker rmi -f --no-prune {lab.registry}/{ref}", env, check=False)
+        sh(f"docker rmi -f {lab.registry}/{ref}", env, check=False)
 
 
 def test_deleted_images_leave_no_blobs_behind(private_lab, tmp_path, require_docker,
@@ -181,7 +181,7 @@ def test_deleted_images_leave_no_blobs_behind(private_lab, tmp_path, require_doc
     while count() != before and time.monotonic() < deadline:
         time.sleep(0.2)
     assert count() == before, "the deleted image's blobs are still on disk"
-    sh(f"docker rmi -f --no-prune {lab.registry}/{name}:1.0", env, check=False)
+    sh(f"docker rmi -f {lab.registry}/{name}:1.0", env, check=False)
 
 
 @pytest.fixture()

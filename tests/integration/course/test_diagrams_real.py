@@ -74,12 +74,12 @@ def test_a_real_docker_pull_is_drawn_from_the_lab_trace(lab, ecr_client, tmp_pat
             password)
         _sh(["docker", "build", "-q", "-t", ref, str(ctx)], env)
         _sh(["docker", "push", ref], env)
-        _sh(["docker", "rmi", "--no-prune", ref], env)
+        _sh(["docker", "rmi", ref], env)
         mark = lab.trace_mark()
         _sh(["docker", "pull", ref], env)
         trace = demo.settled_trace(lab, mark)
     finally:
-        subprocess.run(["docker", "rmi", "-f", "--no-prune", ref], env=env, capture_output=True, timeout=60)
+        subprocess.run(["docker", "rmi", "-f", ref], env=env, capture_output=True, timeout=60)
     picked = diagrams.pull_requests(trace, name)
     f = flow.build(picked)
     assert f.client == "docker"

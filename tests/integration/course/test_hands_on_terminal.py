@@ -68,7 +68,7 @@ def pair(lab, tmp_path, require_docker, require_aws_cli):  # noqa: ANN001, ANN20
     yield out
     docker_env = out["docker"][1]
     name = out["docker"][2]
-    sh(f"docker rmi -f --no-prune {name}:v1 {lab.registry}/{name}:v1 >/dev/null 2>&1", docker_env)
+    sh(f"docker rmi -f {name}:v1 {lab.registry}/{name}:v1 >/dev/null 2>&1", docker_env)
 
 
 def kinds(lines: list[str]) -> list[str]:

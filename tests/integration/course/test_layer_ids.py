@@ -61,14 +61,14 @@ def test_each_id_in_the_table_is_the_one_the_tool_printed(lab, tmp_path, engine,
         pushes = [step(lab, env, f"{docker} push {R}/{name}:v{v}", "push", f"{R}/{name}:v{v}",
                        engine) for v in (1, 2)]
         if engine == "docker":  # forget the images, keep the base: pulls fetch the app layers
-            sh(f"docker image rm --no-prune {R}/{name}:v1 {R}/{name}:v2 {name}:v1 {name}:v2", env)
+            sh(f"docker image rm {R}/{name}:v1 {R}/{name}:v2 {name}:v1 {name}:v2", env)
         else:  # an empty store: the v1 pull fetches every layer, v2 only its new one
             env["LABKIT_ENGINE_HOME"] = str(tmp_path / "pull-engine")
         pulls = [step(lab, env, f"{docker} pull {R}/{name}:v{v}", "pull", f"{R}/{name}:v{v}",
                       engine) for v in (1, 2)]
     finally:
         if engine == "docker":
-            subprocess.run(f"docker image rm -f --no-prune {R}/{name}:v1 {R}/{name}:v2 {name}:v1 "
+            subprocess.run(f"docker image rm -f {R}/{name}:v1 {R}/{name}:v2 {name}:v1 "
                            f"{name}:v2", shell=True, capture_output=True)
 
     for out, report in pushes + pulls:

@@ -137,5 +137,5 @@ def test_docker_pulls_and_runs_what_builtin_pushed_and_back(
         configs = [[x.digest for x in r.layers if x.kind == "config"] for r in (report, pushed)]
         assert configs[0] == configs[1] and len(configs[0]) == 1
     finally:
-        subprocess.run(["docker", "rmi", "-f", "--no-prune", ref, ref_back], capture_output=True, env=env,
+        subprocess.run(["docker", "rmi", "-f", ref, ref_back], capture_output=True, env=env,
                        timeout=60)

@@ -330,7 +330,7 @@ def images(lab: Any, tmp_path_factory: pytest.TempPathFactory, require_docker: N
         refs.append(ref)
         ids.append(last_line(r.stdout))
     yield refs[0], refs[1]
-    docker(env, "rmi", "-f", "--no-prune", *ids)  # by id: also the repository digests pushes left behind
+    docker(env, "rmi", "-f", *ids)  # by id: also the repository digests pushes left behind
 
 
 @pytest.fixture()
@@ -358,7 +358,7 @@ def test_docker_push_to_a_missing_repository(lab: Any, images: tuple[str, str],
         assert_ecr_message("docker.name-unknown-push", last_line(r.stderr), repository=name,
                            registry_id=lab.account_id)
     finally:
-        docker(docker_env, "rmi", "--no-prune", ref)
+        docker(docker_env, "rmi", ref)
 
 
 @pytest.mark.docker
@@ -385,7 +385,7 @@ def test_docker_push_over_an_immutable_tag(lab: Any, ecr_client: Any, images: tu
         assert_ecr_message("docker.tag-invalid-immutable", last_line(r.stderr), tag="1.0",
                            repository=name)
     finally:
-        docker(docker_env, "rmi", "--no-prune", ref)
+        docker(docker_env, "rmi", ref)
 
 
 @pytest.mark.docker
@@ -398,7 +398,7 @@ def test_docker_push_without_login(lab: Any, repo: str, images: tuple[str, str],
         assert r.returncode != 0, r.stdout
         assert_ecr_message("docker.no-basic-auth-credentials", last_line(r.stderr))
     finally:
-        docker(env, "rmi", "--no-prune", ref)
+        docker(env, "rmi", ref)
 
 
 @dataclass(frozen=True)
@@ -435,7 +435,7 @@ def test_docker_push_with_an_expired_login(lab: Any, repo: str, images: tuple[st
         assert r.returncode != 0, r.stdout
         assert_ecr_message("docker.expired-token-push", last_line(r.stderr))
     finally:
-        docker(env, "rmi", "--no-prune", ref)
+        docker(env, "rmi", ref)
 
 
 @pytest.mark.docker

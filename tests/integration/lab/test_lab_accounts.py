@@ -101,7 +101,7 @@ def test_a_second_account_shares_an_image_through_a_repository_policy(
     assert details[0]["registryId"] == b
 
     # ... so it is a base image of mine: FROM team-b's registry, pulled by the build
-    sh(f"docker rmi --no-prune {uri}:v1", me)
+    sh(f"docker rmi {uri}:v1", me)
     context = tmp_path / "mine"
     context.mkdir()
     (context / "note.txt").write_text("team a's layer\n")  # a layer team-b's repository lacks

@@ -113,7 +113,7 @@ def test_pull_only_user_pulls_and_its_docker_push_is_denied_with_ecrs_sentence(
     repo = world["repo"]
     assert reader.arn == f"arn:aws:iam::{lab.account_id}:user/{reader.name}"
     reader.login(lab)
-    sh(f"docker rmi -f --no-prune {lab.registry}/{repo}:v1", reader.env, check=False)
+    sh(f"docker rmi -f {lab.registry}/{repo}:v1", reader.env, check=False)
     pulled = sh(f"docker pull {lab.registry}/{repo}:v1", reader.env)
     assert "Downloaded newer image" in pulled.stdout or "up to date" in pulled.stdout
     image = build(world["tmp"] / "reader-v2", "pushed by the reader", reader.env)
@@ -256,7 +256,7 @@ def test_a_repository_policy_grants_another_principal(
     sh(f"aws ecr set-repository-policy --repository-name {repo} "
        f"--policy-text '{json.dumps(policy)}'", world["admin"])
     try:
-        sh(f"docker rmi -f --no-prune {lab.registry}/{repo}:v1", outsider.env, check=False)
+        sh(f"docker rmi -f {lab.registry}/{repo}:v1", outsider.env, check=False)
         sh(f"docker pull {lab.registry}/{repo}:v1", outsider.env)
         # the grant is for pulls: a push is still refused, and another repository stays closed
         image = build(world["tmp"] / "outsider", "pushed by the outsider", outsider.env)

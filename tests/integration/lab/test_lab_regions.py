@@ -68,7 +68,7 @@ def test_each_region_is_a_registry_of_its_own(private_lab: Any, tmp_path: Path,
     again = process.start(home, port=int(lab.registry.rsplit(":", 1)[1]))
     assert again.status()["regions"][OTHER] == other_registry
     assert _names(env, OTHER) == ["app-eu"]
-    sh(f"docker rmi --no-prune {image} && docker pull {image}", env)
+    sh(f"docker rmi {image} && docker pull {image}", env)
 
 
 def test_a_token_from_another_region_does_not_open_its_registry(

@@ -90,7 +90,7 @@ def test_seed_flow_create_login_tag_push_second_version_pull(
             "application/vnd.docker.distribution.manifest.v2+json"
 
     # pull: remove the local copies, then pull v1 (everything downloads) and v2 (shared layer stays)
-    sh(f"docker rmi -f --no-prune {registry}/{name}:1.0 {registry}/{name}:2.0 {name}:1.0 {name}:2.0", env)
+    sh(f"docker rmi -f {registry}/{name}:1.0 {registry}/{name}:2.0 {name}:1.0 {name}:2.0", env)
     pull1 = sh(f"docker pull {registry}/{name}:1.0", env).stdout
     assert pull1.count("Pull complete") == 2, pull1
     assert f"Digest: {digests['1.0']}" in pull1
@@ -103,7 +103,7 @@ def test_seed_flow_create_login_tag_push_second_version_pull(
     assert any(r.status == 401 and r.is_ping for r in trace)
     assert any(r.status == 307 and r.route == "blob" and r.repository == name for r in trace)
     assert any(r.auth == "presigned" and r.status == 200 for r in trace)
-    sh(f"docker rmi -f --no-prune {registry}/{name}:1.0 {registry}/{name}:2.0", env, check=False)
+    sh(f"docker rmi -f {registry}/{name}:1.0 {registry}/{name}:2.0", env, check=False)
 
 
 def test_push_to_missing_repository_fails_with_ecr_message(
@@ -117,7 +117,7 @@ def test_push_to_missing_repository_fails_with_ecr_message(
     assert r.returncode != 0
     assert_ecr_message("docker.name-unknown-push", last_line(r.stderr), repository=name,
                        registry_id=lab.account_id)
-    sh(f"docker rmi -f --no-prune {lab.registry}/{name}:1", env, check=False)
+    sh(f"docker rmi -f {lab.registry}/{name}:1", env, check=False)
 
 
 def test_immutable_repository_refuses_tag_overwrite(
@@ -137,7 +137,7 @@ def test_immutable_repository_refuses_tag_overwrite(
             assert r.returncode != 0
             assert_ecr_message("docker.tag-invalid-immutable", last_line(r.stderr), tag="1.0",
                                repository=name)
-    sh(f"docker rmi -f --no-prune {lab.registry}/{name}:1.0", env, check=False)
+    sh(f"docker rmi -f {lab.registry}/{name}:1.0", env, check=False)
 
 
 def test_no_login_gets_no_basic_auth_credentials(lab, tmp_path, docker_env, require_docker
@@ -149,4 +149,4 @@ def test_no_login_gets_no_basic_auth_credentials(lab, tmp_path, docker_env, requ
     r = sh(f"docker push {lab.registry}/{name}:1", env, check=False)
     assert r.returncode != 0
     assert_ecr_message("docker.no-basic-auth-credentials", last_line(r.stderr))
-    sh(f"docker rmi -f --no-prune {lab.registry}/{name}:1", env, check=False)
+    sh(f"docker rmi -f {lab.registry}/{name}:1", env, check=False)

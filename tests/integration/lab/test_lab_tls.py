@@ -211,7 +211,7 @@ def test_docker_cli_after_labkit_lab_trust(tls_lab: Any, env: dict[str, str], tm
         assert login.returncode == 0 and "Login Succeeded" in login.stdout, login.stderr
         outs = []
         for args in (["pull", ref], ["tag", ref, ref_back], ["push", ref_back],
-                     ["rmi", "--no-prune", ref_back], ["pull", ref_back]):
+                     ["rmi", ref_back], ["pull", ref_back]):
             r = subprocess.run(["docker", *args], env=env, capture_output=True, text=True,
                                timeout=120)
             assert r.returncode == 0, f"docker {' '.join(args)}: {r.stderr}"
@@ -219,7 +219,7 @@ def test_docker_cli_after_labkit_lab_trust(tls_lab: Any, env: dict[str, str], tm
         assert f"Digest: {pushed.digest}" in outs[0]  # what the built-in engine pushed
         assert "Pushed" in outs[2] and "Downloaded newer image" in outs[4]
     finally:
-        subprocess.run(["docker", "rmi", "-f", "--no-prune", ref, ref_back], capture_output=True, env=env,
+        subprocess.run(["docker", "rmi", "-f", ref, ref_back], capture_output=True, env=env,
                        timeout=60)
         undone = labkit(env, "lab", "trust", "--undo", "--home", home)
     assert undone.returncode == 0 and f"removed {written}" in undone.stdout
