@@ -63,7 +63,7 @@ def test_a_real_docker_pull_is_drawn_from_the_lab_trace(lab, ecr_client, tmp_pat
     ecr_client.create_repository(repositoryName=name)
     ctx = tmp_path / "ctx"
     ctx.mkdir()
-    (ctx / "a.txt").write_text("first layer\n" * 100)
+    (ctx / "a.txt").write_text(f"first layer of {name}\n" * 100)  # no other image has it
     (ctx / "b.txt").write_text(f"second layer of {name}\n")
     (ctx / "Dockerfile").write_text("FROM scratch\nCOPY a.txt /a.txt\nCOPY b.txt /b.txt\n"
                                     'CMD ["/a"]\n')
