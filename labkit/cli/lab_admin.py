@@ -22,7 +22,7 @@ def clock_cmd(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
     from ..lab.housekeeping.clock import FILE, TOKEN_FILE, ClockError, LabClock, describe, parse_duration
-    from ..room.remote import RoomOnly, room_lab
+    from ..room.remote import RoomRefused, room_lab
 
     which = "token clock" if args.tokens else "lab clock"
     room = room_lab(_home(args))
@@ -42,7 +42,7 @@ def clock_cmd(args: argparse.Namespace) -> int:
             elif args.clock_cmd == "reset":
                 clock.reset()
             now, offset = clock.now(), clock.offset
-    except (ClockError, RoomOnly) as e:
+    except (ClockError, RoomRefused) as e:
         print(f"labkit: {e}", file=sys.stderr)
         return 2
     when = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
@@ -52,14 +52,14 @@ def clock_cmd(args: argparse.Namespace) -> int:
 
 def lifecycle_cmd(args: argparse.Namespace) -> int:
     from ..lab.process import LabError
-    from ..room.remote import RoomOnly
+    from ..room.remote import RoomRefused
 
     lab = _lab_or_room(args)
     if lab is None:
         return 2
     try:
         results = lab.run_lifecycle(args.repository)
-    except (LabError, RoomOnly) as e:
+    except (LabError, RoomRefused) as e:
         print(f"labkit: {e}", file=sys.stderr)
         return 2
     if not results:
@@ -82,7 +82,7 @@ def account_cmd(args: argparse.Namespace) -> int:
     import shlex
 
     from ..lab.process import LabError
-    from ..room.remote import RoomOnly
+    from ..room.remote import RoomRefused
 
     lab = _lab_or_room(args)
     if lab is None:
@@ -90,7 +90,7 @@ def account_cmd(args: argparse.Namespace) -> int:
     try:
         if args.account_cmd == "list":
             if not hasattr(lab, "admin"):
-                raise RoomOnly("in a room, the list of accounts is the instructor's (`labkit "
+                raise RoomRefused("in a room, the list of accounts is the instructor's (`labkit "
                                "lab account create NAME` prints one of yours again)")
             doc = lab.admin("GET", "/_labkit/accounts")
             for account, name in sorted(doc["accounts"].items()):
@@ -99,7 +99,7 @@ def account_cmd(args: argparse.Namespace) -> int:
                 print(f"{account}  {name or '-':<16} {where}".rstrip())
             return 0
         made = lab.create_account(args.name)
-    except (LabError, RoomOnly) as e:
+    except (LabError, RoomRefused) as e:
         print(f"labkit: {e}", file=sys.stderr)
         return 2
     already = "" if made.get("created", True) else " (already there: the keys it was made with)"

@@ -19,7 +19,7 @@ from ..trace.record import TraceRecord
 from .joined import Joined, load
 
 
-class RoomOnly(Exception):
+class RoomRefused(Exception):
     """What the room refused this learner (another account's clock, a fourth second account,
     a bad duration), in the room's words."""
 
@@ -92,7 +92,7 @@ class RoomLab:
                 why = r.json().get("error") or r.text
             except ValueError:
                 why = r.text
-            raise RoomOnly(f"the room refused {method} {path} ({r.status_code}): {why[:300]}")
+            raise RoomRefused(f"the room refused {method} {path} ({r.status_code}): {why[:300]}")
         return dict(r.json())
 
     def _get(self, path: str, params: dict[str, Any]) -> dict[str, Any]:

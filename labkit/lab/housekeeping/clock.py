@@ -6,7 +6,8 @@ lab: image push times, lifecycle evaluation and previews all read this clock.  A
 tokens keep real time, so a docker login does not expire because the lab's clock jumped.
 
 The offset lives in `<home>/clock.json`, so it survives a restart of the lab, and is re-read
-when the file changes, so the CLI can move the clock of a running lab without asking it.
+when the file changes, so the CLI can move the clock of a running lab without asking it. In a
+workshop room each learner's account adds an offset of its own (account_clocks.py).
 
 Tokens have a clock of their own, `<home>/token-clock.json` (TOKEN_FILE), at the wall clock
 unless moved: `labkit lab clock advance 13h --tokens` makes the next morning come for the lab's
