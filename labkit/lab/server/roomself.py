@@ -19,6 +19,7 @@ account that is no learner's get 403, so nobody can move the room's clock throug
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, Any
 
 from ...room.roster import MAX_COMPANIONS, Roster
@@ -46,6 +47,7 @@ class LearnerSelf:
 
     def __init__(self, lab: LabApp, roster: Roster):
         self.lab, self.roster = lab, roster
+        self._making = threading.Lock()  # a learner's concurrent asks stay within the limit
 
     def route(self, request: AdminRequest) -> Answer:
         from ..access import AccessError
@@ -149,15 +151,16 @@ class LearnerSelf:
         if not name or len(name) > 20 or not name.replace("-", "").isalnum():
             return _answer("400 Bad Request", {"error": "name the account with 1 to 20 letters, "
                                                "digits or dashes, e.g. platform"})
-        if not self.roster.may_add_companion(learner.account_id, name):
-            return _answer("403 Forbidden", {"error": f"a learner may make {MAX_COMPANIONS} "
-                                             "accounts of their own in a room: reuse one"})
-        try:
-            made = self.lab.access.create_account(f"{learner.name}/{name}",
-                                                  managed_policies=False)
-        except IdentityError as e:
-            return _answer("400 Bad Request", {"error": e.message})
-        self.roster.add_companion(learner.account_id, name, made.account_id)
+        with self._making:
+            if not self.roster.may_add_companion(learner.account_id, name):
+                return _answer("403 Forbidden", {"error": f"a learner may make {MAX_COMPANIONS} "
+                                                 "accounts of their own in a room: reuse one"})
+            try:
+                made = self.lab.access.create_account(f"{learner.name}/{name}",
+                                                      managed_policies=False)
+            except IdentityError as e:
+                return _answer("400 Bad Request", {"error": e.message})
+            self.roster.add_companion(learner.account_id, name, made.account_id)
         registry = self.lab.regions.open_home(made.account_id)
         return _answer("201 Created" if made.created else "200 OK", {
             "account_id": made.account_id, "name": made.name, "user": made.user,

@@ -164,6 +164,16 @@ def test_nobody_moves_the_rooms_own_clock(room: dict[str, Any],  # noqa: F811
     assert forged.status_code == 403 and "InvalidSignatureException" in forged.json()["error"]
     assert instructor.clock()["offset"] == 0
 
+    # six second accounts asked for at once: three are made, three refused
+    from concurrent.futures import ThreadPoolExecutor
+
+    secret = creds[creds.index("aws_secret_access_key") + 2]
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(lambda i: signed("/_labkit/room/accounts", {"name": f"t{i}"},
+                                                 key_id, secret), range(6)))
+    assert sorted(a.status_code for a in answers) == [201] * 3 + [403] * 3, \
+        [a.text for a in answers]
+
     # the published keys open nothing in a room: not the API, not a registry login
     published = boto3.client("ecr", endpoint_url=base, region_name="us-east-1", verify=verify,
                              aws_access_key_id=config.LAB_ACCESS_KEY,
