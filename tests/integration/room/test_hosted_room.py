@@ -123,8 +123,10 @@ async def _run_cells(base: str, cells: list[str]) -> list[dict[str, Any]]:
                 "content": {"code": code, "silent": False, "store_history": True,
                             "user_expressions": {}, "allow_stdin": False,
                             "stop_on_error": True}}))
-            text, status = [], None
-            while status is None:
+            # the reply (shell channel) may come before the outputs (iopub): a cell is done
+            # once both the reply and iopub's `idle`, which follows every output, arrived
+            text, status, idle = [], None, False
+            while status is None or not idle:
                 raw = await asyncio.wait_for(ws.read_message(), timeout=300)
                 assert raw is not None, "the kernel's websocket closed"
                 msg = json.loads(raw)
@@ -139,6 +141,8 @@ async def _run_cells(base: str, cells: list[str]) -> list[dict[str, Any]]:
                     text.append("\n".join(content["traceback"]))
                 elif kind == "execute_reply":
                     status = content["status"]
+                elif kind == "status" and content.get("execution_state") == "idle":
+                    idle = True
             out.append({"status": status, "text": "".join(text)})
             if status != "ok":
                 break
@@ -228,8 +232,7 @@ def test_three_hub_users_each_run_a_notebook_as_their_learner(hub: dict[str, Any
               .json()["servers"].get("", {}).get("ready"), f"{name}'s server", timeout=120)
     nb = json.loads((ROOT / "notebooks" / f"{NOTEBOOK}.ipynb").read_text())
     cells = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
-    # who the kernel runs as, and whether it can read the next learner's keys: the cell's value
-    # (an execute_result comes before the reply; a subprocess's last stream line may not)
+    # who the kernel runs as, and whether it can read the next learner's keys (the cell's value)
     whoami = ("import os, pwd\n"
               "try:\n    open({keys!r}).read()\n    read = 'READ-ANOTHERS-KEYS'\n"
               "except OSError as e:\n    read = ''\n"
