@@ -52,13 +52,24 @@ class Roster:
         self._lock = threading.Lock()
         self._failures: list[float] = []
         self._now = now
+        self._cached: dict[str, Any] = {}
+        self._seen: tuple[int, int, int] | None = None
 
     def _doc(self) -> dict[str, Any]:
+        """The roster file's document, read again only when the file changed (the board asks
+        for the companions at every poll): callers must not change it."""
         try:
-            doc = json.loads(self.path.read_text())
-        except (OSError, ValueError):
+            st = self.path.stat()
+        except OSError:
             return {}
-        return doc if isinstance(doc, dict) else {}
+        stamp = (st.st_ino, st.st_mtime_ns, st.st_size)  # each save is a new inode
+        if stamp != self._seen:
+            try:
+                doc = json.loads(self.path.read_text())
+            except (OSError, ValueError):
+                doc = {}
+            self._cached, self._seen = doc if isinstance(doc, dict) else {}, stamp
+        return self._cached
 
     def _load(self) -> dict[str, dict[str, str]]:
         return {str(k): dict(v) for k, v in self._doc().get("learners", {}).items()}

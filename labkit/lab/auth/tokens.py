@@ -14,12 +14,23 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any
 
 from .signing import Signer
 
 USERNAME = "AWS"
 SERVICE = "ecr.amazonaws.com"
 EXPIRED_MESSAGE = "Your authorization token has expired. Reauthenticate and try again."
+MAX_TTL = 12 * 3600.0  # ECR's tokens last 12 hours; a lab's may be shorter, never longer
+
+
+def lifetime_of(doc: Any) -> float:
+    """The token lifetime a settings request asks for (`{"token_ttl": seconds}`): from 1 s (02's
+    expiry exercise) to ECR's 12 h; ValueError, KeyError or TypeError otherwise."""
+    ttl = float(doc["token_ttl"])
+    if not 1 <= ttl <= MAX_TTL:
+        raise ValueError("token_ttl must be between 1 and 43200 seconds")
+    return ttl
 
 
 class Verdict(Enum):

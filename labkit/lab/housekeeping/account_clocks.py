@@ -47,8 +47,7 @@ class AccountClock:
 
     def status(self) -> dict[str, float | str]:
         offset = self.offset
-        return {"now": self.lab.now() - self.lab.offset + offset, "offset": offset,
-                "offset_text": describe(offset)}
+        return {"now": self.now(), "offset": offset, "offset_text": describe(offset)}
 
 
 class AccountClocks:

@@ -24,6 +24,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 FILE = "clock.json"
 TOKEN_FILE = "token-clock.json"  # the token issuer's clock (see above)
@@ -34,6 +35,9 @@ MAX_OFFSET = 10 * 365 * 86400.0  # ten years: enough for any rule, far from floa
 
 class ClockError(ValueError):
     """A duration the clock does not understand, or a jump it refuses."""
+
+
+MOVE_USAGE = 'POST {"advance": "15d"} (or a number of seconds), or {"reset": true}'
 
 
 def parse_duration(text: str) -> float:
@@ -114,3 +118,21 @@ class LabClock:
     def status(self) -> dict[str, float | str]:
         offset = self.offset
         return {"now": self._wall() + offset, "offset": offset, "offset_text": describe(offset)}
+
+
+def move(clock: Any, doc: Any, usage: str = MOVE_USAGE) -> None:
+    """Move `clock` (a LabClock, or an account's) as a request body says: `{"advance": "15d"}`
+    (or seconds) or `{"reset": true}`; ClockError, ending with `usage`, for anything else."""
+    if not isinstance(doc, dict) or not ("advance" in doc or doc.get("reset")):
+        raise ClockError(usage)
+    if doc.get("reset"):
+        clock.reset()
+        return
+    advance = doc["advance"]
+    try:
+        seconds = parse_duration(advance) if isinstance(advance, str) else float(advance)
+    except ClockError:
+        raise
+    except (ValueError, TypeError) as e:
+        raise ClockError(f"{e}; {usage}") from e
+    clock.advance(seconds)

@@ -23,7 +23,7 @@ from ..control.lifecycle_runner import (
 )
 from ..registry.storage import Storage
 from .account_clocks import AccountClock
-from .clock import ClockError, parse_duration
+from .clock import MOVE_USAGE, ClockError, move
 
 log = logging.getLogger("labkit.lab.housekeeping")
 DELETING_ACTIONS = {"BatchDeleteImage", "DeleteRepository"}
@@ -107,21 +107,12 @@ class Housekeeping:
                 return "200 OK", self.clock.status()
             if method != "POST":
                 return "405 Method Not Allowed", {"error": "GET or POST /_labkit/clock"}
-            usage = 'POST {"advance": "15d"} (or a number of seconds), or {"reset": true}'
             try:
-                doc = json.loads(body or b"{}")
-                if not isinstance(doc, dict) or not ("advance" in doc or doc.get("reset")):
-                    raise ClockError(usage)
-                if doc.get("reset"):
-                    self.clock.reset()
-                else:
-                    advance = doc["advance"]
-                    seconds = (parse_duration(advance) if isinstance(advance, str)
-                               else float(advance))
-                    self.clock.advance(seconds)
-            except (ClockError, ValueError, TypeError) as e:
-                message = str(e) if isinstance(e, ClockError) else f"{e}; {usage}"
-                return "400 Bad Request", {"error": message}
+                move(self.clock, json.loads(body or b"{}"))
+            except ClockError as e:
+                return "400 Bad Request", {"error": str(e)}
+            except ValueError as e:  # not JSON
+                return "400 Bad Request", {"error": f"{e}; {MOVE_USAGE}"}
             return "200 OK", self.clock.status()
         if path == "/_labkit/lifecycle/run":
             if method != "POST":

@@ -37,6 +37,7 @@ from urllib.parse import parse_qs
 from ...trace import record as rec
 from ..auth.admin import SCHEME, AdminVerifier
 from ..auth.signing import Signer
+from ..auth.tokens import lifetime_of
 from ..process import whoami
 from ..process.identity import SHUTDOWN, WHOAMI
 from .roomdoor import CA as ROOM_CA
@@ -48,6 +49,7 @@ from .roomself import PATHS as LEARNER_SELF
 from .roomself import LearnerSelf
 
 if TYPE_CHECKING:
+    from ..access.identities import NewAccount
     from .app import LabApp
 
 log = logging.getLogger("labkit.lab")
@@ -90,6 +92,16 @@ class Answer:
     doc: Any
     headers: list[tuple[str, str]] = field(default_factory=list)
     then: Callable[[], None] | None = None  # run once the answer has been sent
+
+
+def made_account(lab: LabApp, made: NewAccount) -> Answer:
+    """The answer to a request that made an account (or found it by name): its keys, and its
+    registry in the lab's region, opened now so the answer can say where it is."""
+    from dataclasses import asdict
+
+    registry = lab.regions.open_home(made.account_id)
+    return Answer("201 Created" if made.created else "200 OK",
+                  {**asdict(made), "registry": lab.regions.address(registry)})
 
 
 class _ThenRun:
@@ -266,10 +278,7 @@ class AdminApp:
         if refused:
             return refused
         try:
-            doc = self._json(request)
-            ttl = float(doc["token_ttl"])
-            if not 1 <= ttl <= 12 * 3600:
-                raise ValueError("token_ttl must be between 1 and 43200 seconds")
+            ttl = lifetime_of(self._json(request))
         except (ValueError, KeyError, TypeError) as e:
             return Answer("400 Bad Request", {"error": str(e)})
         self.lab.settings.token_ttl = ttl
@@ -295,13 +304,7 @@ class AdminApp:
         except IdentityError as e:
             status = "400 Bad Request" if e.status == 400 else "500 Internal Server Error"
             return Answer(status, {"error": e.message})
-        # its registry in the lab's region, opened now so the answer can say where it is
-        registry = self.lab.regions.open_home(made.account_id)
-        return Answer("201 Created" if made.created else "200 OK",
-                      {"account_id": made.account_id, "name": made.name, "user": made.user,
-                       "access_key_id": made.access_key_id,
-                       "secret_access_key": made.secret_access_key, "created": made.created,
-                       "registry": self.lab.regions.address(registry)})
+        return made_account(self.lab, made)
 
     def whoami(self, request: AdminRequest) -> Answer:
         return self._only(request, "GET") or Answer(*self.process.whoami(request.arg("challenge")))

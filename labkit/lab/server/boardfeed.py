@@ -53,16 +53,16 @@ class BoardFeed:
         with self._lock:
             current = self._snapshot
             if (last, len(accounts)) != (current.last, current.accounts):
-                self._snapshot = self._refresh(last, accounts)
+                self._snapshot = self._refresh(last, accounts, companions)
             return self._snapshot
 
-    def _refresh(self, last: int, accounts: dict[str, str]) -> Snapshot:
+    def _refresh(self, last: int, accounts: dict[str, str], companions: dict[str, str]
+                 ) -> Snapshot:
         lab = self.lab
         home = lab.settings.account_id
         everything = lab.trace.since(0)
         oldest = everything[0].seq if everything else 0  # older records were dropped
-        parts = board.partition(everything, home, lab.regions.owners(),
-                                aliases=lab.admin.room.roster.companions())
+        parts = board.partition(everything, home, lab.regions.owners(), aliases=companions)
         order = [home, *(a for a in accounts if a != home),
                  *sorted(a for a in parts if a not in accounts and a != home)]
         progress = dict(self._snapshot.progress)

@@ -102,16 +102,13 @@ class RoomDoor:
         except ValueError:
             return Answer("400 Bad Request", {"error": "since must be a whole number"})
         trace = self.lab.trace
+        companions = self.roster.companions()  # a second account's records are its learner's
+        account = verified.principal.account
         mine = partition(trace.since(since), self.lab.settings.account_id,
-                         self.lab.regions.owners(),
-                         storage=True, aliases=self.roster.companions()
-                         ).get(self._owner(verified.principal.account), [])
+                         self.lab.regions.owners(), storage=True, aliases=companions
+                         ).get(companions.get(account, account), [])
         return Answer("200 OK", {"schema": rec.SCHEMA, "last": trace.last_seq(),
                                  "requests": [r.to_dict() for r in mine]})
-
-    def _owner(self, account: str) -> str:
-        """The learner's account a (companion) account's requests count as."""
-        return self.roster.companions().get(account, account)
 
     def join(self, request: AdminRequest) -> Answer:
         from .admin import Answer

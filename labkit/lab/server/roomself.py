@@ -33,7 +33,6 @@ SETTINGS = "/_labkit/room/settings"
 LIFECYCLE = "/_labkit/room/lifecycle/run"
 ACCOUNTS = "/_labkit/room/accounts"
 PATHS = frozenset({CLOCK, SETTINGS, LIFECYCLE, ACCOUNTS})
-MAX_TTL = 12 * 3600.0
 
 
 def _answer(status: str, doc: Any) -> Answer:
@@ -74,37 +73,28 @@ class LearnerSelf:
     # ---- the handlers ----
     def clock(self, method: str, account: str, doc: dict[str, Any], request: AdminRequest
               ) -> Answer:
-        from ..housekeeping.clock import ClockError, parse_duration
+        from ..housekeeping.clock import MOVE_USAGE, ClockError, move
 
         tokens = bool(doc.get("tokens")) or request.arg("tokens") in ("1", "true")
         clock = (self.lab.token_clocks if tokens else self.lab.clocks).of(account)
         if method == "POST":
-            usage = 'POST {"advance": "15d"} (or seconds), or {"reset": true}; "tokens": true ' \
-                    "for the clock tokens are issued and judged by"
             try:
-                if doc.get("reset"):
-                    clock.reset()
-                elif "advance" in doc:
-                    advance = doc["advance"]
-                    clock.advance(parse_duration(advance) if isinstance(advance, str)
-                                  else float(advance))
-                else:
-                    raise ClockError(usage)
-            except (ClockError, ValueError, TypeError) as e:
-                message = str(e) if isinstance(e, ClockError) else f"{e}; {usage}"
-                return _answer("400 Bad Request", {"error": message})
+                move(clock, doc, f'{MOVE_USAGE}; "tokens": true for the clock tokens are issued '
+                                 "and judged by")
+            except ClockError as e:
+                return _answer("400 Bad Request", {"error": str(e)})
         elif method not in ("GET", "HEAD"):
             return _answer("405 Method Not Allowed", {"error": f"GET or POST {CLOCK}"})
         return _answer("200 OK", {**clock.status(), "tokens": tokens, "account_id": account})
 
     def settings(self, method: str, account: str, doc: dict[str, Any], request: AdminRequest
                  ) -> Answer:
+        from ..auth.tokens import lifetime_of
+
         lifetimes = self.lab.token_lifetimes
         if method == "POST":
             try:
-                ttl = float(doc["token_ttl"])
-                if not 1 <= ttl <= MAX_TTL:
-                    raise ValueError("token_ttl must be between 1 and 43200 seconds")
+                ttl = lifetime_of(doc)
             except (ValueError, KeyError, TypeError) as e:
                 return _answer("400 Bad Request", {"error": str(e)})
             if ttl == self.lab.settings.token_ttl:
@@ -141,6 +131,7 @@ class LearnerSelf:
     def accounts(self, method: str, account: str, doc: dict[str, Any], request: AdminRequest
                  ) -> Answer:
         from ..access.identities import IdentityError
+        from .admin import made_account
 
         if method != "POST":
             return _answer("405 Method Not Allowed", {"error": f"POST {{\"name\": ...}} to "
@@ -161,8 +152,4 @@ class LearnerSelf:
             except IdentityError as e:
                 return _answer("400 Bad Request", {"error": e.message})
             self.roster.add_companion(learner.account_id, name, made.account_id)
-        registry = self.lab.regions.open_home(made.account_id)
-        return _answer("201 Created" if made.created else "200 OK", {
-            "account_id": made.account_id, "name": made.name, "user": made.user,
-            "access_key_id": made.access_key_id, "secret_access_key": made.secret_access_key,
-            "created": made.created, "registry": self.lab.regions.address(registry)})
+        return made_account(self.lab, made)
